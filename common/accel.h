@@ -1,0 +1,30 @@
+/* Which accelerator qemu (and so the libguestfs appliance) can use here.
+ *
+ * /dev/kvm existing is not enough: on some hosts qemu aborts with
+ * "failed to set MSR 0x10a" under -cpu host, and on others the guest
+ * kernel hangs as soon as it starts.  So we boot a kernel under KVM for a
+ * few seconds and check that it printed its banner; otherwise use TCG.
+ */
+#ifndef V2V_COMMON_ACCEL_H
+#define V2V_COMMON_ACCEL_H
+
+#include "error.h"
+
+enum accel_kind { ACCEL_KVM, ACCEL_TCG };
+
+struct accel_result {
+  enum accel_kind kind;
+  char reason[512];             /* why this one was chosen */
+};
+
+/* Detect the accelerator.  V2V_ACCEL=kvm|tcg forces the answer without a
+ * probe.  The probe kernel is V2V_PROBE_KERNEL, else $LIBGUESTFS_PATH/kernel,
+ * else the newest /boot/vmlinuz-*.  TIMEOUT_MS bounds the probe.
+ * Returns 0, or -errno with ERR set if nothing can be probed at all.
+ */
+extern int accel_detect (int timeout_ms, struct accel_result *ret,
+                         struct v2v_error *err);
+
+extern const char *accel_name (enum accel_kind kind);
+
+#endif /* V2V_COMMON_ACCEL_H */

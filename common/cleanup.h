@@ -1,0 +1,76 @@
+/* Cleanup attributes for every resource type in this tree.
+ *
+ * Rules (after libguestfs utils/cleanups.c):
+ *  - initialise every cleanup variable (to NULL or -1);
+ *  - never mark a return value as cleanup: hand it on with TAKE_PTR/TAKE_FD;
+ *  - do not use them in main(), where exit() skips them anyway.
+ */
+#ifndef V2V_COMMON_CLEANUP_H
+#define V2V_COMMON_CLEANUP_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <errno.h>
+
+/* Define a static inline function NAME(TYPE *p) that calls FUNC(*p) when
+ * *p is not NULL.  One macro generates every cleanup helper, like
+ * systemd's DEFINE_TRIVIAL_CLEANUP_FUNC, so they all accept NULL.
+ */
+#define DEFINE_CLEANUP_FUNC(type, func)                 \
+  static inline void func##_cleanup (type *p)          \
+  {                                                     \
+    if (*p)                                             \
+      func (*p);                                        \
+  }
+
+static inline void
+free_cleanup (void *p)
+{
+  free (*(void **) p);
+}
+
+/* Free a NULL-terminated array of strings, and the array. */
+static inline void
+strv_free (char **v)
+{
+  if (v) {
+    for (char **s = v; *s; s++)
+      free (*s);
+    free (v);
+  }
+}
+
+static inline void
+fd_cleanup (int *fd)
+{
+  if (*fd >= 0) {
+    int saved = errno;
+    close (*fd);
+    errno = saved;
+  }
+}
+
+DEFINE_CLEANUP_FUNC (FILE *, fclose)
+DEFINE_CLEANUP_FUNC (char **, strv_free)
+
+#define CLEANUP_FREE   __attribute__ ((cleanup (free_cleanup)))
+#define CLEANUP_CLOSE  __attribute__ ((cleanup (fd_cleanup)))
+#define CLEANUP_FCLOSE __attribute__ ((cleanup (fclose_cleanup)))
+#define CLEANUP_STRV   __attribute__ ((cleanup (strv_free_cleanup)))
+
+/* Take ownership away from a cleanup variable. */
+#define TAKE_PTR(p)                             \
+  ({                                            \
+    __typeof__ (p) _taken = (p);                \
+    (p) = NULL;                                 \
+    _taken;                                     \
+  })
+#define TAKE_FD(fd)                             \
+  ({                                            \
+    int _taken = (fd);                          \
+    (fd) = -1;                                  \
+    _taken;                                     \
+  })
+
+#endif /* V2V_COMMON_CLEANUP_H */

@@ -14,5 +14,6 @@ enum agent_exit {
 #define ACCEL_PROBE_TIMEOUT_MS 6000
 
 extern int agent_cmd_convert (int argc, char **argv);
+extern int agent_cmd_devices (int argc, char **argv);
 
 #endif /* V2V_AGENT_H */

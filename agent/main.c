@@ -21,6 +21,7 @@ usage (FILE *fp)
            "\n"
            "commands:\n"
            "  accel [--verbose]   print the accelerator (kvm or tcg) and why\n"
+           "  devices [--json]    list and probe the disks\n"
            "  convert [OPTIONS]   convert the guest on the disks in place\n"
            "\n"
            "  v2v-agent --version | --help\n"
@@ -64,6 +65,8 @@ main (int argc, char **argv)
   }
   if (strcmp (argv[1], "accel") == 0)
     return cmd_accel (argc - 1, argv + 1);
+  if (strcmp (argv[1], "devices") == 0)
+    return agent_cmd_devices (argc - 1, argv + 1);
   if (strcmp (argv[1], "convert") == 0)
     return agent_cmd_convert (argc - 1, argv + 1);
 

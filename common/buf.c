@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +20,17 @@ buf_append (struct buf *b, const void *data, size_t len)
 {
   size_t need;
 
-  if (__builtin_add_overflow (b->len, len, &need) || need > b->max)
+  /* NEED + 1 (for the NUL) must not wrap either, even with MAX at
+   * SIZE_MAX, where MAX + 1 would be 0.
+   */
+  if (__builtin_add_overflow (b->len, len, &need) || need > b->max ||
+      need == SIZE_MAX)
     return -E2BIG;
   if (need + 1 > b->cap) {
     size_t ncap = b->cap ? b->cap : 256;
     while (ncap < need + 1)
-      ncap *= 2;
-    if (ncap > b->max + 1)
+      ncap = ncap > SIZE_MAX / 2 ? need + 1 : ncap * 2;
+    if (ncap - 1 > b->max)
       ncap = b->max + 1;
     char *p = realloc (b->data, ncap);
     if (p == NULL)

@@ -1,0 +1,13 @@
+# Unit tests for common/: one per module.
+v2v_require_pkg(MHD libmicrohttpd libmicrohttpd-dev)
+
+foreach(t error buf log sha256 accel json backoff)
+  v2v_unit_test(test-${t}
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test-${t}.c
+    LIBS v2vcommon)
+endforeach()
+
+# The HTTP client is tested against a real server on 127.0.0.1.
+v2v_unit_test(test-http
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test-http.c
+  LIBS v2vcommon PkgConfig::MHD)

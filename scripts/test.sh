@@ -1,0 +1,41 @@
+#!/bin/bash
+# Run the whole test suite: install dependencies, build, then ctest over
+# all three tiers (unit, guestfs, e2e).  This is what CI runs.
+#
+#   scripts/test.sh                 everything
+#   scripts/test.sh -L unit         any extra arguments go to ctest
+#   scripts/test.sh --sanitize      ASan+UBSan build, unit and guestfs tiers
+#
+# BUILD_DIR (default build/, or build-asan/ with --sanitize) is reused.
+# V2V_NO_SKIP=1 makes a skipped test (exit 77) an error, as CI requires.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+sanitize=OFF
+if [ "${1:-}" = --sanitize ]; then
+    sanitize=ON
+    shift
+    set -- -L 'unit|guestfs' "$@"
+fi
+build=${BUILD_DIR:-$top/build$([ $sanitize = ON ] && echo -asan)}
+
+scripts/deps.sh
+cmake -S . -B "$build" -DWERROR=ON -DSANITIZE=$sanitize
+cmake --build "$build" -j "$(nproc)"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+cd "$build"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+ctest --output-on-failure --no-tests=error -j 2 "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "${V2V_NO_SKIP:-0}" = 1 ] && grep -q '\*\*\*Skipped\|Not Run' "$log"; then
+    echo "test.sh: some tests were skipped, which CI does not allow" >&2
+    exit 1
+fi
+exit "$rc"

@@ -1,0 +1,37 @@
+# Real guest fixtures: the Debian 12 rootfs (cached across runs by its
+# package list) and the EC2-layout disks built from it.  The disks live in
+# the build tree and are rebuilt only when their inputs change.
+set(V2V_FIXTURES ${CMAKE_SOURCE_DIR}/tests/fixtures)
+set(V2V_REAL_DIR ${CMAKE_BINARY_DIR}/fixtures/real)
+set(V2V_REAL_VARIANTS nitro xen uuid)
+# The firmware each variant boots with on KubeVirt.
+set(V2V_FIRMWARE_nitro efi)
+set(V2V_FIRMWARE_xen bios)
+set(V2V_FIRMWARE_uuid bios)
+
+set(V2V_E2E_ENV
+  "V2V_AGENT=$<TARGET_FILE:v2v-agent>"
+  "V2V_REAL_DIR=${V2V_REAL_DIR}"
+  "SHARED_DATA=${V2V_SHARED_DATA}")
+
+add_test(NAME fixture-rootfs COMMAND ${V2V_FIXTURES}/build-rootfs.sh)
+set_tests_properties(fixture-rootfs PROPERTIES
+  LABELS e2e TIMEOUT 1200 FIXTURES_SETUP rootfs
+  ENVIRONMENT "${V2V_E2E_ENV}")
+
+foreach(v ${V2V_REAL_VARIANTS})
+  add_test(NAME fixture-guest-${v}
+    COMMAND ${V2V_FIXTURES}/fixture-guest.sh ${v} ${V2V_REAL_DIR}/${v}.img)
+  set_tests_properties(fixture-guest-${v} PROPERTIES
+    LABELS e2e TIMEOUT 900 FIXTURES_SETUP guest-${v} FIXTURES_REQUIRED rootfs
+    COST 100 ENVIRONMENT "${V2V_E2E_ENV}")
+
+  # The premise of the whole project: as built for EC2, the guest does not
+  # come up on KubeVirt's virtio devices.
+  add_test(NAME e2e-unconverted-${v}
+    COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/unconverted-fails.sh
+            ${v} ${V2V_FIRMWARE_${v}} ${V2V_REAL_DIR}/${v}.img)
+  set_tests_properties(e2e-unconverted-${v} PROPERTIES
+    LABELS e2e TIMEOUT 600 FIXTURES_REQUIRED guest-${v}
+    ENVIRONMENT "${V2V_E2E_ENV}")
+endforeach()

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -85,6 +86,21 @@ blockdev_test_fill (const char *path, uint64_t offset, int byte, size_t len)
 }
 
 void
+blockdev_test_copy_into (const char *src, const char *dst, uint64_t offset)
+{
+  CLEANUP_CLOSE int fd = open (src, O_RDONLY | O_CLOEXEC);
+  char buf[65536];
+  ssize_t n;
+
+  cr_assert_geq (fd, 0, "%s: %m", src);
+  while ((n = read (fd, buf, sizeof buf)) > 0) {
+    blockdev_test_pwrite (dst, offset, buf, (size_t) n);
+    offset += (uint64_t) n;
+  }
+  cr_assert_eq (n, 0, "%s: read: %m", src);
+}
+
+void
 blockdev_test_run (const char *arg0, ...)
 {
   const char *argv[32];
@@ -99,6 +115,34 @@ blockdev_test_run (const char *arg0, ...)
   va_end (ap);
   argv[n] = NULL;
   cr_assert_eq (blockdev_internal_run (argv, &err), 0, "%s", err.msg);
+}
+
+void
+blockdev_test_sfdisk (const char *path, const char *script)
+{
+  CLEANUP_FREE char *input = blockdev_test_path ("sfdisk.script");
+  CLEANUP_CLOSE int fd = -1;
+  int status;
+  pid_t pid;
+
+  blockdev_test_file (input, 0);
+  blockdev_test_pwrite (input, 0, script, strlen (script));
+  fd = open (input, O_RDONLY | O_CLOEXEC);
+  cr_assert_geq (fd, 0, "%s: %m", input);
+  pid = fork ();
+  cr_assert_neq (pid, -1, "fork: %m");
+  if (pid == 0) {
+    int null = open ("/dev/null", O_WRONLY);
+
+    dup2 (fd, 0);
+    dup2 (null, 1);
+    execlp ("sfdisk", "sfdisk", "-q", path, (char *) NULL);
+    _exit (127);
+  }
+  cr_assert_eq (waitpid (pid, &status, 0), pid);
+  cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+             "sfdisk %s failed (status 0x%x)", path, (unsigned) status);
+  unlink (input);
 }
 
 static void

@@ -29,9 +29,18 @@ extern void blockdev_test_pwrite (const char *path, uint64_t offset,
 extern void blockdev_test_fill (const char *path, uint64_t offset,
                                 int byte, size_t len);
 
+/* Copy the whole of file SRC into DST at OFFSET. */
+extern void blockdev_test_copy_into (const char *src, const char *dst,
+                                     uint64_t offset);
+
 /* Run a program (argv, NULL-terminated) and assert it exits 0. */
 extern void blockdev_test_run (const char *arg0, ...)
   __attribute__ ((sentinel));
+
+/* Partition PATH with "sfdisk -q PATH", SCRIPT on its stdin.  (sgdisk
+ * would do, but it sleeps a second after writing.)
+ */
+extern void blockdev_test_sfdisk (const char *path, const char *script);
 
 /* Write an MBR into sector 0 of PATH with one partition entry. */
 extern void blockdev_test_mbr (const char *path, uint8_t type,

@@ -1,13 +1,322 @@
+/* v2v-agent convert [OPTIONS] [DISK...]
+ *
+ * blockdev (discover, probe, overlay) -> convert_run -> commit or
+ * discard -> report.  The devices are written only by the final commit,
+ * after every step of the conversion succeeded.
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
+#include "blockdev.h"
+#include "cleanup.h"
+#include "convert.h"
 #include "log.h"
+#include "sha256.h"
+
+static void
+usage (FILE *fp)
+{
+  fprintf (fp,
+"usage: v2v-agent convert [OPTIONS] [DISK...]\n"
+"\n"
+"Convert the guest on DISK... (default: /dev/block0..N) in place so that\n"
+"it boots on KubeVirt with virtio devices.\n"
+"\n"
+"  --dry-run                 open the disks read-only and print the plan\n"
+"  --report FILE             write the JSON report to FILE\n"
+"  --root first|DEV          which OS to convert when there are several\n"
+"  --key DEV:key:SECRET      LUKS passphrase for DEV (or all:key:SECRET,\n"
+"  --key all:file:PATH       or read it from PATH)\n"
+"  --cloud-init rework|keep|disable|reset   (default rework)\n"
+"  --agents disable|remove|keep             (default disable)\n"
+"  --network rework|keep                    (default rework)\n"
+"  --selinux-relabel changed|full|boot      (default changed)\n"
+"  --device-dir DIR          where blockN devices are (env V2V_DEVICE_DIR)\n"
+"  --no-overlay              write to the disks directly (no protection)\n"
+"  --overlay-dir DIR         where overlays and the commit journal live\n"
+"  --deadline SECONDS        how long to wait for devices (default 300)\n");
+}
+
+static int
+parse_enum (const char *opt, const char *val, const char *const *names)
+{
+  for (int i = 0; names[i]; i++)
+    if (strcmp (val, names[i]) == 0)
+      return i;
+  log_error ("--%s: unknown value '%s'", opt, val);
+  return -1;
+}
+
+static int
+exit_for (enum convert_status s)
+{
+  switch (s) {
+  case CONVERT_OK: case CONVERT_ALREADY_DONE: return AGENT_EXIT_OK;
+  case CONVERT_ERR_NO_OS:       return AGENT_EXIT_NO_OS;
+  case CONVERT_ERR_MULTI_OS:    return AGENT_EXIT_MULTI_OS;
+  case CONVERT_ERR_UNSUPPORTED: return AGENT_EXIT_UNSUPPORTED;
+  case CONVERT_ERR_XEN_PV_ONLY: return AGENT_EXIT_XEN_PV_ONLY;
+  case CONVERT_ERR_NO_SPACE:    return AGENT_EXIT_NO_SPACE;
+  case CONVERT_ERR_FS_STATE:    return AGENT_EXIT_FS_STATE;
+  case CONVERT_ERR_LUKS_KEY:    return AGENT_EXIT_LUKS_KEY;
+  case CONVERT_ERR_FAILED:      return AGENT_EXIT_STEP_FAILED;
+  default:                      return AGENT_EXIT_INTERNAL;
+  }
+}
+
+/* "--key all:file:PATH" becomes "all:key:<contents>", so the secret is
+ * read once, here, and never appears on a command line or in a log.
+ */
+static char *
+resolve_key (const char *arg)
+{
+  const char *c = strchr (arg, ':');
+  char *out = NULL;
+
+  if (c && strncmp (c + 1, "file:", 5) == 0) {
+    CLEANUP_FCLOSE FILE *fp = fopen (c + 6, "re");
+    char secret[1024];
+    if (fp == NULL || fgets (secret, sizeof secret, fp) == NULL) {
+      log_error ("--key: cannot read the key file %s", c + 6);
+      return NULL;
+    }
+    secret[strcspn (secret, "\r\n")] = '\0';
+    if (asprintf (&out, "%.*s:key:%s", (int) (c - arg), arg, secret) < 0)
+      out = NULL;
+    explicit_bzero (secret, sizeof secret);
+    return out;
+  }
+  if (c == NULL || strncmp (c + 1, "key:", 4) != 0) {
+    log_error ("--key: expected DEV:key:SECRET or DEV:file:PATH");
+    return NULL;
+  }
+  return strdup (arg);
+}
+
+static void
+on_progress (const char *phase, const char *msg, void *opaque)
+{
+  (void) opaque;
+  log_set_phase (phase);
+  log_info ("%s", msg);
+}
+
+static void
+on_retry (void *opaque, const char *msg)
+{
+  (void) opaque;
+  log_info ("waiting for device: %s", msg);
+}
+
+/* Default overlay directory: one per set of disks, stable across runs so
+ * that an interrupted commit is found by the next run on the same disks.
+ */
+static void
+default_overlay_dir (const struct blockdev_list *list, char *out, size_t len)
+{
+  char joined[4096] = "", sum[SHA256_HEX_LEN];
+  const char *base = getenv ("V2V_OVERLAY_DIR");
+
+  for (size_t i = 0; i < list->nr_disks; i++) {
+    size_t n = strlen (joined);
+    snprintf (joined + n, sizeof joined - n, "%s\n", list->disks[i].path);
+  }
+  sha256_hex_buffer (joined, strlen (joined), sum);
+  snprintf (out, len, "%s/%.16s", base && *base ? base
+            : "/var/tmp/v2v-kubevirt", sum);
+}
+
+static void
+print_summary (struct json_object *report, enum convert_status status)
+{
+  struct json_object *steps, *changes, *warnings, *guest, *v;
+
+  if (json_object_object_get_ex (report, "guest", &guest) &&
+      json_object_object_get_ex (guest, "product", &v))
+    fprintf (stderr, "guest: %s (%s)\n", json_object_get_string (v),
+             json_object_get_string (json_object_object_get (guest, "root")));
+  if (json_object_object_get_ex (report, "steps", &steps))
+    for (size_t i = 0; i < json_object_array_length (steps); i++) {
+      struct json_object *s = json_object_array_get_idx (steps, i);
+      fprintf (stderr, "  %-11s %-8s %s\n",
+               json_object_get_string (json_object_object_get (s, "step")),
+               json_object_get_string (json_object_object_get (s, "result")),
+               json_object_get_string (json_object_object_get (s, "reason")));
+    }
+  if (json_object_object_get_ex (report, "changes", &changes))
+    for (size_t i = 0; i < json_object_array_length (changes); i++) {
+      struct json_object *c = json_object_array_get_idx (changes, i);
+      fprintf (stderr, "  %-10s %s\n",
+               json_object_get_string (json_object_object_get (c, "action")),
+               json_object_get_string (json_object_object_get (c, "path")));
+    }
+  if (json_object_object_get_ex (report, "warnings", &warnings))
+    for (size_t i = 0; i < json_object_array_length (warnings); i++)
+      fprintf (stderr, "  warning: %s\n",
+               json_object_get_string (json_object_array_get_idx (warnings, i)));
+  fprintf (stderr, "result: %s\n", convert_status_name (status));
+}
 
 int
 agent_cmd_convert (int argc, char **argv)
 {
-  (void) argc;
-  (void) argv;
-  log_error ("convert: conversion not implemented yet");
-  return AGENT_EXIT_INTERNAL;
+  static const char *const ci_names[] = { "rework", "keep", "disable",
+                                          "reset", NULL };
+  static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
+  static const char *const net_names[] = { "rework", "keep", NULL };
+  static const char *const rl_names[] = { "changed", "full", "boot", NULL };
+  static const struct option longopts[] = {
+    { "dry-run", no_argument, NULL, 'n' },
+    { "report", required_argument, NULL, 'r' },
+    { "root", required_argument, NULL, 'R' },
+    { "key", required_argument, NULL, 'k' },
+    { "cloud-init", required_argument, NULL, 'c' },
+    { "agents", required_argument, NULL, 'a' },
+    { "network", required_argument, NULL, 'N' },
+    { "selinux-relabel", required_argument, NULL, 's' },
+    { "device-dir", required_argument, NULL, 'd' },
+    { "no-overlay", no_argument, NULL, 'O' },
+    { "overlay-dir", required_argument, NULL, 'o' },
+    { "deadline", required_argument, NULL, 'D' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+  };
+  struct convert_options opts = { .progress = on_progress };
+  struct blockdev_options bopts = { .on_retry = on_retry };
+  struct blockdev_list *list = NULL;
+  struct json_object *report = NULL;
+  struct v2v_error err = { 0 };
+  const char *report_file = NULL, *overlay_dir = NULL;
+  bool overlay = true;
+  char **keys = NULL;
+  size_t nkeys = 0;
+  char odir[512];
+  int c, ret = AGENT_EXIT_INTERNAL, v;
+
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'n': opts.dry_run = true; break;
+    case 'r': report_file = optarg; break;
+    case 'R': opts.root = optarg; break;
+    case 'k': {
+      char *k = resolve_key (optarg);
+      if (k == NULL)
+        return AGENT_EXIT_USAGE;
+      keys = realloc (keys, (nkeys + 2) * sizeof *keys);
+      keys[nkeys++] = k;
+      keys[nkeys] = NULL;
+      break;
+    }
+    case 'c':
+      if ((v = parse_enum ("cloud-init", optarg, ci_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.cloud_init = v;
+      break;
+    case 'a':
+      if ((v = parse_enum ("agents", optarg, ag_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.agents = v;
+      break;
+    case 'N':
+      if ((v = parse_enum ("network", optarg, net_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.network = v;
+      break;
+    case 's':
+      if ((v = parse_enum ("selinux-relabel", optarg, rl_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.relabel = v;
+      break;
+    case 'd': bopts.device_dir = optarg; break;
+    case 'O': overlay = false; break;
+    case 'o': overlay_dir = optarg; break;
+    case 'D': bopts.deadline_ms = atoll (optarg) * 1000; break;
+    case 'h': usage (stdout); return AGENT_EXIT_OK;
+    default: usage (stderr); return AGENT_EXIT_USAGE;
+    }
+  }
+  opts.keys = keys;
+  bopts.explicit_disks = optind < argc ? argv + optind : NULL;
+  bopts.need_write = !opts.dry_run;
+
+  log_set_phase ("devices");
+  if (blockdev_discover (&bopts, &list, &err) < 0 ||
+      blockdev_probe (list, &err) < 0) {
+    log_error ("%s", err.msg);
+    ret = AGENT_EXIT_DEVICE;
+    goto out;
+  }
+  if (blockdev_check_bootable (list, &err) < 0) {
+    log_error ("%s", err.msg);
+    ret = AGENT_EXIT_NO_OS;
+    goto out;
+  }
+
+  if (overlay && !opts.dry_run) {
+    CLEANUP_FREE char *summary = NULL;
+    if (overlay_dir == NULL) {
+      default_overlay_dir (list, odir, sizeof odir);
+      overlay_dir = odir;
+    }
+    log_set_phase ("overlay");
+    if (blockdev_overlay_recover (list, overlay_dir, true, &summary, &err) < 0 ||
+        blockdev_overlay_create (list, overlay_dir, &err) < 0) {
+      log_error ("%s", err.msg);
+      ret = AGENT_EXIT_DEVICE;
+      goto out;
+    }
+    if (summary)
+      log_warn ("%s", summary);
+  }
+
+  enum convert_status status = convert_run (list, &opts, &report, &err);
+  ret = exit_for (status);
+
+  if (status == CONVERT_OK && !opts.dry_run && overlay) {
+    log_set_phase ("commit");
+    log_info ("committing the overlays to the disks");
+    if (blockdev_overlay_commit (list, &err) < 0) {
+      log_error ("%s", err.msg);
+      ret = AGENT_EXIT_COMMIT;
+      json_object_object_add (report, "status",
+                              json_object_new_string ("commit-failed"));
+      json_object_object_add (report, "error",
+                              json_object_new_string (err.msg));
+    }
+  }
+  else
+    blockdev_overlay_discard (list);
+
+  log_set_phase ("report");
+  json_object_object_add (report, "disks", blockdev_list_to_json (list));
+  if (status == CONVERT_ALREADY_DONE)
+    log_info ("the guest was already converted; nothing changed");
+  else if (status != CONVERT_OK)
+    log_error ("%s", err.msg);
+  print_summary (report, status);
+  if (report_file) {
+    if (json_object_to_file_ext (report_file, report,
+                                 JSON_C_TO_STRING_PRETTY |
+                                 JSON_C_TO_STRING_NOSLASHESCAPE) < 0) {
+      log_error ("--report %s: cannot write: %m", report_file);
+      if (ret == AGENT_EXIT_OK)
+        ret = AGENT_EXIT_INTERNAL;
+    }
+  }
+
+out:
+  json_object_put (report);
+  blockdev_list_free (list);
+  for (size_t i = 0; i < nkeys; i++) {
+    explicit_bzero (keys[i], strlen (keys[i]));
+    free (keys[i]);
+  }
+  free (keys);
+  return ret;
 }

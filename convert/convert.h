@@ -1,0 +1,66 @@
+/* convert: inspect the guest on a set of disks and rework it in place so
+ * that it boots on KubeVirt (virtio devices, no EC2 metadata service).
+ *
+ * Data path: blockdev list -> appliance -> guest model (inspect) -> plan
+ * (the rework steps that apply) -> apply -> report.
+ */
+#ifndef V2V_CONVERT_H
+#define V2V_CONVERT_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "error.h"
+
+struct blockdev_list;
+
+enum convert_cloud_init { CONVERT_CI_REWORK, CONVERT_CI_KEEP,
+                          CONVERT_CI_DISABLE, CONVERT_CI_RESET };
+enum convert_agents { CONVERT_AGENTS_DISABLE, CONVERT_AGENTS_REMOVE,
+                      CONVERT_AGENTS_KEEP };
+enum convert_network { CONVERT_NET_REWORK, CONVERT_NET_KEEP };
+enum convert_relabel { CONVERT_RELABEL_CHANGED, CONVERT_RELABEL_FULL,
+                       CONVERT_RELABEL_BOOT };
+
+struct convert_options {
+  bool dry_run;                 /* open read-only, print the plan */
+  const char *root;             /* NULL or "first", or an appliance device */
+  char *const *keys;            /* --key values, NULL-terminated, may be NULL */
+  enum convert_cloud_init cloud_init;
+  enum convert_agents agents;
+  enum convert_network network;
+  enum convert_relabel relabel;
+  /* Progress callback for the human summary; may be NULL. */
+  void (*progress) (const char *phase, const char *msg, void *opaque);
+  void *progress_opaque;
+};
+
+/* Why a conversion was refused.  Each maps to its own agent exit code. */
+enum convert_status {
+  CONVERT_OK = 0,
+  CONVERT_ALREADY_DONE,         /* marker found; nothing changed */
+  CONVERT_ERR_INTERNAL,
+  CONVERT_ERR_NO_OS,
+  CONVERT_ERR_MULTI_OS,
+  CONVERT_ERR_UNSUPPORTED,      /* distro, arch, or no initramfs tool */
+  CONVERT_ERR_XEN_PV_ONLY,
+  CONVERT_ERR_NO_SPACE,
+  CONVERT_ERR_FS_STATE,         /* hibernated or read-only filesystem */
+  CONVERT_ERR_LUKS_KEY,
+  CONVERT_ERR_FAILED,           /* a rework step failed */
+};
+
+/* Run the conversion on DISKS (already discovered and probed by blockdev;
+ * each disk's overlay is used if set).  On return *RET_REPORT (always set,
+ * even on failure) holds the JSON report; the caller puts it.
+ * Returns a convert_status; ERR says why for anything but OK/ALREADY_DONE.
+ */
+extern enum convert_status convert_run (const struct blockdev_list *disks,
+                                        const struct convert_options *opts,
+                                        struct json_object **ret_report,
+                                        struct v2v_error *err);
+
+extern const char *convert_status_name (enum convert_status s);
+
+#endif /* V2V_CONVERT_H */

@@ -1,0 +1,334 @@
+/* convert_run: one appliance launch for all disks; inspect -> plan ->
+ * apply -> report.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accel.h"
+#include "blockdev.h"
+#include "internal.h"
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *
+convert_status_name (enum convert_status s)
+{
+  static const char *const names[] = {
+    [CONVERT_OK] = "converted", [CONVERT_ALREADY_DONE] = "already-converted",
+    [CONVERT_ERR_INTERNAL] = "internal-error", [CONVERT_ERR_NO_OS] = "no-os",
+    [CONVERT_ERR_MULTI_OS] = "multiple-os",
+    [CONVERT_ERR_UNSUPPORTED] = "unsupported",
+    [CONVERT_ERR_XEN_PV_ONLY] = "xen-pv-only",
+    [CONVERT_ERR_NO_SPACE] = "no-space", [CONVERT_ERR_FS_STATE] = "fs-state",
+    [CONVERT_ERR_LUKS_KEY] = "luks-key", [CONVERT_ERR_FAILED] = "step-failed",
+  };
+  return (unsigned) s < sizeof names / sizeof names[0] && names[s]
+    ? names[s] : "unknown";
+}
+
+/* Read a cgroup v2 limit; 0 if unlimited or unknown. */
+static long long
+cgroup_value (const char *file, int field)
+{
+  char path[256], buf[128];
+  long long a = 0, b = 0;
+  CLEANUP_FCLOSE FILE *fp = NULL;
+
+  snprintf (path, sizeof path, "/sys/fs/cgroup/%s", file);
+  fp = fopen (path, "re");
+  if (fp == NULL || fgets (buf, sizeof buf, fp) == NULL ||
+      strncmp (buf, "max", 3) == 0)
+    return 0;
+  if (sscanf (buf, "%lld %lld", &a, &b) < 1)
+    return 0;
+  return field == 0 ? a : (b > 0 ? a / b : 0);
+}
+
+/* Size the appliance from the pod's limits: half the memory limit (the
+ * rest is qemu and us), 2 GiB at most, 768 MiB at least; one vCPU per
+ * CPU of quota, up to 4.  Guest tools (initramfs compression) use them.
+ */
+static void
+size_appliance (guestfs_h *g, struct json_object *report)
+{
+  long long mem = cgroup_value ("memory.max", 0);
+  long long cpus = cgroup_value ("cpu.max", 1);
+  long online = sysconf (_SC_NPROCESSORS_ONLN);
+  int memsize = 2048, smp;
+
+  if (mem > 0) {
+    memsize = (int) (mem / 2 / (1024 * 1024));
+    if (memsize > 2048)
+      memsize = 2048;
+    if (memsize < 768)
+      memsize = 768;
+  }
+  smp = (int) (cpus > 0 ? cpus : online);
+  if (smp < 1)
+    smp = 1;
+  if (smp > 4)
+    smp = 4;
+  guestfs_set_memsize (g, memsize);
+  guestfs_set_smp (g, smp);
+  json_object_object_add (report, "appliance_memory_mb",
+                          json_object_new_int (memsize));
+  json_object_object_add (report, "appliance_vcpus", json_object_new_int (smp));
+}
+
+static int
+add_disk (guestfs_h *g, const struct blockdev_disk *d, bool readonly,
+          struct v2v_error *err)
+{
+  const char *path = d->overlay ? d->overlay : d->path;
+  const char *fmt = d->overlay ? "qcow2" : "raw";
+  char name[32];
+  int r;
+
+  snprintf (name, sizeof name, "disk%u", d->index);
+  if (d->is_nbd && d->overlay == NULL) {
+    /* nbd+unix:///EXPORT?socket=PATH or nbd://HOST[:PORT][/EXPORT] */
+    char server[512] = "", exportname[256] = "";
+    const char *p;
+    if (strncmp (path, "nbd+unix://", 11) == 0 &&
+        (p = strstr (path, "socket=")) != NULL) {
+      snprintf (server, sizeof server, "unix:%s", p + 7);
+      const char *e = path + 11;
+      if (*e == '/')
+        e++;
+      snprintf (exportname, sizeof exportname, "%.*s",
+                (int) strcspn (e, "?"), e);
+    }
+    else if (strncmp (path, "nbd://", 6) == 0) {
+      snprintf (server, sizeof server, "%.*s", (int) strcspn (path + 6, "/"),
+                path + 6);
+      p = path + 6 + strcspn (path + 6, "/");
+      if (*p == '/')
+        snprintf (exportname, sizeof exportname, "%s", p + 1);
+    }
+    else
+      return v2v_error_set (err, -EINVAL, "%s: unsupported NBD URI", path);
+    char *servers[] = { server, NULL };
+    r = guestfs_add_drive_opts (g, exportname,
+                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
+                                GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+                                GUESTFS_ADD_DRIVE_OPTS_SERVER, servers,
+                                GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly,
+                                GUESTFS_ADD_DRIVE_OPTS_NAME, name,
+                                -1);
+  }
+  else
+    r = guestfs_add_drive_opts (g, path,
+                                GUESTFS_ADD_DRIVE_OPTS_FORMAT, fmt,
+                                GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly,
+                                GUESTFS_ADD_DRIVE_OPTS_CACHEMODE, "unsafe",
+                                GUESTFS_ADD_DRIVE_OPTS_NAME, name,
+                                -1);
+  if (r == -1)
+    return convert_internal_gerror (g, err, "add drive", d->path);
+  return 0;
+}
+
+static struct json_object *
+hints_json (const struct guest *guest)
+{
+  struct json_object *h = json_object_new_object ();
+  int boot_disk = 0;
+
+  for (size_t i = 0; i < guest->nr_fs; i++)
+    if (guest->root && strcmp (guest->fs[i].device, guest->root) == 0 &&
+        guest->fs[i].disk_index >= 0)
+      boot_disk = guest->fs[i].disk_index;
+  json_object_object_add (h, "firmware", json_object_new_string
+                          (guest->firmware == FIRMWARE_UEFI ? "efi" : "bios"));
+  json_object_object_add (h, "bootDiskIndex", json_object_new_int (boot_disk));
+  json_object_object_add (h, "diskBus", json_object_new_string ("virtio"));
+  json_object_object_add (h, "nicModel", json_object_new_string ("virtio"));
+  json_object_object_add (h, "machineType", json_object_new_string ("q35"));
+  json_object_object_add (h, "rng", json_object_new_boolean (true));
+  json_object_object_add (h, "balloon", json_object_new_boolean (true));
+  return h;
+}
+
+static void
+progress (const struct convert_options *opts, const char *phase,
+          const char *msg)
+{
+  if (opts->progress)
+    opts->progress (phase, msg, opts->progress_opaque);
+}
+
+static int
+write_marker (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  CLEANUP_FREE char *m = NULL;
+  time_t t = time (NULL);
+  struct tm tm;
+  char ts[64];
+
+  gmtime_r (&t, &tm);
+  strftime (ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (asprintf (&m, "{\"converted_by\":\"v2v-agent %s\",\"time\":\"%s\","
+                "\"changes\":%zu}\n", V2V_VERSION, ts, ctx->log->nr) < 0)
+    return v2v_error_set (err, -ENOMEM, "marker");
+  return convert_internal_write (ctx, GUEST_MARKER, m, strlen (m),
+                                 "record the conversion, so a second run "
+                                 "changes nothing", err);
+}
+
+enum convert_status
+convert_run (const struct blockdev_list *disks,
+             const struct convert_options *opts,
+             struct json_object **ret_report, struct v2v_error *err)
+{
+  struct json_object *report = json_object_new_object ();
+  struct json_object *timings = json_object_new_object ();
+  struct json_object *steps = json_object_new_array ();
+  struct guest guest = { 0 };
+  struct changelog log = { 0 };
+  struct convert_ctx ctx = { .guest = &guest, .opts = opts, .log = &log };
+  struct accel_result accel;
+  enum convert_status status = CONVERT_OK;
+  CLEANUP_GUESTFS guestfs_h *g = NULL;
+  double t0 = now_s (), t;
+
+  *ret_report = report;
+  json_object_object_add (report, "timings", timings);
+  json_object_object_add (report, "dry_run",
+                          json_object_new_boolean (opts->dry_run));
+
+  /* Launch. */
+  progress (opts, "launch", "starting the appliance");
+  g = guestfs_create ();
+  if (g == NULL) {
+    v2v_error_set (err, -ENOMEM, "guestfs_create failed");
+    status = CONVERT_ERR_INTERNAL;
+    goto out;
+  }
+  guestfs_set_error_handler (g, NULL, NULL);
+  if (accel_detect (6000, &accel, err) < 0) {
+    status = CONVERT_ERR_INTERNAL;
+    goto out;
+  }
+  json_object_object_add (report, "accelerator",
+                          json_object_new_string (accel_name (accel.kind)));
+  json_object_object_add (report, "accelerator_reason",
+                          json_object_new_string (accel.reason));
+  if (accel.kind == ACCEL_TCG) {
+    char *settings[] = { (char *) "force_tcg", NULL };
+    guestfs_set_backend_settings (g, settings);
+  }
+  size_appliance (g, report);
+  guest.g = g;
+  guest.readonly = opts->dry_run;
+  for (size_t i = 0; i < disks->nr_disks; i++)
+    if (add_disk (g, &disks->disks[i], opts->dry_run, err) < 0) {
+      status = CONVERT_ERR_INTERNAL;
+      goto out;
+    }
+  if (guestfs_launch (g) == -1) {
+    convert_internal_gerror (g, err, "launch", "appliance");
+    status = CONVERT_ERR_INTERNAL;
+    goto out;
+  }
+  t = now_s ();
+  json_object_object_add (timings, "launch", json_object_new_double (t - t0));
+
+  /* Inspect. */
+  progress (opts, "inspect", "inspecting the guest");
+  if (convert_internal_luks_open (&guest, opts->keys, err) < 0) {
+    status = CONVERT_ERR_LUKS_KEY;
+    goto out;
+  }
+  status = convert_internal_inspect (&guest, disks, opts->root, err);
+  json_object_object_add (timings, "inspect",
+                          json_object_new_double (now_s () - t));
+  t = now_s ();
+  if (guest.root)
+    json_object_object_add (report, "guest",
+                            convert_internal_guest_json (&guest));
+  if (status != CONVERT_OK)
+    goto out;
+  json_object_object_add (report, "kubevirt_hints", hints_json (&guest));
+  if (guest.converted) {
+    status = CONVERT_ALREADY_DONE;
+    goto out;
+  }
+
+  /* Plan, then apply. */
+  progress (opts, "convert", opts->dry_run ? "planning" : "converting");
+  const struct convert_step *const *sp = convert_internal_linux_steps;
+  for (; *sp; sp++) {
+    const struct convert_step *step = *sp;
+    struct json_object *sj = json_object_new_object ();
+    char why[512] = "";
+    double ts = now_s ();
+    bool applies = step->applies (&ctx, why, sizeof why);
+
+    json_object_object_add (sj, "step", json_object_new_string (step->name));
+    json_object_object_add (sj, "reason", json_object_new_string (why));
+    json_object_array_add (steps, sj);
+    if (!applies) {
+      json_object_object_add (sj, "result", json_object_new_string ("skipped"));
+      continue;
+    }
+    if (opts->dry_run) {
+      json_object_object_add (sj, "result", json_object_new_string ("planned"));
+      continue;
+    }
+    progress (opts, step->name, why);
+    if (step->apply (&ctx, err) < 0) {
+      json_object_object_add (sj, "result", json_object_new_string ("failed"));
+      json_object_object_add (sj, "error", json_object_new_string (err->msg));
+      v2v_error_prefix (err, "step %s", step->name);
+      status = CONVERT_ERR_FAILED;
+      break;
+    }
+    json_object_object_add (sj, "result", json_object_new_string ("applied"));
+    json_object_object_add (sj, "seconds",
+                            json_object_new_double (now_s () - ts));
+  }
+  if (status == CONVERT_OK && !opts->dry_run && write_marker (&ctx, err) < 0)
+    status = CONVERT_ERR_FAILED;
+  json_object_object_add (timings, opts->dry_run ? "plan" : "apply",
+                          json_object_new_double (now_s () - t));
+  t = now_s ();
+
+  /* Flush everything to the disks (or overlays) before we say done. */
+  if (status == CONVERT_OK && !opts->dry_run &&
+      (guestfs_umount_all (g) == -1 || guestfs_shutdown (g) == -1)) {
+    convert_internal_gerror (g, err, "shutdown", "appliance");
+    status = CONVERT_ERR_FAILED;
+  }
+  json_object_object_add (timings, "shutdown",
+                          json_object_new_double (now_s () - t));
+
+out:
+  json_object_object_add (report, "steps", steps);
+  json_object_object_add (report, "changes",
+                          convert_internal_changelog_json (&log));
+  {
+    struct json_object *w = json_object_new_array ();
+    for (size_t i = 0; i < log.nr_warnings; i++)
+      json_object_array_add (w, json_object_new_string (log.warnings[i]));
+    json_object_object_add (report, "warnings", w);
+  }
+  json_object_object_add (report, "status",
+                          json_object_new_string (convert_status_name (status)));
+  if (status != CONVERT_OK && status != CONVERT_ALREADY_DONE && err)
+    json_object_object_add (report, "error", json_object_new_string (err->msg));
+  json_object_object_add (timings, "total", json_object_new_double (now_s () - t0));
+  convert_internal_changelog_free (&log);
+  convert_internal_guest_free (&guest);
+  return status;
+}

@@ -1,0 +1,250 @@
+/* Map the guest's /etc/fstab onto the filesystems the appliance sees.
+ *
+ * libguestfs's own inspection guesses what "/dev/nvme0n1p1" or
+ * "/dev/xvda1" mean and, in virt-v2v 2.2, fails on Nitro layouts with
+ * "mount: /dev/nvme0n1p1: No such file or directory".  We resolve each
+ * spec ourselves: UUID=, LABEL=, PARTUUID= against the probed filesystems,
+ * and EC2 device paths by position (disk index and partition number).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+/* Parse "/dev/<prefix><disk><part>" for the EC2 and Linux naming schemes.
+ * Returns true with *DISK (0-based) and *PART (0: whole disk).
+ */
+static bool
+parse_device_path (const char *spec, int *disk, int *part)
+{
+  static const char *const letter_prefixes[] = {
+    "/dev/xvd", "/dev/sd", "/dev/hd", "/dev/vd", NULL
+  };
+  const char *p;
+
+  if (strncmp (spec, "/dev/nvme", 9) == 0) {
+    char *end;
+    long ctrl = strtol (spec + 9, &end, 10);
+    if (end == spec + 9 || *end != 'n' || ctrl < 0 || ctrl > 1000)
+      return false;
+    p = end + 1;
+    if (!isdigit ((unsigned char) *p))
+      return false;
+    strtol (p, &end, 10);       /* namespace: always 1 on EC2 */
+    *disk = (int) ctrl;
+    *part = 0;
+    if (*end == '\0')
+      return true;
+    if (*end != 'p' || !isdigit ((unsigned char) end[1]))
+      return false;
+    *part = (int) strtol (end + 1, &end, 10);
+    return *end == '\0';
+  }
+
+  for (size_t i = 0; letter_prefixes[i]; i++) {
+    size_t plen = strlen (letter_prefixes[i]);
+    int idx = 0, letters = 0;
+
+    if (strncmp (spec, letter_prefixes[i], plen) != 0)
+      continue;
+    p = spec + plen;
+    /* a..z, aa..zz: the same scheme as the Linux sd driver. */
+    while (*p >= 'a' && *p <= 'z' && letters < 3) {
+      idx = idx * 26 + (*p - 'a' + 1);
+      p++, letters++;
+    }
+    if (letters == 0)
+      return false;
+    *disk = idx - 1;
+    *part = 0;
+    if (*p == '\0')
+      return true;
+    if (!isdigit ((unsigned char) *p))
+      return false;
+    char *end;
+    *part = (int) strtol (p, &end, 10);
+    return *end == '\0';
+  }
+  return false;
+}
+
+bool
+convert_internal_is_device_path (const char *spec)
+{
+  int d, p;
+
+  return parse_device_path (spec, &d, &p);
+}
+
+static bool
+eq_ci (const char *a, const char *b)
+{
+  return a && b && strcasecmp (a, b) == 0;
+}
+
+const struct guest_fs *
+convert_internal_resolve_spec (const struct guest *guest, const char *spec)
+{
+  int disk, part;
+
+  for (size_t i = 0; i < guest->nr_fs; i++) {
+    const struct guest_fs *fs = &guest->fs[i];
+
+    if (strncmp (spec, "UUID=", 5) == 0 && eq_ci (fs->uuid, spec + 5))
+      return fs;
+    if (strncmp (spec, "LABEL=", 6) == 0 && fs->label &&
+        strcmp (fs->label, spec + 6) == 0)
+      return fs;
+    if (strncmp (spec, "PARTUUID=", 9) == 0 && eq_ci (fs->partuuid, spec + 9))
+      return fs;
+    if (strncmp (spec, "/dev/disk/by-uuid/", 18) == 0 &&
+        eq_ci (fs->uuid, spec + 18))
+      return fs;
+    if (strncmp (spec, "/dev/disk/by-label/", 19) == 0 && fs->label &&
+        strcmp (fs->label, spec + 19) == 0)
+      return fs;
+    if (strcmp (spec, fs->device) == 0)
+      return fs;                /* an LV path, /dev/VG/LV */
+  }
+
+  if (parse_device_path (spec, &disk, &part)) {
+    for (size_t i = 0; i < guest->nr_fs; i++)
+      if (guest->fs[i].disk_index == disk && guest->fs[i].partnum == part)
+        return &guest->fs[i];
+  }
+  return NULL;
+}
+
+/* The spec we rewrite a device path to: UUID= where there is one, else
+ * PARTUUID=, else LABEL=.  Caller frees.  NULL if none exists.
+ */
+char *
+convert_internal_stable_spec (const struct guest_fs *fs)
+{
+  char *s = NULL;
+
+  if (fs->uuid && *fs->uuid)
+    return asprintf (&s, "UUID=%s", fs->uuid) < 0 ? NULL : s;
+  if (fs->partuuid && *fs->partuuid)
+    return asprintf (&s, "PARTUUID=%s", fs->partuuid) < 0 ? NULL : s;
+  if (fs->label && *fs->label)
+    return asprintf (&s, "LABEL=%s", fs->label) < 0 ? NULL : s;
+  return NULL;
+}
+
+static void
+fstab_free (struct guest *guest)
+{
+  for (size_t i = 0; i < guest->nr_fstab; i++) {
+    struct fstab_entry *e = &guest->fstab[i];
+    free (e->spec);
+    free (e->file);
+    free (e->vfstype);
+    free (e->opts);
+    free (e->rest);
+  }
+  free (guest->fstab);
+  guest->fstab = NULL;
+  guest->nr_fstab = 0;
+}
+
+int
+convert_internal_fstab_parse (struct guest *guest, const char *text,
+                              struct v2v_error *err)
+{
+  CLEANUP_STRV char **lines = convert_internal_split_lines (text,
+                                                            strlen (text));
+  size_t n = 0;
+
+  if (lines == NULL)
+    return v2v_error_set (err, -ENOMEM, "parse /etc/fstab");
+  fstab_free (guest);
+  for (size_t i = 0; lines[i]; i++)
+    n++;
+  guest->fstab = calloc (n ? n : 1, sizeof *guest->fstab);
+  if (guest->fstab == NULL)
+    return v2v_error_set (err, -ENOMEM, "parse /etc/fstab");
+
+  for (size_t i = 0; lines[i]; i++) {
+    char *fields[4] = { NULL };
+    const char *p = lines[i];
+    size_t nf = 0;
+
+    while (isspace ((unsigned char) *p))
+      p++;
+    if (*p == '#' || *p == '\0')
+      continue;
+    while (nf < 4 && *p) {
+      const char *start = p;
+      while (*p && !isspace ((unsigned char) *p))
+        p++;
+      fields[nf++] = strndup (start, (size_t) (p - start));
+      while (isspace ((unsigned char) *p))
+        p++;
+    }
+    if (nf < 3) {
+      for (size_t k = 0; k < nf; k++)
+        free (fields[k]);
+      continue;                 /* malformed: mount(8) ignores it too */
+    }
+    struct fstab_entry *e = &guest->fstab[guest->nr_fstab++];
+    e->spec = fields[0];
+    e->file = fields[1];
+    e->vfstype = fields[2];
+    e->opts = fields[3] ? fields[3] : strdup ("defaults");
+    e->rest = strdup (p);
+    e->line = i;
+    e->fs = convert_internal_resolve_spec (guest, e->spec);
+  }
+  return 0;
+}
+
+static int
+depth (const char *path)
+{
+  int d = 0;
+
+  for (; *path; path++)
+    if (*path == '/')
+      d++;
+  return d;
+}
+
+/* Mount root, then every fstab filesystem we could resolve that a boot
+ * needs (/boot, /boot/efi, /usr, /var...), shallowest first.
+ */
+int
+convert_internal_mount_all (struct guest *guest, struct v2v_error *err)
+{
+  guestfs_h *g = guest->g;
+  const char *mopts = guest->readonly ? "ro" : "";
+
+  if (guestfs_mount_options (g, mopts, guest->root, "/") == -1)
+    return convert_internal_gerror (g, err, "mount", guest->root);
+
+  for (int d = 1; d < 8; d++) {
+    for (size_t i = 0; i < guest->nr_fstab; i++) {
+      const struct fstab_entry *e = &guest->fstab[i];
+
+      if (e->fs == NULL || e->file[0] != '/' || strcmp (e->file, "/") == 0 ||
+          depth (e->file) != d || strcmp (e->vfstype, "swap") == 0 ||
+          strcmp (e->fs->device, guest->root) == 0)
+        continue;
+      if (strcmp (e->fs->fstype, "unknown") == 0 ||
+          strcmp (e->fs->fstype, "swap") == 0)
+        continue;
+      if (guestfs_is_dir (g, e->file) <= 0)
+        continue;               /* a symlink or missing mount point */
+      if (guestfs_mount_options (g, mopts, e->fs->device, e->file) == -1) {
+        /* Not fatal: conversion can still proceed on root; the report
+         * carries the reason. */
+        continue;
+      }
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,218 @@
+/* convert/ internals shared across its files.  Not a public header. */
+#ifndef V2V_CONVERT_INTERNAL_H
+#define V2V_CONVERT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <guestfs.h>
+#include <json-c/json.h>
+
+#include "cleanup.h"
+#include "convert.h"
+#include "error.h"
+
+DEFINE_CLEANUP_FUNC (guestfs_h *, guestfs_close)
+#define CLEANUP_GUESTFS __attribute__ ((cleanup (guestfs_close_cleanup)))
+
+/* Guest files are read with a size limit: a hostile guest can make any
+ * path a huge file, a FIFO or a symlink to /dev/zero.
+ */
+#define GUEST_FILE_MAX (4 * 1024 * 1024)
+
+/* Where backups of everything we change are kept, inside the guest.
+ * A central place, because a backup beside the original would be read
+ * by tools that include whole directories (interfaces.d, sources.d).
+ */
+#define GUEST_STATE_DIR  "/var/lib/v2v-kubevirt"
+#define GUEST_BACKUP_DIR GUEST_STATE_DIR "/backup"
+#define GUEST_MARKER     GUEST_STATE_DIR "/converted.json"
+
+enum guest_family { FAMILY_UNKNOWN, FAMILY_DEBIAN, FAMILY_UBUNTU,
+                    FAMILY_RHEL, FAMILY_AMZN, FAMILY_SUSE };
+enum guest_firmware { FIRMWARE_BIOS, FIRMWARE_UEFI };
+enum guest_initramfs_tool { INITRAMFS_NONE, INITRAMFS_TOOLS, INITRAMFS_DRACUT,
+                            INITRAMFS_MKINITRD };
+
+/* Network configuration systems found in the guest (a bit set). */
+enum {
+  NET_IFUPDOWN = 1 << 0, NET_NETPLAN = 1 << 1, NET_NETWORKD = 1 << 2,
+  NET_NM_KEYFILE = 1 << 3, NET_IFCFG = 1 << 4, NET_WICKED = 1 << 5,
+};
+
+/* One filesystem the appliance can see, as probed there. */
+struct guest_fs {
+  char *device;                 /* appliance name: /dev/sda1 */
+  int disk_index;               /* 0-based, in the order disks were added */
+  int partnum;                  /* 0 for a whole-disk filesystem */
+  char *fstype, *uuid, *label, *partuuid;
+};
+
+struct fstab_entry {
+  char *spec, *file, *vfstype, *opts;
+  char *rest;                   /* dump and pass fields, as written */
+  size_t line;                  /* 0-based line in /etc/fstab */
+  const struct guest_fs *fs;    /* what SPEC resolves to, or NULL */
+};
+
+struct guest_kernel {
+  char *version;                /* validated: [A-Za-z0-9._+~-] only */
+  char *vmlinuz;                /* /boot/vmlinuz-VERSION */
+  char *initrd;                 /* path, or NULL if missing */
+  bool virtio_capable;          /* virtio_blk + virtio_pci modules or =y */
+  bool xen_pv_only;
+  bool initrd_has_virtio;       /* virtio_blk and virtio_pci in the initrd */
+  bool initrd_checked;
+};
+
+struct guest {
+  guestfs_h *g;
+  bool readonly;
+  char *root;                   /* appliance device of / */
+  char *type, *distro, *product, *arch, *pkgfmt;
+  int major, minor;
+  enum guest_family family;
+  enum guest_firmware firmware;
+  const struct guest_fs *esp;
+  char *esp_mountpoint;         /* e.g. /boot/efi, when mounted */
+
+  size_t nr_fs;
+  struct guest_fs *fs;
+  size_t nr_fstab;
+  struct fstab_entry *fstab;
+  size_t nr_disks;
+
+  size_t nr_kernels;
+  struct guest_kernel *kernels;
+  ssize_t default_kernel;       /* index in kernels, -1 if none */
+
+  enum guest_initramfs_tool initramfs_tool;
+  bool grub2, grub_bls, grub_legacy;
+  const char *grub_cfg;         /* path of grub.cfg in the guest, or NULL */
+  const char *grub_mkconfig;    /* update-grub / grub2-mkconfig, or NULL */
+
+  unsigned net_systems;
+  char **nic_names;             /* old NIC names from the config, strv */
+
+  bool cloud_init;
+  char *cloud_init_datasources; /* as configured, or NULL */
+  char *instance_id;            /* /var/lib/cloud/data/instance-id */
+
+  char **agents;                /* AWS agent units present, strv */
+  bool selinux;
+  bool converted;               /* our marker is present */
+};
+
+/* The change log: every file touched, command run, and warning. */
+struct change {
+  char *path, *action, *reason;
+  char sha_before[65], sha_after[65];   /* "" where not applicable */
+  char *backup;                          /* path in the guest, or NULL */
+};
+
+struct changelog {
+  size_t nr, cap;
+  struct change *v;
+  char **warnings;
+  size_t nr_warnings;
+  char **changed_paths;         /* for SELinux relabelling */
+  size_t nr_changed;
+};
+
+/* The context every step gets. */
+struct convert_ctx {
+  struct guest *guest;
+  const struct convert_options *opts;
+  struct changelog *log;
+};
+
+/* A rework step: one file in convert/linux/, registered in steps.c. */
+struct convert_step {
+  const char *name;
+  /* Return true if the step has anything to do; set *why either way. */
+  bool (*applies) (struct convert_ctx *ctx, char *why, size_t whylen);
+  int (*apply) (struct convert_ctx *ctx, struct v2v_error *err);
+};
+
+extern const struct convert_step *const convert_internal_linux_steps[];
+
+/* guestfile.c: bounded reads, backed-up writes, commands with argv. */
+extern int convert_internal_read (struct convert_ctx *ctx, const char *path,
+                                  char **ret, size_t *ret_len,
+                                  struct v2v_error *err);
+extern bool convert_internal_is_regular (struct convert_ctx *ctx,
+                                         const char *path);
+extern bool convert_internal_exists (struct convert_ctx *ctx,
+                                     const char *path);
+extern int convert_internal_write (struct convert_ctx *ctx, const char *path,
+                                   const char *content, size_t len,
+                                   const char *reason, struct v2v_error *err);
+extern int convert_internal_remove (struct convert_ctx *ctx, const char *path,
+                                    const char *reason,
+                                    struct v2v_error *err);
+extern int convert_internal_symlink (struct convert_ctx *ctx,
+                                     const char *target, const char *path,
+                                     const char *reason,
+                                     struct v2v_error *err);
+extern int convert_internal_run (struct convert_ctx *ctx,
+                                 const char *const *argv, const char *reason,
+                                 char **ret_output, struct v2v_error *err);
+extern int convert_internal_copy (struct convert_ctx *ctx, const char *src,
+                                  const char *dst, const char *reason,
+                                  struct v2v_error *err);
+/* Run ARGV, which rewrites the (possibly large) file PATH: back PATH up
+ * first and log the change with checksums before and after. */
+extern int convert_internal_run_rewrite (struct convert_ctx *ctx,
+                                         const char *const *argv,
+                                         const char *path, const char *reason,
+                                         struct v2v_error *err);
+/* Apply F to each line of the file at PATH; write it back (with backup
+ * and log) if any line changed.  F returns a new line (malloc'd) to
+ * replace it, or NULL to keep it.  *RET_CHANGED says whether it wrote. */
+extern int convert_internal_edit_lines (struct convert_ctx *ctx,
+                                        const char *path,
+                                        char *(*f) (const char *line,
+                                                    void *opaque),
+                                        void *opaque, const char *reason,
+                                        bool *ret_changed,
+                                        struct v2v_error *err);
+extern void convert_internal_warn (struct convert_ctx *ctx,
+                                   const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+extern void convert_internal_changelog_free (struct changelog *log);
+extern struct json_object *
+  convert_internal_changelog_json (const struct changelog *log);
+
+/* Translate the libguestfs error of the last call into ERR. */
+extern int convert_internal_gerror (guestfs_h *g, struct v2v_error *err,
+                                    const char *op, const char *arg);
+
+/* inspect.c */
+struct blockdev_list;
+extern enum convert_status convert_internal_inspect (struct guest *guest,
+                                                     const struct blockdev_list *disks,
+                                                     const char *root_opt,
+                                                     struct v2v_error *err);
+extern int convert_internal_luks_open (struct guest *guest, char *const *keys,
+                                       struct v2v_error *err);
+extern void convert_internal_guest_free (struct guest *guest);
+extern struct json_object *convert_internal_guest_json (const struct guest *);
+extern bool convert_internal_valid_kernel_version (const char *v);
+
+/* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
+extern int convert_internal_fstab_parse (struct guest *guest, const char *text,
+                                         struct v2v_error *err);
+extern const struct guest_fs *
+  convert_internal_resolve_spec (const struct guest *guest, const char *spec);
+extern bool convert_internal_is_device_path (const char *spec);
+extern int convert_internal_mount_all (struct guest *guest,
+                                       struct v2v_error *err);
+extern char *convert_internal_stable_spec (const struct guest_fs *fs);
+
+/* text.c: line-oriented text editing helpers. */
+extern char **convert_internal_split_lines (const char *text, size_t len);
+extern char *convert_internal_join_lines (char *const *lines);
+extern char *convert_internal_replace_word (const char *s, const char *from,
+                                            const char *to);
+
+#endif /* V2V_CONVERT_INTERNAL_H */

@@ -1,0 +1,369 @@
+/* Bootloader: the kernel command line must not name EC2 devices or the
+ * Xen console, and a UEFI guest must boot without EC2's NVRAM entries.
+ *
+ * grub.cfg is edited in place rather than regenerated: it is the same
+ * change grub-mkconfig would make, it keeps whatever the guest's own
+ * config produced, and it saves a slow run under emulation.  The inputs
+ * of grub-mkconfig (/etc/default/grub, grubenv, BLS entries) get the same
+ * edits, so the next regeneration in the guest agrees.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../internal.h"
+
+static bool
+is_sep (char c)
+{
+  return c == '\0' || c == ' ' || c == '\t' || c == '"' || c == '\'';
+}
+
+static bool
+token_at (const char *line, const char *p, const char *prefix)
+{
+  return (p == line || is_sep (p[-1])) && strncmp (p, prefix, strlen (prefix)) == 0;
+}
+
+/* Rewrite one command line (or a line holding one): root= and resume=
+ * device paths become stable specs, console=hvc0/xvc0 becomes ttyS0.
+ * Returns a new string, or NULL if nothing changed.
+ */
+static char *
+fix_cmdline (struct convert_ctx *ctx, const char *line)
+{
+  bool has_ttys0 = strstr (line, "console=ttyS0") != NULL;
+  size_t cap = strlen (line) * 2 + 256, n = 0;
+  CLEANUP_FREE char *out = malloc (cap);
+  bool changed = false;
+
+  if (out == NULL)
+    return NULL;
+  for (const char *p = line; *p;) {
+    const char *val = NULL;
+    size_t keylen = 0;
+
+    if (token_at (line, p, "root=/dev/"))
+      keylen = 5;
+    else if (token_at (line, p, "resume=/dev/"))
+      keylen = 7;
+    if (keylen) {
+      size_t tlen = 0;
+      char dev[256];
+      val = p + keylen;
+      while (!is_sep (val[tlen]))
+        tlen++;
+      if (tlen < sizeof dev) {
+        memcpy (dev, val, tlen);
+        dev[tlen] = '\0';
+        const struct guest_fs *fs = convert_internal_is_device_path (dev)
+          ? convert_internal_resolve_spec (ctx->guest, dev) : NULL;
+        CLEANUP_FREE char *stable = fs ? convert_internal_stable_spec (fs)
+                                       : NULL;
+        if (stable && n + keylen + strlen (stable) < cap) {
+          memcpy (out + n, p, keylen);
+          n += keylen;
+          memcpy (out + n, stable, strlen (stable));
+          n += strlen (stable);
+          p = val + tlen;
+          changed = true;
+          continue;
+        }
+      }
+    }
+    if (token_at (line, p, "console=hvc") || token_at (line, p, "console=xvc")) {
+      size_t tlen = 0;
+      while (!is_sep (p[tlen]))
+        tlen++;
+      changed = true;
+      if (has_ttys0) {
+        /* Drop it, and one blank next to it. */
+        p += tlen;
+        if (*p == ' ')
+          p++;
+        else if (n > 0 && out[n - 1] == ' ')
+          n--;
+      }
+      else {
+        static const char ttys0[] = "console=ttyS0,115200";
+        memcpy (out + n, ttys0, sizeof ttys0 - 1);
+        n += sizeof ttys0 - 1;
+        p += tlen;
+        has_ttys0 = true;
+      }
+      continue;
+    }
+    out[n++] = *p++;
+  }
+  out[n] = '\0';
+  return changed ? TAKE_PTR (out) : NULL;
+}
+
+static char *
+cmdline_line (const char *line, void *opaque)
+{
+  return fix_cmdline (opaque, line);
+}
+
+static char *
+default_grub_line (const char *line, void *opaque)
+{
+  char *out = NULL;
+
+  /* Let the guest's next grub-mkconfig write root=UUID= again. */
+  if (strncmp (line, "GRUB_DISABLE_LINUX_UUID=true", 28) == 0)
+    return asprintf (&out, "#%s  # v2v-kubevirt: device names differ on "
+                     "KubeVirt", line) < 0 ? NULL : out;
+  if (strncmp (line, "GRUB_CMDLINE_LINUX", 18) == 0)
+    return fix_cmdline (opaque, line);
+  return NULL;
+}
+
+static bool
+needs_fix (struct convert_ctx *ctx, const char *path)
+{
+  CLEANUP_FREE char *data = NULL;
+  struct v2v_error ignored;
+
+  if (!convert_internal_is_regular (ctx, path) ||
+      convert_internal_read (ctx, path, &data, NULL, &ignored) < 0)
+    return false;
+  CLEANUP_STRV char **lines = convert_internal_split_lines (data,
+                                                           strlen (data));
+  for (size_t i = 0; lines && lines[i]; i++) {
+    CLEANUP_FREE char *f = fix_cmdline (ctx, lines[i]);
+    if (f)
+      return true;
+    if (strncmp (lines[i], "GRUB_DISABLE_LINUX_UUID=true", 28) == 0)
+      return true;
+  }
+  return false;
+}
+
+static bool
+uefi_fallback_missing (struct convert_ctx *ctx, char *path, size_t len)
+{
+  const struct guest *guest = ctx->guest;
+
+  if (guest->firmware != FIRMWARE_UEFI || guest->esp_mountpoint == NULL)
+    return false;
+  snprintf (path, len, "%s/EFI/BOOT/BOOTX64.EFI", guest->esp_mountpoint);
+  if (convert_internal_exists (ctx, path))
+    return false;
+  /* FAT is case-insensitive but libguestfs paths are not: look both ways. */
+  snprintf (path, len, "%s/EFI/BOOT/bootx64.efi", guest->esp_mountpoint);
+  if (convert_internal_exists (ctx, path))
+    return false;
+  return true;
+}
+
+static bool
+bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
+{
+  const struct guest *guest = ctx->guest;
+  char fallback[512];
+  bool cfg = guest->grub_cfg && needs_fix (ctx, guest->grub_cfg);
+  bool def = needs_fix (ctx, "/etc/default/grub");
+  bool env = needs_fix (ctx, "/boot/grub2/grubenv");
+  bool uefi = uefi_fallback_missing (ctx, fallback, sizeof fallback);
+
+  if (!guest->grub2) {
+    snprintf (why, whylen, "no grub2 configuration found");
+    return false;
+  }
+  if (!cfg && !def && !env && !uefi && !guest->grub_bls) {
+    snprintf (why, whylen, "kernel command line already free of EC2 "
+              "device and console names");
+    return false;
+  }
+  snprintf (why, whylen, "%s%s%s%s", cfg ? "grub.cfg names EC2 devices or "
+            "the Xen console; " : "", def ? "/etc/default/grub too; " : "",
+            env ? "grubenv kernelopts too; " : "",
+            uefi ? "no removable-media UEFI loader (EFI/BOOT/BOOTX64.EFI)"
+            : "");
+  if (!cfg && !def && !env && !uefi)
+    snprintf (why, whylen, "check BLS entries");
+  return true;
+}
+
+/* grubenv is a fixed 1024-byte block padded with '#'. */
+static int
+fix_grubenv (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  static const char path[] = "/boot/grub2/grubenv";
+  CLEANUP_FREE char *data = NULL;
+  CLEANUP_STRV char **lines = NULL;
+  size_t len;
+  char out[1024];
+  size_t n = 0;
+  bool changed = false;
+
+  if (!convert_internal_is_regular (ctx, path) ||
+      convert_internal_read (ctx, path, &data, &len, err) < 0 || len != 1024)
+    return 0;
+  lines = convert_internal_split_lines (data, len);
+  for (size_t i = 0; lines && lines[i]; i++) {
+    CLEANUP_FREE char *f = NULL;
+    const char *l = lines[i];
+    if (l[0] == '#')
+      continue;
+    if (strncmp (l, "kernelopts=", 11) == 0 && (f = fix_cmdline (ctx, l))) {
+      l = f;
+      changed = true;
+    }
+    size_t ll = strlen (l);
+    if (n + ll + 1 > sizeof out)
+      return v2v_error_set (err, -E2BIG, "%s: too long after edit", path);
+    memcpy (out + n, l, ll);
+    n += ll;
+    out[n++] = '\n';
+  }
+  if (!changed)
+    return 0;
+  memset (out + n, '#', sizeof out - n);
+  return convert_internal_write (ctx, path, out, sizeof out,
+                                 "kernelopts named EC2 devices or the Xen "
+                                 "console", err);
+}
+
+static int
+fix_bls (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  guestfs_h *g = ctx->guest->g;
+  CLEANUP_STRV char **names = NULL;
+
+  if (!ctx->guest->grub_bls)
+    return 0;
+  names = guestfs_ls (g, "/boot/loader/entries");
+  for (size_t i = 0; names && names[i]; i++) {
+    char path[512];
+    size_t l = strlen (names[i]);
+    if (l < 5 || strcmp (names[i] + l - 5, ".conf") != 0)
+      continue;
+    snprintf (path, sizeof path, "/boot/loader/entries/%s", names[i]);
+    if (!convert_internal_is_regular (ctx, path))
+      continue;
+    int r = convert_internal_edit_lines (ctx, path, cmdline_line, ctx,
+                                         "BLS options named EC2 devices or "
+                                         "the Xen console", NULL, err);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+/* Every root=UUID= left in grub.cfg must name a filesystem we can see,
+ * and every kernel it boots must exist: otherwise we would ship a guest
+ * that cannot boot.
+ */
+static int
+verify_grub_cfg (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  const char *cfg = ctx->guest->grub_cfg;
+  CLEANUP_FREE char *data = NULL;
+  int r;
+
+  if (cfg == NULL)
+    return 0;
+  r = convert_internal_read (ctx, cfg, &data, NULL, err);
+  if (r < 0)
+    return r;
+  for (const char *p = strstr (data, "root=UUID="); p;
+       p = strstr (p + 1, "root=UUID=")) {
+    char uuid[64], spec[80];
+    if (sscanf (p + 10, "%63[0-9A-Fa-f-]", uuid) != 1)
+      continue;
+    snprintf (spec, sizeof spec, "UUID=%s", uuid);
+    if (convert_internal_resolve_spec (ctx->guest, spec) == NULL)
+      return v2v_error_set (err, -ENOENT, "%s: root=UUID=%s matches no "
+                            "filesystem on the migrated disks", cfg, uuid);
+  }
+  if (strstr (data, "root=/dev/nvme") || strstr (data, "root=/dev/xvd"))
+    return v2v_error_set (err, -EINVAL, "%s still names an EC2 root device "
+                          "after the edit", cfg);
+  return 0;
+}
+
+/* KubeVirt's firmware has none of EC2's NVRAM boot entries; UEFI then
+ * boots the removable-media path.  Put the guest's own loader there:
+ * shim (with grub beside it, where shim looks) or grub alone.
+ */
+static int
+ensure_uefi_fallback (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  guestfs_h *g = ctx->guest->g;
+  const char *esp = ctx->guest->esp_mountpoint;
+  char fallback[512], dir[512], src[1024], dst[1024];
+  CLEANUP_STRV char **vendors = NULL;
+  const char *shim = NULL, *grub = NULL;
+  static char vendor[256];
+
+  if (!uefi_fallback_missing (ctx, fallback, sizeof fallback))
+    return 0;
+  snprintf (dir, sizeof dir, "%s/EFI", esp);
+  vendors = guestfs_ls (g, dir);
+  for (size_t i = 0; vendors && vendors[i] && !grub; i++) {
+    if (strcasecmp (vendors[i], "BOOT") == 0)
+      continue;
+    snprintf (src, sizeof src, "%s/%s/grubx64.efi", dir, vendors[i]);
+    if (guestfs_is_file (g, src) > 0) {
+      snprintf (vendor, sizeof vendor, "%s", vendors[i]);
+      grub = "grubx64.efi";
+      snprintf (src, sizeof src, "%s/%s/shimx64.efi", dir, vendors[i]);
+      if (guestfs_is_file (g, src) > 0)
+        shim = "shimx64.efi";
+    }
+  }
+  if (grub == NULL)
+    return v2v_error_set (err, -ENOENT, "%s: no grubx64.efi under any "
+                          "EFI/<vendor>/ directory to use as the UEFI "
+                          "fallback loader", dir);
+
+  snprintf (src, sizeof src, "%s/%s/%s", dir, vendor, shim ? shim : grub);
+  snprintf (dst, sizeof dst, "%s/BOOT/BOOTX64.EFI", dir);
+  int r = convert_internal_copy (ctx, src, dst,
+                                 "KubeVirt firmware has no EC2 NVRAM boot "
+                                 "entry; UEFI boots EFI/BOOT/BOOTX64.EFI",
+                                 err);
+  if (r < 0 || shim == NULL)
+    return r;
+  snprintf (src, sizeof src, "%s/%s/%s", dir, vendor, grub);
+  snprintf (dst, sizeof dst, "%s/BOOT/%s", dir, grub);
+  return convert_internal_copy (ctx, src, dst,
+                                "shim loads grub from its own directory",
+                                err);
+}
+
+static int
+bootloader_apply (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  const struct guest *guest = ctx->guest;
+  int r;
+
+  if (convert_internal_is_regular (ctx, "/etc/default/grub")) {
+    r = convert_internal_edit_lines (ctx, "/etc/default/grub",
+                                     default_grub_line, ctx,
+                                     "the kernel command line named EC2 "
+                                     "devices or the Xen console", NULL, err);
+    if (r < 0)
+      return r;
+  }
+  if (guest->grub_cfg) {
+    r = convert_internal_edit_lines (ctx, guest->grub_cfg, cmdline_line, ctx,
+                                     "root= named an EC2 device or the "
+                                     "console was Xen's hvc0", NULL, err);
+    if (r < 0)
+      return r;
+  }
+  if ((r = fix_grubenv (ctx, err)) < 0 || (r = fix_bls (ctx, err)) < 0 ||
+      (r = verify_grub_cfg (ctx, err)) < 0)
+    return r;
+  return ensure_uefi_fallback (ctx, err);
+}
+
+const struct convert_step convert_step_bootloader = {
+  .name = "bootloader",
+  .applies = bootloader_applies,
+  .apply = bootloader_apply,
+};

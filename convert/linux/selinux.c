@@ -1,0 +1,68 @@
+/* SELinux: files we wrote have no label.  By default relabel exactly
+ * those; --selinux-relabel=full relabels everything now, =boot leaves it
+ * to the guest's next boot (/.autorelabel).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../internal.h"
+
+static bool
+selinux_applies (struct convert_ctx *ctx, char *why, size_t whylen)
+{
+  if (!ctx->guest->selinux) {
+    snprintf (why, whylen, "SELinux is not enabled in the guest");
+    return false;
+  }
+  snprintf (why, whylen, "SELinux is enabled; changed files need labels");
+  return true;
+}
+
+static int
+selinux_apply (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  guestfs_h *g = ctx->guest->g;
+  char spec[256];
+  CLEANUP_FREE char *config = NULL;
+
+  if (ctx->opts->relabel == CONVERT_RELABEL_BOOT)
+    return convert_internal_write (ctx, "/.autorelabel", "", 0,
+                                   "--selinux-relabel=boot", err);
+
+  /* SELINUXTYPE=targeted -> its file_contexts. */
+  const char *type = "targeted";
+  char tbuf[64];
+  if (convert_internal_read (ctx, "/etc/selinux/config", &config, NULL,
+                             err) == 0) {
+    const char *t = strstr (config, "\nSELINUXTYPE=");
+    if (t && sscanf (t + 13, "%63[A-Za-z0-9_-]", tbuf) == 1)
+      type = tbuf;
+  }
+  snprintf (spec, sizeof spec,
+            "/etc/selinux/%s/contexts/files/file_contexts", type);
+  if (!convert_internal_exists (ctx, spec)) {
+    convert_internal_warn (ctx, "%s missing; relabelling at next boot", spec);
+    return convert_internal_write (ctx, "/.autorelabel", "", 0,
+                                   "no file_contexts to relabel with now",
+                                   err);
+  }
+  if (ctx->opts->relabel == CONVERT_RELABEL_FULL) {
+    if (guestfs_selinux_relabel (g, spec, "/", -1) == -1)
+      return convert_internal_gerror (g, err, "setfiles", "/");
+    return 0;
+  }
+  for (size_t i = 0; i < ctx->log->nr_changed; i++) {
+    if (guestfs_selinux_relabel (g, spec, ctx->log->changed_paths[i],
+                                 -1) == -1)
+      return convert_internal_gerror (g, err, "setfiles",
+                                      ctx->log->changed_paths[i]);
+  }
+  return 0;
+}
+
+const struct convert_step convert_step_selinux = {
+  .name = "selinux",
+  .applies = selinux_applies,
+  .apply = selinux_apply,
+};

@@ -1,0 +1,93 @@
+/* Line-oriented text helpers for editing guest config files. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Split TEXT (LEN bytes, need not be NUL-terminated) into a NULL-terminated
+ * array of lines without their newlines.  A trailing newline does not make
+ * an empty last line.  Caller frees with strv_free.
+ */
+char **
+convert_internal_split_lines (const char *text, size_t len)
+{
+  size_t n = 1, i = 0;
+  char **lines;
+
+  for (size_t k = 0; k < len; k++)
+    if (text[k] == '\n')
+      n++;
+  lines = calloc (n + 1, sizeof *lines);
+  if (lines == NULL)
+    return NULL;
+  for (size_t start = 0; start < len;) {
+    const char *nl = memchr (text + start, '\n', len - start);
+    size_t end = nl ? (size_t) (nl - text) : len;
+    lines[i] = strndup (text + start, end - start);
+    if (lines[i] == NULL) {
+      strv_free (lines);
+      return NULL;
+    }
+    i++;
+    start = end + 1;
+  }
+  return lines;
+}
+
+/* Join lines with newlines, each line terminated.  Caller frees. */
+char *
+convert_internal_join_lines (char *const *lines)
+{
+  size_t total = 1;
+  char *out, *p;
+
+  for (size_t i = 0; lines[i]; i++)
+    total += strlen (lines[i]) + 1;
+  out = p = malloc (total);
+  if (out == NULL)
+    return NULL;
+  for (size_t i = 0; lines[i]; i++) {
+    size_t l = strlen (lines[i]);
+    memcpy (p, lines[i], l);
+    p += l;
+    *p++ = '\n';
+  }
+  *p = '\0';
+  return out;
+}
+
+static bool
+is_word_char (char c)
+{
+  return c && !strchr (" \t\"'\n", c);
+}
+
+/* Replace every whitespace-delimited word of S that equals FROM by TO.
+ * Words are delimited by blanks or quotes, so "console=hvc0" inside
+ * GRUB_CMDLINE_LINUX="... console=hvc0" matches.  Caller frees.
+ */
+char *
+convert_internal_replace_word (const char *s, const char *from, const char *to)
+{
+  size_t flen = strlen (from), tlen = strlen (to);
+  size_t cap = strlen (s) + 1, n = 0;
+  char *out;
+
+  for (const char *p = strstr (s, from); p; p = strstr (p + flen, from))
+    cap += tlen;
+  out = malloc (cap);
+  if (out == NULL)
+    return NULL;
+  for (const char *p = s; *p;) {
+    if (strncmp (p, from, flen) == 0 &&
+        (p == s || !is_word_char (p[-1])) && !is_word_char (p[flen])) {
+      memcpy (out + n, to, tlen);
+      n += tlen;
+      p += flen;
+    }
+    else
+      out[n++] = *p++;
+  }
+  out[n] = '\0';
+  return out;
+}

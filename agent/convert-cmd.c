@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -131,6 +132,24 @@ default_overlay_dir (const struct blockdev_list *list, char *out, size_t len)
             : "/var/tmp/v2v-kubevirt", sum);
 }
 
+static int
+mkdir_p (const char *dir)
+{
+  char buf[512];
+
+  snprintf (buf, sizeof buf, "%s", dir);
+  for (char *p = buf + 1; *p; p++)
+    if (*p == '/') {
+      *p = '\0';
+      if (mkdir (buf, 0700) == -1 && errno != EEXIST)
+        return -errno;
+      *p = '/';
+    }
+  if (mkdir (buf, 0700) == -1 && errno != EEXIST)
+    return -errno;
+  return 0;
+}
+
 static void
 print_summary (struct json_object *report, enum convert_status status)
 {
@@ -159,7 +178,9 @@ print_summary (struct json_object *report, enum convert_status status)
     for (size_t i = 0; i < json_object_array_length (warnings); i++)
       fprintf (stderr, "  warning: %s\n",
                json_object_get_string (json_object_array_get_idx (warnings, i)));
-  fprintf (stderr, "result: %s\n", convert_status_name (status));
+  fprintf (stderr, "result: %s%s\n", convert_status_name (status),
+           json_object_get_boolean (json_object_object_get (report, "dry_run"))
+           ? " (dry run: nothing was written)" : "");
 }
 
 int
@@ -265,6 +286,11 @@ agent_cmd_convert (int argc, char **argv)
       overlay_dir = odir;
     }
     log_set_phase ("overlay");
+    if (mkdir_p (overlay_dir) < 0) {
+      log_error ("cannot create the overlay directory %s: %m", overlay_dir);
+      ret = AGENT_EXIT_DEVICE;
+      goto out;
+    }
     if (blockdev_overlay_recover (list, overlay_dir, true, &summary, &err) < 0 ||
         blockdev_overlay_create (list, overlay_dir, &err) < 0) {
       log_error ("%s", err.msg);

@@ -35,3 +35,19 @@ foreach(v ${V2V_REAL_VARIANTS})
     LABELS e2e TIMEOUT 600 FIXTURES_REQUIRED guest-${v}
     ENVIRONMENT "${V2V_E2E_ENV}")
 endforeach()
+
+# Conversion: each variant converts and then boots healthy on virtio.
+foreach(v ${V2V_REAL_VARIANTS})
+  add_test(NAME e2e-convert-${v}
+    COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/convert-boots.sh
+            ${v} ${V2V_FIRMWARE_${v}} ${V2V_REAL_DIR}/${v}.img)
+  set_tests_properties(e2e-convert-${v} PROPERTIES
+    LABELS e2e TIMEOUT 1200 FIXTURES_REQUIRED guest-${v} COST 50
+    ENVIRONMENT "${V2V_E2E_ENV}")
+endforeach()
+
+add_test(NAME e2e-dry-run
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/dry-run.sh ${V2V_REAL_DIR}/xen.img)
+set_tests_properties(e2e-dry-run PROPERTIES
+  LABELS e2e TIMEOUT 600 FIXTURES_REQUIRED guest-xen
+  ENVIRONMENT "${V2V_E2E_ENV}")

@@ -1,0 +1,66 @@
+#!/bin/bash
+# The promise of the project, end to end, on a real EC2-layout guest:
+#   convert-boots.sh VARIANT FIRMWARE FIXTURE.img
+#
+#  1. v2v-agent convert on a copy of the fixture succeeds, and its report
+#     records the expected changes with checksums and backups;
+#  2. the converted guest boots HEALTHY on KubeVirt-style virtio devices
+#     (IPv4, cloud-init done, no failed units, SSM agent off, root rw);
+#  3. a second convert says "already converted" and writes nothing.
+# (unconverted-fails.sh proves the same fixture does not boot as built.)
+set -euo pipefail
+variant=$1 firmware=$2 fixture=$3
+here=$(cd "$(dirname "$0")" && pwd)
+: "${V2V_AGENT:?}"
+work=$(dirname "$fixture")/work-$variant
+rm -rf "$work"
+mkdir -p "$work"
+img=$work/$variant.img
+cp --sparse=always "$fixture" "$img"
+
+fail () { echo "FAIL ($variant): $*"; exit 1; }
+jq_report () { jq -r "$1" "$work/report.json"; }
+
+echo "== convert $variant"
+"$V2V_AGENT" convert --report "$work/report.json" \
+    --overlay-dir "$work/overlay" "$img" || fail "convert exited $?"
+
+[ "$(jq_report .status)" = converted ] || fail "status $(jq_report .status)"
+[ "$(jq_report .kubevirt_hints.firmware)" = "$firmware" ] ||
+    fail "firmware hint $(jq_report .kubevirt_hints.firmware), want $firmware"
+for path in /etc/fstab /etc/cloud/cloud.cfg.d/99-v2v-kubevirt.cfg \
+            /etc/systemd/system/amazon-ssm-agent.service \
+            /etc/chrony/chrony.conf /etc/initramfs-tools/modules \
+            /var/lib/v2v-kubevirt/converted.json; do
+    jq -e --arg p "$path" '.changes | any(.path == $p)' "$work/report.json" \
+        >/dev/null || fail "report has no change to $path"
+done
+# Every edit of an existing file is backed up and checksummed both ways.
+jq -e '[.changes[] | select(.action == "edit")] |
+       all(.backup and (.sha256_before | length == 64) and
+           (.sha256_after | length == 64) and .sha256_before != .sha256_after)' \
+    "$work/report.json" >/dev/null || fail "an edit lacks backup or checksums"
+jq -e '.steps | any(.step == "initramfs" and .result == "applied")' \
+    "$work/report.json" >/dev/null || fail "initramfs was not rebuilt"
+
+echo "== boot $variant on virtio"
+set +e
+verdict=$("$here/../fixtures/bootcheck.py" --firmware "$firmware" \
+              --timeout 420 --log "$work/serial.log" "$img")
+rc=$?
+set -e
+echo "$verdict"
+[ "$rc" -eq 0 ] || fail "not healthy after conversion (serial log: $work/serial.log)"
+echo "$verdict" | jq -e '.health.root_source == "/dev/vda1"' >/dev/null ||
+    fail "root is not on the virtio disk"
+
+echo "== second run changes nothing"
+before=$(sha256sum < "$img")
+"$V2V_AGENT" convert --report "$work/report2.json" \
+    --overlay-dir "$work/overlay" "$img" || fail "second convert exited $?"
+[ "$(jq -r .status "$work/report2.json")" = already-converted ] ||
+    fail "second run status $(jq -r .status "$work/report2.json")"
+[ "$(sha256sum < "$img")" = "$before" ] || fail "second run changed the disk"
+
+echo "PASS: $variant converts, boots healthy, and converts only once"
+rm -f "$img"

@@ -18,7 +18,9 @@ if [ "${1:-}" = --sanitize ]; then
     shift
     set -- -L 'unit|guestfs' "$@"
 fi
-build=${BUILD_DIR:-$top/build$([ $sanitize = ON ] && echo -asan)}
+suffix=
+[ "$sanitize" = ON ] && suffix=-asan
+build=${BUILD_DIR:-$top/build$suffix}
 
 scripts/deps.sh
 cmake -S . -B "$build" -DWERROR=ON -DSANITIZE=$sanitize

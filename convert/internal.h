@@ -209,6 +209,12 @@ extern int convert_internal_mount_all (struct guest *guest,
                                        struct v2v_error *err);
 extern char *convert_internal_stable_spec (const struct guest_fs *fs);
 
+/* linux/bootloader.c: rewrite a kernel command line (or a line holding
+ * one): root=/resume= EC2 device paths to stable specs, console=hvc0/xvc0
+ * to ttyS0.  Returns a new string (caller frees), or NULL if unchanged. */
+extern char *convert_internal_fix_cmdline (struct convert_ctx *ctx,
+                                           const char *line);
+
 /* text.c: line-oriented text editing helpers. */
 extern char **convert_internal_split_lines (const char *text, size_t len);
 extern char *convert_internal_join_lines (char *const *lines);

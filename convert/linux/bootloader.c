@@ -30,8 +30,8 @@ token_at (const char *line, const char *p, const char *prefix)
  * device paths become stable specs, console=hvc0/xvc0 becomes ttyS0.
  * Returns a new string, or NULL if nothing changed.
  */
-static char *
-fix_cmdline (struct convert_ctx *ctx, const char *line)
+char *
+convert_internal_fix_cmdline (struct convert_ctx *ctx, const char *line)
 {
   bool has_ttys0 = strstr (line, "console=ttyS0") != NULL;
   size_t cap = strlen (line) * 2 + 256, n = 0;
@@ -103,7 +103,7 @@ fix_cmdline (struct convert_ctx *ctx, const char *line)
 static char *
 cmdline_line (const char *line, void *opaque)
 {
-  return fix_cmdline (opaque, line);
+  return convert_internal_fix_cmdline (opaque, line);
 }
 
 static char *
@@ -116,7 +116,7 @@ default_grub_line (const char *line, void *opaque)
     return asprintf (&out, "#%s  # v2v-kubevirt: device names differ on "
                      "KubeVirt", line) < 0 ? NULL : out;
   if (strncmp (line, "GRUB_CMDLINE_LINUX", 18) == 0)
-    return fix_cmdline (opaque, line);
+    return convert_internal_fix_cmdline (opaque, line);
   return NULL;
 }
 
@@ -132,7 +132,7 @@ needs_fix (struct convert_ctx *ctx, const char *path)
   CLEANUP_STRV char **lines = convert_internal_split_lines (data,
                                                            strlen (data));
   for (size_t i = 0; lines && lines[i]; i++) {
-    CLEANUP_FREE char *f = fix_cmdline (ctx, lines[i]);
+    CLEANUP_FREE char *f = convert_internal_fix_cmdline (ctx, lines[i]);
     if (f)
       return true;
     if (strncmp (lines[i], "GRUB_DISABLE_LINUX_UUID=true", 28) == 0)
@@ -208,7 +208,7 @@ fix_grubenv (struct convert_ctx *ctx, struct v2v_error *err)
     const char *l = lines[i];
     if (l[0] == '#')
       continue;
-    if (strncmp (l, "kernelopts=", 11) == 0 && (f = fix_cmdline (ctx, l))) {
+    if (strncmp (l, "kernelopts=", 11) == 0 && (f = convert_internal_fix_cmdline (ctx, l))) {
       l = f;
       changed = true;
     }

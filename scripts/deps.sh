@@ -37,7 +37,7 @@ build_pkgs="
     libblkid-dev libssl-dev libxml2-dev libmicrohttpd-dev libcriterion-dev
     mmdebstrap debian-archive-keyring grub-pc-bin grub-efi-amd64-bin
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
-    libhivex-bin ntfs-3g
+    libhivex-bin ntfs-3g busybox-static
     python3 python3-botocore python3-jsonschema
     openssl jq zstd time
     virt-v2v

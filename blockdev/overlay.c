@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -213,6 +214,8 @@ blockdev_overlay_recover (struct blockdev_list *list, const char *tmpdir,
   int r;
 
   dir = realpath (tmpdir, NULL);
+  if (dir == NULL && errno == ENOENT)
+    return 0;                   /* no directory: no earlier run */
   if (dir == NULL)
     return v2v_error_errno (err, -errno, "blockdev_overlay_recover: %s",
                             tmpdir);
@@ -305,6 +308,10 @@ blockdev_overlay_create (struct blockdev_list *list, const char *tmpdir,
       v2v_error_prefix (err, "blockdev_overlay_create");
     return r;
   }
+  /* The overlays may hold guest data: only we can read them. */
+  if (mkdir (tmpdir, 0700) == -1 && errno != EEXIST)
+    return v2v_error_errno (err, -errno, "blockdev_overlay_create: mkdir %s",
+                            tmpdir);
   dir = realpath (tmpdir, NULL);
   if (dir == NULL)
     return v2v_error_errno (err, -errno, "blockdev_overlay_create: %s",

@@ -28,7 +28,10 @@ echo "== convert $variant"
 [ "$(jq_report .status)" = converted ] || fail "status $(jq_report .status)"
 [ "$(jq_report .kubevirt_hints.firmware)" = "$firmware" ] ||
     fail "firmware hint $(jq_report .kubevirt_hints.firmware), want $firmware"
-for path in /etc/fstab /etc/cloud/cloud.cfg.d/99-v2v-kubevirt.cfg \
+# uuid's fstab is by LABEL= already: nothing to change there.
+fstab=/etc/fstab
+[ "$variant" = uuid ] && fstab=
+for path in $fstab /etc/cloud/cloud.cfg.d/99-v2v-kubevirt.cfg \
             /etc/systemd/system/amazon-ssm-agent.service \
             /etc/chrony/chrony.conf /etc/initramfs-tools/modules \
             /var/lib/v2v-kubevirt/converted.json; do
@@ -42,6 +45,10 @@ jq -e '[.changes[] | select(.action == "edit")] |
     "$work/report.json" >/dev/null || fail "an edit lacks backup or checksums"
 jq -e '.steps | any(.step == "initramfs" and .result == "applied")' \
     "$work/report.json" >/dev/null || fail "initramfs was not rebuilt"
+if [ "$variant" = uuid ]; then
+    jq -e '.steps | any(.step == "fstab" and .result == "skipped")' \
+        "$work/report.json" >/dev/null || fail "fstab by LABEL= was changed"
+fi
 
 echo "== boot $variant on virtio"
 set +e

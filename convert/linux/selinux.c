@@ -30,6 +30,22 @@ selinux_apply (struct convert_ctx *ctx, struct v2v_error *err)
     return convert_internal_write (ctx, "/.autorelabel", "", 0,
                                    "--selinux-relabel=boot", err);
 
+  /* selinux_relabel needs setfiles in the appliance, which some builds
+   * lack (Debian's libguestfs 1.48: "feature 'selinuxrelabel' is not
+   * available").  Failing the whole conversion for labels would be
+   * wrong; like virt-customize (SELinux_relabel.relabel), let the guest
+   * relabel itself at its next boot.
+   */
+  const char *feature[] = { "selinuxrelabel", NULL };
+  if (guestfs_feature_available (g, (char **) feature) <= 0) {
+    convert_internal_warn (ctx, "this libguestfs cannot relabel SELinux "
+                           "files (no selinuxrelabel feature); the guest "
+                           "relabels itself at its next boot");
+    return convert_internal_write (ctx, "/.autorelabel", "", 0,
+                                   "SELinux relabel not possible in the "
+                                   "appliance; relabel at next boot", err);
+  }
+
   /* SELINUXTYPE=targeted -> its file_contexts. */
   const char *type = "targeted";
   char tbuf[64];

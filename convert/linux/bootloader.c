@@ -132,7 +132,12 @@ needs_fix (struct convert_ctx *ctx, const char *path)
   CLEANUP_STRV char **lines = convert_internal_split_lines (data,
                                                            strlen (data));
   for (size_t i = 0; lines && lines[i]; i++) {
-    CLEANUP_FREE char *f = convert_internal_fix_cmdline (ctx, lines[i]);
+    const char *l = lines[i];
+    /* grubenv: the command line is the value; "kernelopts=root=..." has
+     * no blank before root= for the rewriter to see a word start. */
+    if (strncmp (l, "kernelopts=", 11) == 0)
+      l += 11;
+    CLEANUP_FREE char *f = convert_internal_fix_cmdline (ctx, l);
     if (f)
       return true;
     if (strncmp (lines[i], "GRUB_DISABLE_LINUX_UUID=true", 28) == 0)
@@ -204,12 +209,20 @@ fix_grubenv (struct convert_ctx *ctx, struct v2v_error *err)
     return 0;
   lines = convert_internal_split_lines (data, len);
   for (size_t i = 0; lines && lines[i]; i++) {
-    CLEANUP_FREE char *f = NULL;
+    CLEANUP_FREE char *f = NULL, *kl = NULL;
     const char *l = lines[i];
-    if (l[0] == '#')
+    /* Drop the '#' padding, but keep the first line: it is the
+     * signature "# GRUB Environment Block", without which grub's
+     * load_env rejects the whole block (and kernelopts with it). */
+    if (l[0] == '#' && i > 0)
       continue;
-    if (strncmp (l, "kernelopts=", 11) == 0 && (f = convert_internal_fix_cmdline (ctx, l))) {
-      l = f;
+    /* Rewrite the value: in "kernelopts=root=/dev/xvda1" root= does not
+     * start a word, so the line as a whole would keep its device path. */
+    if (strncmp (l, "kernelopts=", 11) == 0 &&
+        (f = convert_internal_fix_cmdline (ctx, l + 11)) != NULL) {
+      if (asprintf (&kl, "kernelopts=%s", f) < 0)
+        return v2v_error_set (err, -ENOMEM, "%s", path);
+      l = kl;
       changed = true;
     }
     size_t ll = strlen (l);

@@ -305,21 +305,31 @@ file_has (struct convert_ctx *ctx, const char *path, const char *needle)
   return strstr (data, needle) != NULL;
 }
 
-static bool
-kernel_has (struct convert_ctx *ctx, const char *ver, const char *config,
-            const char *module)
+bool
+convert_internal_kernel_builtin (struct convert_ctx *ctx, const char *ver,
+                                 const char *config, const char *module)
 {
   char path[512], needle[256];
 
-  /* =y in the kernel config, or the module in modules.builtin/.dep */
+  /* =y in the kernel config, or the module in modules.builtin */
   snprintf (path, sizeof path, "/boot/config-%s", ver);
   snprintf (needle, sizeof needle, "\n%s=y", config);
   if (file_has (ctx, path, needle))
     return true;
   snprintf (needle, sizeof needle, "/%s.ko", module);
   snprintf (path, sizeof path, "/lib/modules/%s/modules.builtin", ver);
-  if (file_has (ctx, path, needle))
+  return file_has (ctx, path, needle);
+}
+
+static bool
+kernel_has (struct convert_ctx *ctx, const char *ver, const char *config,
+            const char *module)
+{
+  char path[512], needle[256];
+
+  if (convert_internal_kernel_builtin (ctx, ver, config, module))
     return true;
+  snprintf (needle, sizeof needle, "/%s.ko", module);
   snprintf (path, sizeof path, "/lib/modules/%s/modules.dep", ver);
   return file_has (ctx, path, needle);
 }

@@ -198,6 +198,12 @@ extern int convert_internal_luks_open (struct guest *guest, char *const *keys,
 extern void convert_internal_guest_free (struct guest *guest);
 extern struct json_object *convert_internal_guest_json (const struct guest *);
 extern bool convert_internal_valid_kernel_version (const char *v);
+/* Is MODULE (CONFIG its config symbol) built into kernel VER: =y in
+ * /boot/config-VER or listed in modules.builtin? */
+extern bool convert_internal_kernel_builtin (struct convert_ctx *ctx,
+                                             const char *ver,
+                                             const char *config,
+                                             const char *module);
 
 /* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
 extern int convert_internal_fstab_parse (struct guest *guest, const char *text,

@@ -55,8 +55,15 @@ check_initrd (struct convert_ctx *ctx, struct guest_kernel *k)
   guestfs_pop_error_handler (ctx->guest->g);
   if (out == NULL)
     return;                     /* cannot tell: rebuild to be safe */
-  k->initrd_has_virtio = listing_has (out, "virtio_blk") &&
-    listing_has (out, "virtio_pci");
+  /* A built-in driver is never in the listing, and need not be: AL2023
+   * builds virtio_blk and virtio_pci into its kernel. */
+  k->initrd_has_virtio =
+    (listing_has (out, "virtio_blk") ||
+     convert_internal_kernel_builtin (ctx, k->version, "CONFIG_VIRTIO_BLK",
+                                      "virtio_blk")) &&
+    (listing_has (out, "virtio_pci") ||
+     convert_internal_kernel_builtin (ctx, k->version, "CONFIG_VIRTIO_PCI",
+                                      "virtio_pci"));
 }
 
 static bool

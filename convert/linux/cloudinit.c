@@ -11,7 +11,13 @@
 
 #include "../internal.h"
 
-#define DROPIN "/etc/cloud/cloud.cfg.d/99-v2v-kubevirt.cfg"
+/* cloud.cfg.d is merged in lexical order, the last file winning, and
+ * images ship their own datasource_list late: the phony RHEL (like some
+ * real images) has 99_ec2.cfg, which sorts after "99-..." ('-' < '_' in
+ * cloud-init's Python sort and in ds-identify's C-locale glob).  "zz-"
+ * sorts after every numbered name in any collation.
+ */
+#define DROPIN "/etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg"
 #define SEED   "/var/lib/cloud/seed/nocloud"
 
 static bool

@@ -31,7 +31,7 @@ echo "== convert $variant"
 # uuid's fstab is by LABEL= already: nothing to change there.
 fstab=/etc/fstab
 [ "$variant" = uuid ] && fstab=
-for path in $fstab /etc/cloud/cloud.cfg.d/99-v2v-kubevirt.cfg \
+for path in $fstab /etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg \
             /etc/systemd/system/amazon-ssm-agent.service \
             /etc/chrony/chrony.conf /etc/initramfs-tools/modules \
             /var/lib/v2v-kubevirt/converted.json; do

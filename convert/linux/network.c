@@ -7,9 +7,12 @@
  * systemd distro we support, in the initramfs and the real root.
  *
  * EC2-only pieces are neutralised: ec2-net-utils udev rules and networkd
- * config (masked with /dev/null links, the documented way), persistent-net
- * rules pinned to EC2 MACs, and HWADDR= pins in ifcfg files.
+ * config (masked with /dev/null links, the documented way; where that was
+ * the only config, a .network for the virtio NIC replaces it),
+ * persistent-net rules pinned to EC2 MACs, HWADDR= pins in ifcfg files,
+ * mac-address= in NetworkManager keyfiles and netplan macaddress matches.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 #include "../internal.h"
 
 #define LINK_FILE "/etc/systemd/network/10-v2v-kubevirt-virtio.link"
+#define VIRTIO_NETWORK "/etc/systemd/network/80-v2v-kubevirt-virtio.network"
+#define EC2_NETWORK "/usr/lib/systemd/network/80-ec2.network"
 
 static const char *const ec2_net_files[] = {
   "/etc/udev/rules.d/53-ec2-network-interfaces.rules",
@@ -24,7 +29,7 @@ static const char *const ec2_net_files[] = {
   "/usr/lib/udev/rules.d/53-ec2-network-interfaces.rules",
   "/usr/lib/udev/rules.d/99-vpc-policy-routes.rules",
   "/lib/udev/rules.d/53-ec2-network-interfaces.rules",
-  "/usr/lib/systemd/network/80-ec2.network",
+  EC2_NETWORK,
   NULL
 };
 
@@ -69,8 +74,24 @@ ifcfg_line (const char *line, void *opaque)
   return NULL;
 }
 
+/* NetworkManager keyfiles pin a connection to a NIC the same way:
+ * [ethernet] mac-address= (cloud-init writes it on EC2). */
+static char *
+nm_keyfile_line (const char *line, void *opaque)
+{
+  char *out = NULL;
+
+  (void) opaque;
+  if (strncmp (line, "mac-address=", 12) == 0)
+    return asprintf (&out, "#%s  # v2v-kubevirt: EC2 MAC", line) < 0
+      ? NULL : out;
+  return NULL;
+}
+
+/* Unpin every file in DIR (named PREFIX*, if PREFIX) with F. */
 static int
-unpin_ifcfg (struct convert_ctx *ctx, const char *dir, struct v2v_error *err)
+unpin_dir (struct convert_ctx *ctx, const char *dir, const char *prefix,
+           char *(*f) (const char *line, void *opaque), struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
   CLEANUP_STRV char **names = NULL;
@@ -80,14 +101,136 @@ unpin_ifcfg (struct convert_ctx *ctx, const char *dir, struct v2v_error *err)
   names = guestfs_ls (g, dir);
   for (size_t i = 0; names && names[i]; i++) {
     char path[512];
-    if (strncmp (names[i], "ifcfg-", 6) != 0 || strcmp (names[i], "ifcfg-lo") == 0)
+    if ((prefix && strncmp (names[i], prefix, strlen (prefix)) != 0) ||
+        strcmp (names[i], "ifcfg-lo") == 0)
       continue;
     snprintf (path, sizeof path, "%s/%s", dir, names[i]);
     if (!convert_internal_is_regular (ctx, path))
       continue;
-    int r = convert_internal_edit_lines (ctx, path, ifcfg_line, NULL,
+    int r = convert_internal_edit_lines (ctx, path, f, NULL,
                                          "the MAC pin is the EC2 ENI's",
                                          NULL, err);
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}
+
+static size_t
+yaml_indent (const char *line)
+{
+  return strspn (line, " ");
+}
+
+/* Blank and comment lines do not end a YAML block. */
+static bool
+yaml_skip (const char *line)
+{
+  const char *t = line + yaml_indent (line);
+
+  return *t == '\0' || *t == '#';
+}
+
+struct netplan_edit { const bool *drop; size_t i; };
+
+static char *
+netplan_line (const char *line, void *opaque)
+{
+  struct netplan_edit *e = opaque;
+  size_t ind = yaml_indent (line);
+  char *out = NULL;
+
+  if (!e->drop[e->i++])
+    return NULL;
+  return asprintf (&out, "%.*s#%s  # v2v-kubevirt: EC2 MAC", (int) ind,
+                   line, line + ind) < 0 ? NULL : out;
+}
+
+/* netplan as cloud-init renders it on EC2 matches the NIC by the ENI's
+ * MAC and renames it:
+ *       ens5:
+ *           match:
+ *               macaddress: 0a:5e:c2:04:22:04
+ *           set-name: ens5
+ * The KubeVirt NIC has another MAC (unless the VM spec keeps the old
+ * one), so that stanza would match nothing.  Comment out a match block
+ * that holds a macaddress, and its sibling set-name (netplan rejects
+ * set-name without match): the interface id then matches by name, and
+ * the .link file gives the virtio NIC that name.
+ */
+static int
+unpin_netplan (struct convert_ctx *ctx, const char *path,
+               struct v2v_error *err)
+{
+  CLEANUP_FREE char *data = NULL;
+  CLEANUP_STRV char **lines = NULL;
+  CLEANUP_FREE bool *drop = NULL;
+  size_t len, n = 0;
+  bool any = false;
+  int r;
+
+  if ((r = convert_internal_read (ctx, path, &data, &len, err)) < 0)
+    return r;
+  lines = convert_internal_split_lines (data, len);
+  for (; lines && lines[n]; n++)
+    ;
+  drop = calloc (n + 1, sizeof *drop);
+  if (lines == NULL || drop == NULL)
+    return v2v_error_set (err, -ENOMEM, "%s", path);
+
+  for (size_t i = 0; i < n; i++) {
+    size_t ind = yaml_indent (lines[i]), end = i + 1, j;
+    bool mac = strstr (lines[i], "macaddress") != NULL;
+
+    if (strncmp (lines[i] + ind, "match:", 6) != 0)
+      continue;
+    for (; end < n && (yaml_skip (lines[end]) ||
+                       yaml_indent (lines[end]) > ind); end++)
+      mac |= strncmp (lines[end] + yaml_indent (lines[end]), "macaddress:",
+                      11) == 0;
+    if (!mac)
+      continue;
+    for (j = i; j < end; j++)
+      drop[j] = !yaml_skip (lines[j]);
+    /* set-name at the same level, before or after the match block. */
+    for (j = i; j-- > 0 && (yaml_skip (lines[j]) ||
+                            yaml_indent (lines[j]) >= ind);)
+      if (yaml_indent (lines[j]) == ind &&
+          strncmp (lines[j] + ind, "set-name:", 9) == 0)
+        drop[j] = true;
+    for (j = end; j < n && (yaml_skip (lines[j]) ||
+                            yaml_indent (lines[j]) >= ind); j++)
+      if (yaml_indent (lines[j]) == ind &&
+          strncmp (lines[j] + ind, "set-name:", 9) == 0)
+        drop[j] = true;
+    any = true;
+  }
+  if (!any)
+    return 0;
+  struct netplan_edit e = { drop, 0 };
+  return convert_internal_edit_lines (ctx, path, netplan_line, &e,
+                                      "netplan matched the NIC by the EC2 "
+                                      "ENI's MAC", NULL, err);
+}
+
+static int
+unpin_netplan_all (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  guestfs_h *g = ctx->guest->g;
+  CLEANUP_STRV char **names = NULL;
+
+  if (guestfs_is_dir (g, "/etc/netplan") <= 0)
+    return 0;
+  names = guestfs_ls (g, "/etc/netplan");
+  for (size_t i = 0; names && names[i]; i++) {
+    char path[512];
+    size_t l = strlen (names[i]);
+    if (l < 5 || strcmp (names[i] + l - 5, ".yaml") != 0)
+      continue;
+    snprintf (path, sizeof path, "/etc/netplan/%s", names[i]);
+    if (!convert_internal_is_regular (ctx, path))
+      continue;
+    int r = unpin_netplan (ctx, path, err);
     if (r < 0)
       return r;
   }
@@ -98,6 +241,7 @@ static int
 network_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
   const struct guest *guest = ctx->guest;
+  bool masked_ec2_network = false;
   int r;
 
   if (guest->nic_names) {
@@ -141,7 +285,31 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
                                      : "/etc/systemd/network", base);
       r = convert_internal_symlink (ctx, "/dev/null", mask,
                                     "mask EC2-only network config", err);
+      masked_ec2_network |= strcmp (f, EC2_NETWORK) == 0;
     }
+    if (r < 0)
+      return r;
+  }
+  /* amazon-ec2-net-utils' 80-ec2.network (AL2023) matches only ENA and
+   * Xen NICs, and was all the network config the guest had: without a
+   * replacement nothing would configure the virtio NIC.  Its MTU 9001
+   * is EC2's, so it is not copied.
+   */
+  if (masked_ec2_network && guest->nic_names == NULL) {
+    static const char network[] =
+      "# Written by v2v-kubevirt.  On EC2, amazon-ec2-net-utils' "
+      "80-ec2.network\n"
+      "# (masked now) configured the ENA NIC; configure the KubeVirt "
+      "virtio NIC.\n"
+      "[Match]\n"
+      "Driver=virtio_net\n"
+      "\n"
+      "[Network]\n"
+      "DHCP=yes\n";
+    r = convert_internal_write (ctx, VIRTIO_NETWORK, network,
+                                sizeof network - 1,
+                                "the EC2 network config matches no virtio "
+                                "NIC; DHCP on the virtio NIC instead", err);
     if (r < 0)
       return r;
   }
@@ -150,8 +318,13 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
                                     "names pinned to EC2 MAC addresses",
                                     err)) < 0)
     return r;
-  if ((r = unpin_ifcfg (ctx, "/etc/sysconfig/network-scripts", err)) < 0 ||
-      (r = unpin_ifcfg (ctx, "/etc/sysconfig/network", err)) < 0)
+  if ((r = unpin_dir (ctx, "/etc/sysconfig/network-scripts", "ifcfg-",
+                      ifcfg_line, err)) < 0 ||
+      (r = unpin_dir (ctx, "/etc/sysconfig/network", "ifcfg-", ifcfg_line,
+                      err)) < 0 ||
+      (r = unpin_dir (ctx, "/etc/NetworkManager/system-connections", NULL,
+                      nm_keyfile_line, err)) < 0 ||
+      (r = unpin_netplan_all (ctx, err)) < 0)
     return r;
   return 0;
 }

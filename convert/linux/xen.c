@@ -45,24 +45,44 @@ xen_applies (struct convert_ctx *ctx, char *why, size_t whylen)
   return false;
 }
 
+/* INITRD_MODULES="xen-blkfront xen-netfront xen-kbdfront": drop every
+ * Xen driver (their names all start with "xen": xen-*, xen_*, xenblk,
+ * xennet) and keep the others in order, one blank apart.
+ */
 static char *
 suse_line (const char *line, void *opaque)
 {
-  static const char *const xen_mods[] = {
-    "xen-vbd", "xen-vnif", "xen_vbd", "xen_vnif", "xen-blkfront",
-    "xen-netfront", "xen_blkfront", "xen_netfront", "xenblk", "xennet", NULL
-  };
-  char *out;
+  static const char key[] = "INITRD_MODULES=";
+  const char *v, *end;
+  char quote[2] = "", *out, *w, *save = NULL;
+  CLEANUP_FREE char *val = NULL;
+  bool first = true;
+  size_t n;
 
   (void) opaque;
-  if (strncmp (line, "INITRD_MODULES=", 15) != 0)
+  if (strncmp (line, key, sizeof key - 1) != 0)
     return NULL;
-  out = strdup (line);
-  for (size_t i = 0; out && xen_mods[i]; i++) {
-    char *n = convert_internal_replace_word (out, xen_mods[i], "");
+  v = line + sizeof key - 1;
+  if (*v == '"' || *v == '\'')
+    quote[0] = *v++;
+  end = quote[0] ? strchr (v, quote[0]) : v + strcspn (v, " \t#");
+  if (end == NULL)
+    return NULL;                /* an unterminated quote: leave it */
+  val = strndup (v, (size_t) (end - v));
+  /* Never longer than LINE: words are only dropped, blanks collapsed. */
+  out = malloc (strlen (line) + 1);
+  if (val == NULL || out == NULL) {
     free (out);
-    out = n;
+    return NULL;
   }
+  n = (size_t) sprintf (out, "%s%s", key, quote);
+  for (w = strtok_r (val, " \t", &save); w; w = strtok_r (NULL, " \t", &save)) {
+    if (strncmp (w, "xen", 3) == 0)
+      continue;
+    n += (size_t) sprintf (out + n, "%s%s", first ? "" : " ", w);
+    first = false;
+  }
+  strcpy (out + n, end);        /* the closing quote and the rest */
   return out;
 }
 

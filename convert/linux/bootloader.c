@@ -163,6 +163,118 @@ uefi_fallback_missing (struct convert_ctx *ctx, char *path, size_t len)
   return true;
 }
 
+/* Ubuntu cloud images set GRUB_FORCE_PARTUUID (in /etc/default/grub.d/
+ * 40-force-partuuid.cfg): grub.cfg then boots the kernel without its
+ * initramfs, root=PARTUUID=, and loads the initramfs only after such a
+ * boot has failed (grub's "initrdfail": a panic and a reboot first).
+ * On KubeVirt that first boot works only if virtio_blk and virtio_pci are
+ * built into the default kernel.  When they are modules, turn the option
+ * off and let the guest's own grub-mkconfig write a grub.cfg that always
+ * loads the initramfs, which the initramfs step gives virtio drivers.
+ */
+static bool
+sets_force_partuuid (struct convert_ctx *ctx, const char *path)
+{
+  CLEANUP_FREE char *data = NULL;
+  struct v2v_error ignored;
+
+  if (!convert_internal_is_regular (ctx, path) ||
+      convert_internal_read (ctx, path, &data, NULL, &ignored) < 0)
+    return false;
+  return strncmp (data, "GRUB_FORCE_PARTUUID=", 20) == 0 ||
+    strstr (data, "\nGRUB_FORCE_PARTUUID=") != NULL;
+}
+
+static void
+strv_add (char ***v, size_t *n, const char *s)
+{
+  char **nv = realloc (*v, (*n + 2) * sizeof *nv);
+
+  if (nv == NULL || (nv[*n] = strdup (s)) == NULL) {
+    if (nv)
+      *v = nv;
+    return;
+  }
+  nv[++*n] = NULL;
+  *v = nv;
+}
+
+/* The grub defaults files that set GRUB_FORCE_PARTUUID, if the default
+ * kernel cannot boot on virtio without its initramfs; else NULL.
+ * Caller frees (strv).
+ */
+static char **
+force_partuuid_files (struct convert_ctx *ctx)
+{
+  const struct guest *guest = ctx->guest;
+  CLEANUP_STRV char **names = NULL;
+  char **v = NULL;
+  size_t n = 0;
+
+  if (guest->default_kernel < 0)
+    return NULL;
+  const char *ver = guest->kernels[guest->default_kernel].version;
+  if (convert_internal_kernel_builtin (ctx, ver, "CONFIG_VIRTIO_BLK",
+                                       "virtio_blk") &&
+      convert_internal_kernel_builtin (ctx, ver, "CONFIG_VIRTIO_PCI",
+                                       "virtio_pci"))
+    return NULL;
+  if (sets_force_partuuid (ctx, "/etc/default/grub"))
+    strv_add (&v, &n, "/etc/default/grub");
+  if (guestfs_is_dir (guest->g, "/etc/default/grub.d") > 0)
+    names = guestfs_ls (guest->g, "/etc/default/grub.d");
+  for (size_t i = 0; names && names[i]; i++) {
+    char path[512];
+    size_t l = strlen (names[i]);
+    if (l < 4 || strcmp (names[i] + l - 4, ".cfg") != 0)
+      continue;
+    snprintf (path, sizeof path, "/etc/default/grub.d/%s", names[i]);
+    if (sets_force_partuuid (ctx, path))
+      strv_add (&v, &n, path);
+  }
+  return v;
+}
+
+static char *
+force_partuuid_line (const char *line, void *opaque)
+{
+  char *out = NULL;
+
+  (void) opaque;
+  if (strncmp (line, "GRUB_FORCE_PARTUUID=", 20) != 0)
+    return NULL;
+  return asprintf (&out, "#%s  # v2v-kubevirt: virtio drivers are in the "
+                   "initramfs", line) < 0 ? NULL : out;
+}
+
+static int
+drop_force_partuuid (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  static const char reason[] = "GRUB_FORCE_PARTUUID boots without the "
+    "initramfs, and this kernel has virtio_blk/virtio_pci only as modules";
+  const struct guest *guest = ctx->guest;
+  CLEANUP_STRV char **files = force_partuuid_files (ctx);
+  int r;
+
+  if (files == NULL)
+    return 0;
+  for (size_t i = 0; files[i]; i++)
+    if ((r = convert_internal_edit_lines (ctx, files[i], force_partuuid_line,
+                                          NULL, reason, NULL, err)) < 0)
+      return r;
+  if (guest->grub_cfg == NULL || guest->grub_mkconfig == NULL)
+    return v2v_error_set (err, -ENOENT, "GRUB_FORCE_PARTUUID is set, and "
+                          "there is no grub.cfg or grub-mkconfig to write "
+                          "one without it");
+  /* update-grub takes no arguments; grub(2)-mkconfig needs -o. */
+  const char *tool = strrchr (guest->grub_mkconfig, '/') + 1;
+  const char *update_grub[] = { tool, NULL };
+  const char *mkconfig[] = { tool, "-o", guest->grub_cfg, NULL };
+  return convert_internal_run_rewrite (ctx, strcmp (tool, "update-grub") == 0
+                                       ? update_grub : mkconfig,
+                                       guest->grub_cfg, reason, err);
+}
+
 static bool
 bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
@@ -172,22 +284,25 @@ bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
   bool def = needs_fix (ctx, "/etc/default/grub");
   bool env = needs_fix (ctx, "/boot/grub2/grubenv");
   bool uefi = uefi_fallback_missing (ctx, fallback, sizeof fallback);
+  CLEANUP_STRV char **partuuid = force_partuuid_files (ctx);
 
   if (!guest->grub2) {
     snprintf (why, whylen, "no grub2 configuration found");
     return false;
   }
-  if (!cfg && !def && !env && !uefi && !guest->grub_bls) {
+  if (!cfg && !def && !env && !uefi && !partuuid && !guest->grub_bls) {
     snprintf (why, whylen, "kernel command line already free of EC2 "
               "device and console names");
     return false;
   }
-  snprintf (why, whylen, "%s%s%s%s", cfg ? "grub.cfg names EC2 devices or "
-            "the Xen console; " : "", def ? "/etc/default/grub too; " : "",
+  snprintf (why, whylen, "%s%s%s%s%s", cfg ? "grub.cfg names EC2 devices "
+            "or the Xen console; " : "", def ? "/etc/default/grub too; " : "",
             env ? "grubenv kernelopts too; " : "",
+            partuuid ? "GRUB_FORCE_PARTUUID skips the initramfs, which "
+            "virtio needs; " : "",
             uefi ? "no removable-media UEFI loader (EFI/BOOT/BOOTX64.EFI)"
             : "");
-  if (!cfg && !def && !env && !uefi)
+  if (!cfg && !def && !env && !uefi && !partuuid)
     snprintf (why, whylen, "check BLS entries");
   return true;
 }
@@ -362,6 +477,9 @@ bootloader_apply (struct convert_ctx *ctx, struct v2v_error *err)
     if (r < 0)
       return r;
   }
+  /* Before the grub.cfg edit: it may write a new grub.cfg. */
+  if ((r = drop_force_partuuid (ctx, err)) < 0)
+    return r;
   if (guest->grub_cfg) {
     r = convert_internal_edit_lines (ctx, guest->grub_cfg, cmdline_line, ctx,
                                      "root= named an EC2 device or the "

@@ -346,9 +346,12 @@ convert_internal_changelog_json (const struct changelog *log)
     if (*c->sha_after)
       json_object_object_add (o, "sha256_after",
                               json_object_new_string (c->sha_after));
+    /* c->backup is a backup copy for the actions that replace a file's
+     * content, and the link target for the symlink ones. */
     if (c->backup)
       json_object_object_add (o, strcmp (c->action, "edit") == 0 ||
-                              strcmp (c->action, "remove") == 0
+                              strcmp (c->action, "remove") == 0 ||
+                              strcmp (c->action, "regenerate") == 0
                               ? "backup" : "target",
                               json_object_new_string (c->backup));
     json_object_array_add (arr, o);

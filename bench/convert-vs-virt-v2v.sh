@@ -30,9 +30,10 @@ firmware () { [ "$1" = nitro ] && echo efi || echo bios; }
 
 # run LABEL CMD...: prints "wall_s max_rss_mb exit"
 run () {
-    local tf; tf=$(mktemp)
-    /usr/bin/time -f '%e %M %x' -o "$tf" "$@" > "$work/$1.log" 2>&1
-    local e m x; read -r e m x < "$tf"; rm -f "$tf"
+    local label=$1 tf; shift
+    tf=$(mktemp)
+    /usr/bin/time -f '%e %M %x' -o "$tf" "$@" > "$work/$label.log" 2>&1
+    local e m x; read -r e m x < <(tail -n 1 "$tf"); rm -f "$tf"
     echo "$e $((m / 1024)) $x"
 }
 verdict () {

@@ -26,9 +26,31 @@ token_at (const char *line, const char *p, const char *prefix)
   return (p == line || is_sep (p[-1])) && strncmp (p, prefix, strlen (prefix)) == 0;
 }
 
+/* Make room in *OUT (*CAP bytes, N used) for LEN more and the NUL.  The
+ * output can be several times longer than the line: each root=/dev/xvdb
+ * (14 bytes) becomes root=UUID=<36>, and a guest's grub.cfg line may hold
+ * any number of them.
+ */
+static bool
+out_reserve (char **out, size_t *cap, size_t n, size_t len)
+{
+  size_t ncap;
+  char *nout;
+
+  if (n + len < *cap)
+    return true;
+  ncap = (n + len + 1) * 2;
+  nout = realloc (*out, ncap);
+  if (nout == NULL)
+    return false;
+  *out = nout;
+  *cap = ncap;
+  return true;
+}
+
 /* Rewrite one command line (or a line holding one): root= and resume=
  * device paths become stable specs, console=hvc0/xvc0 becomes ttyS0.
- * Returns a new string, or NULL if nothing changed.
+ * Returns a new string, or NULL if nothing changed (or memory ran out).
  */
 char *
 convert_internal_fix_cmdline (struct convert_ctx *ctx, const char *line)
@@ -61,7 +83,8 @@ convert_internal_fix_cmdline (struct convert_ctx *ctx, const char *line)
           ? convert_internal_resolve_spec (ctx->guest, dev) : NULL;
         CLEANUP_FREE char *stable = fs ? convert_internal_stable_spec (fs)
                                        : NULL;
-        if (stable && n + keylen + strlen (stable) < cap) {
+        if (stable &&
+            out_reserve (&out, &cap, n, keylen + strlen (stable))) {
           memcpy (out + n, p, keylen);
           n += keylen;
           memcpy (out + n, stable, strlen (stable));
@@ -87,6 +110,8 @@ convert_internal_fix_cmdline (struct convert_ctx *ctx, const char *line)
       }
       else {
         static const char ttys0[] = "console=ttyS0,115200";
+        if (!out_reserve (&out, &cap, n, sizeof ttys0 - 1))
+          return NULL;
         memcpy (out + n, ttys0, sizeof ttys0 - 1);
         n += sizeof ttys0 - 1;
         p += tlen;
@@ -94,6 +119,8 @@ convert_internal_fix_cmdline (struct convert_ctx *ctx, const char *line)
       }
       continue;
     }
+    if (!out_reserve (&out, &cap, n, 1))
+      return NULL;
     out[n++] = *p++;
   }
   out[n] = '\0';

@@ -246,8 +246,10 @@ convert_run (const struct blockdev_list *disks,
 
   /* Inspect. */
   progress (opts, "inspect", "inspecting the guest");
-  if (convert_internal_luks_open (&guest, opts->keys, err) < 0) {
-    status = CONVERT_ERR_LUKS_KEY;
+  /* 0, a refusal (CONVERT_ERR_LUKS_KEY, positive), or -errno. */
+  int r = convert_internal_luks_open (&guest, opts->keys, err);
+  if (r != 0) {
+    status = r > 0 ? (enum convert_status) r : CONVERT_ERR_INTERNAL;
     goto out;
   }
   status = convert_internal_inspect (&guest, disks, opts->root, err);

@@ -861,7 +861,7 @@ free_cands:
       convert_internal_mount_all (guest, err) < 0)
     return CONVERT_ERR_INTERNAL;
 
-  if (!guest->readonly && check_free_space (guest, err) < 0)
+  if (!guest->readonly && check_free_space (guest, err) != 0)
     return CONVERT_ERR_NO_SPACE;
 
   guest->converted = convert_internal_exists (&ctx, GUEST_MARKER);

@@ -688,17 +688,30 @@ static int
 open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
 {
   guestfs_h *g = guest->g;
-  CLEANUP_STRV char **fses = guestfs_list_filesystems (g);
+  /* Not list_filesystems: it leaves LUKS containers out, as it does LVM
+   * PVs (libguestfs daemon/listfs.ml), so a LUKS root was never found.
+   * Ask for the type of every disk and partition instead.
+   */
+  CLEANUP_STRV char **disks = guestfs_list_devices (g);
+  CLEANUP_STRV char **parts = guestfs_list_partitions (g);
+  CLEANUP_STRV char **devs = NULL;
   int opened = 0;
 
-  if (fses == NULL)
-    return convert_internal_gerror (g, err, "list filesystems", NULL);
-  for (size_t i = 0; fses[i]; i += 2) {
-    const char *dev = fses[i];
+  if (disks == NULL || parts == NULL)
+    return convert_internal_gerror (g, err, "list devices", NULL);
+  for (size_t i = 0; disks[i]; i++)
+    strv_push (&devs, disks[i]);
+  for (size_t i = 0; parts[i]; i++)
+    strv_push (&devs, parts[i]);
+  for (size_t i = 0; devs && devs[i]; i++) {
+    const char *dev = devs[i];
     const char *secret = NULL;
     char mapname[64];
 
-    if (strcmp (fses[i + 1], "crypto_LUKS") != 0)
+    guestfs_push_error_handler (g, NULL, NULL);
+    CLEANUP_FREE char *type = guestfs_vfs_type (g, dev);
+    guestfs_pop_error_handler (g);
+    if (type == NULL || strcmp (type, "crypto_LUKS") != 0)
       continue;
     for (size_t k = 0; keys && keys[k]; k++) {
       const char *sel = keys[k], *c = strchr (sel, ':');

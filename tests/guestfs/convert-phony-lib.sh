@@ -1,0 +1,270 @@
+# shellcheck shell=bash
+# Sourced by tests/guestfs/convert-phony-GUEST.sh: run "v2v-agent convert"
+# on a copy of one phony guest, read the converted guest and the original
+# back in one appliance, and assert on file contents.
+#
+#   phony_convert GUEST ROOTPART [ESPPART]
+#       copies $V2V_PHONY_DIR/GUEST.img (sparse: the fixture is never
+#       written), converts the copy with --report $work/report.json, then
+#       ONE guestfish session unpacks the converted tree into $conv and
+#       the fixture's into $orig, and $work/changes lists what differs.
+#
+# Assertions (each failure is counted, and the test fails at the end):
+#   expect_changes            stdin: every file the conversion changed,
+#                             one a line, in any order (the backups
+#                             under /var/lib/v2v-kubevirt/backup/ are
+#                             checked by check_report instead):
+#                               + PATH [-> TARGET]   new file (or symlink)
+#                               - PATH [-> TARGET]   removed
+#                               ~ PATH [-> TARGET]   changed: content, type
+#                                                    or link target
+#   expect_file PATH          stdin: the exact content of PATH
+#   expect_diff PATH          stdin: "diff -U0" from the original to it
+#   expect_output DESC CMD... stdin: the exact output of CMD
+#   expect_link PATH TARGET   PATH is a symlink to TARGET
+#   expect_initrd PATH        stdin: the modules in that initramfs
+#   expect_log                stdin: the guest tool calls the conversion
+#                             made (new lines of /var/log/phony-tools.log)
+#   expect_step STEP RESULT [REASON]
+#   check_report              the report lists exactly the changed files,
+#                             its checksums are those read back, every
+#                             backup is the original, and the marker
+#                             counts the changes
+#   finish                    exit 1 if anything failed
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/../fixtures/lib.sh"
+
+: "${V2V_AGENT:?V2V_AGENT must be the v2v-agent binary}"
+: "${V2V_PHONY_DIR:?V2V_PHONY_DIR must be the phony guest directory}"
+guestfs_env
+
+failures=0
+name=
+work=
+conv=
+orig=
+
+fail () {
+    echo "FAIL ($name): $*" >&2
+    failures=$((failures + 1))
+}
+
+phony_convert () {
+    local g=$1 rootpart=$2 esppart=${3:-} fixture d rc=0
+    name=$g
+    fixture=$V2V_PHONY_DIR/$g.img
+    [ -f "$fixture" ] || die "$fixture is missing (run the phony-guests fixture)"
+    work=$(mktemp -d "${TMPDIR:-/var/tmp}/convert-phony-$g.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    conv=$work/conv orig=$work/orig
+    mkdir -p "$conv" "$orig"
+
+    cp --sparse=always "$fixture" "$work/$g.img"
+    echo "== convert $g"
+    "$V2V_AGENT" convert --report "$work/report.json" \
+        --overlay-dir "$work/overlay" "$work/$g.img" 2> "$work/convert.log" ||
+        rc=$?
+    if [ "$rc" -ne 0 ]; then
+        cat "$work/convert.log" >&2
+        [ -f "$work/report.json" ] && jq . "$work/report.json" >&2
+        die "convert $g exited $rc"
+    fi
+    sed -n '/^guest:/,$p' "$work/convert.log"
+
+    echo "== read back $g"
+    {
+        printf 'add "%s" readonly:true format:raw\n' "$work/$g.img" "$fixture"
+        echo run
+        for d in sda:$conv sdb:$orig; do
+            echo "mount-ro /dev/${d%%:*}$rootpart /"
+            [ -z "$esppart" ] || echo "mount-ro /dev/${d%%:*}$esppart /boot/efi"
+            echo "tar-out / \"${d#*:}.tar\" numericowner:true"
+            echo umount-all
+        done
+    } > "$work/readback.gf"
+    guestfish -f "$work/readback.gf" || die "guestfish could not read $g back"
+    tar -xf "$conv.tar" -C "$conv"
+    tar -xf "$orig.tar" -C "$orig"
+    rm -f "$conv.tar" "$orig.tar"
+    tree_changes
+}
+
+# The report, through a jq filter.
+report () { jq -r "$@" "$work/report.json"; }
+
+# Every non-directory of a tree: path, type (f, l) and link target.
+tree_entries () {
+    (cd "$1" && find . -mindepth 1 ! -type d \
+         ! -path './var/lib/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
+}
+
+# The change list of expect_changes, into $work/changes.
+tree_changes () {
+    local -A before=() after=()
+    local p t l
+    while IFS=$'\t' read -r p t l; do before[$p]=$t$'\t'$l; done < <(tree_entries "$orig")
+    while IFS=$'\t' read -r p t l; do after[$p]=$t$'\t'$l; done < <(tree_entries "$conv")
+    {
+        for p in "${!after[@]}"; do
+            if [ -z "${before[$p]+set}" ]; then
+                entry + "$p" "${after[$p]}"
+            elif [ "${before[$p]}" != "${after[$p]}" ] ||
+                     { [ "${after[$p]%%$'\t'*}" = f ] &&
+                           ! cmp -s "$orig$p" "$conv$p"; }; then
+                entry '~' "$p" "${after[$p]}"
+            fi
+        done
+        for p in "${!before[@]}"; do
+            [ -n "${after[$p]+set}" ] || entry - "$p" "${before[$p]}"
+        done
+    } | LC_ALL=C sort -k2 > "$work/changes"
+}
+entry () {
+    if [ "${3%%$'\t'*}" = l ]; then
+        printf '%s %s -> %s\n' "$1" "$2" "${3#*$'\t'}"
+    else
+        printf '%s %s\n' "$1" "$2"
+    fi
+}
+
+expect_changes () {
+    if ! diff -u <(grep -v '^$' | LC_ALL=C sort -k2) "$work/changes" \
+             > "$work/check.diff"; then
+        fail "the changed files differ (- expected, + actual):"
+        cat "$work/check.diff" >&2
+    fi
+}
+
+expect_file () {
+    local p=$1
+    if [ ! -f "$conv$p" ] || [ -L "$conv$p" ]; then
+        fail "$p is not a regular file"
+        cat > /dev/null
+    elif ! diff -u - "$conv$p" > "$work/check.diff"; then
+        fail "$p differs (- expected, + actual):"
+        cat "$work/check.diff" >&2
+    fi
+}
+
+expect_diff () {
+    local p=$1 actual
+    actual=$(diff -U0 --label "a$p" --label "b$p" "$orig$p" "$conv$p" || true)
+    if ! diff -u - <(printf '%s\n' "$actual") > "$work/check.diff"; then
+        fail "$p: the edit differs (- expected, + actual):"
+        cat "$work/check.diff" >&2
+    fi
+}
+
+expect_output () {
+    local desc=$1 actual
+    shift
+    actual=$("$@" 2>&1 || true)
+    if ! diff -u - <(printf '%s\n' "$actual") > "$work/check.diff"; then
+        fail "$desc differs (- expected, + actual):"
+        cat "$work/check.diff" >&2
+    fi
+}
+
+expect_link () {
+    local p=$1 want=$2
+    if [ ! -L "$conv$p" ]; then
+        fail "$p is not a symlink"
+    elif [ "$(readlink "$conv$p")" != "$want" ]; then
+        fail "$p -> $(readlink "$conv$p"), want $want"
+    fi
+}
+
+# The modules in an initramfs (gzip'd newc, as the stubs write them),
+# sorted, on one line.
+initrd_modules () {
+    zcat "$1" | cpio -t --quiet | sed -n 's|.*/\([^/]*\)\.ko[.a-z]*$|\1|p' |
+        LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
+    echo
+}
+expect_initrd () {
+    expect_output "the modules in $1" initrd_modules "$conv$1"
+}
+
+expect_log () {
+    expect_output "the guest tool calls" \
+        diff --changed-group-format='%>' --unchanged-group-format='' \
+        "$orig/var/log/phony-tools.log" "$conv/var/log/phony-tools.log"
+}
+
+expect_step () {
+    local step=$1 result=$2 got
+    got=$(report --arg s "$step" '.steps[] | select(.step == $s) | .result')
+    [ "$got" = "$result" ] || fail "step $step: '$got', want '$result'"
+    if [ $# -ge 3 ]; then
+        got=$(report --arg s "$step" '.steps[] | select(.step == $s) | .reason')
+        [ "$got" = "$3" ] || fail "step $step: reason '$got', want '$3'"
+    fi
+}
+
+sha_of () { sha256sum < "$1" | cut -d' ' -f1; }
+
+check_report () {
+    local path action backup first last n
+    [ "$(report .status)" = converted ] || fail "status $(report .status)"
+
+    # The report names every file that changed, and nothing else (the
+    # tool log changes through the "run" entries).
+    if ! diff -u <(report '.changes[] | select(.action != "run") | .path' |
+                       LC_ALL=C sort -u) \
+                 <(cut -d' ' -f2 "$work/changes" |
+                       grep -vx /var/log/phony-tools.log | LC_ALL=C sort -u) \
+                 > "$work/check.diff"; then
+        fail "the report's paths are not the changed files (- report, + read back):"
+        cat "$work/check.diff" >&2
+    fi
+
+    # Every action that replaces content has a backup, and it is the
+    # original, byte for byte.
+    while IFS=$'\t' read -r path action backup; do
+        case $action in
+            edit|remove|regenerate)
+                if [ "$backup" = - ]; then
+                    fail "$action $path: no backup in the report"
+                elif ! cmp -s "$orig$path" "$conv$backup"; then
+                    fail "$action $path: the backup $backup is not the original"
+                fi ;;
+        esac
+    done < <(report '.changes[] | [.path, .action, .backup // "-"] | @tsv')
+
+    # Per path, the first checksum is the original's and the last one
+    # the converted file's.
+    while IFS=$'\t' read -r path first last; do
+        if [ "$first" != - ] && [ "$(sha_of "$orig$path")" != "$first" ]; then
+            fail "$path: sha256_before is not the original's"
+        fi
+        if [ "$last" != - ] && [ "$(sha_of "$conv$path")" != "$last" ]; then
+            fail "$path: sha256_after is not the converted file's"
+        fi
+    done < <(report '[.changes[] | select(.action != "run")] | group_by(.path)[] |
+                     [.[0].path, .[0].sha256_before // "-",
+                      .[-1].sha256_after // "-"] | @tsv')
+
+    # The marker counts the changes made before it.
+    n=$(report '.changes | length')
+    printf 'v2v-agent\n%s\n' $((n - 1)) |
+        expect_output "the marker" jq -r '(.converted_by | sub(" .*"; "")), .changes' \
+            "$conv/var/lib/v2v-kubevirt/converted.json"
+}
+
+# SELinux guests: this libguestfs may lack selinux_relabel, and then the
+# guest relabels at its next boot.  Prints the change line to expect.
+selinux_autorelabel () {
+    if report -e '.warnings | any(test("no selinuxrelabel feature"))' > /dev/null; then
+        echo "+ /.autorelabel"
+    fi
+}
+
+finish () {
+    if [ "$failures" -gt 0 ]; then
+        echo "convert-phony-$name: $failures check(s) failed; the report:" >&2
+        jq . "$work/report.json" >&2 || true
+        exit 1
+    fi
+    echo "convert-phony-$name: every expected edit is there, and nothing else"
+}

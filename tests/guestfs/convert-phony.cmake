@@ -1,0 +1,8 @@
+# guestfs tier: "v2v-agent convert" on each phony Linux guest, one test a
+# guest (a conversion of a sparse copy, then one read-back launch), each
+# asserting the converted files' contents: convert-phony-GUEST.sh, with
+# convert-phony-lib.sh.  About 90 s a guest under TCG on 2 idle cores.
+foreach(guest debian ubuntu rhel al2023 suse)
+  v2v_guestfs_test(convert-phony-${guest} TIMEOUT 900
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/convert-phony-${guest}.sh)
+endforeach()

@@ -326,11 +326,33 @@ Test (overlay, error_create_in_missing_directory)
   struct blockdev_list *list = discover (disks);
   struct v2v_error err = { 0 };
 
+  /* The directory itself is created, but not its missing parents. */
   cr_assert_eq (blockdev_overlay_create (list, "/nonexistent/work", &err),
                 -ENOENT);
-  cr_assert_str_eq (err.msg, "blockdev_overlay_recover: /nonexistent/work: "
-                    "No such file or directory");
+  cr_assert_str_eq (err.msg, "blockdev_overlay_create: mkdir "
+                    "/nonexistent/work: No such file or directory");
   cr_assert_null (list->disks[0].overlay);
+  blockdev_list_free (list);
+}
+
+Test (overlay, create_makes_missing_directory)
+{
+  CLEANUP_FREE char *disk = patterned_disk ("disk.img", 1 * MiB);
+  CLEANUP_FREE char *work = make_workdir ();
+  CLEANUP_FREE char *sub = NULL;
+  char *const disks[] = { disk, NULL };
+  struct blockdev_list *list = discover (disks);
+  struct v2v_error err = { 0 };
+  struct stat st;
+
+  cr_assert_geq (asprintf (&sub, "%s/new", work), 0);
+  /* No directory yet means no earlier run to recover. */
+  cr_assert_eq (blockdev_overlay_recover (list, sub, false, NULL, &err), 0);
+  cr_assert_eq (blockdev_overlay_create (list, sub, &err), 0, "%s", err.msg);
+  cr_assert_eq (stat (sub, &st), 0);
+  cr_assert_eq (st.st_mode & 0777, 0700);
+  cr_assert_not_null (list->disks[0].overlay);
+  blockdev_overlay_discard (list);
   blockdev_list_free (list);
 }
 

@@ -56,8 +56,10 @@ cgroup_value (const char *file, int field)
 }
 
 /* Size the appliance from the pod's limits: half the memory limit (the
- * rest is qemu and us), 2 GiB at most, 768 MiB at least; one vCPU per
- * CPU of quota, up to 4.  Guest tools (initramfs compression) use them.
+ * rest is qemu and us), 1 GiB at most, 768 MiB at least; one vCPU per
+ * CPU of quota, up to 4.  1 GiB is plenty for the guest's initramfs tools
+ * (they work in the guest's /var/tmp), and the appliance's RAM is most of
+ * the pod's memory footprint.
  */
 static void
 size_appliance (guestfs_h *g, struct json_object *report)
@@ -65,12 +67,12 @@ size_appliance (guestfs_h *g, struct json_object *report)
   long long mem = cgroup_value ("memory.max", 0);
   long long cpus = cgroup_value ("cpu.max", 1);
   long online = sysconf (_SC_NPROCESSORS_ONLN);
-  int memsize = 2048, smp;
+  int memsize = 1024, smp;
 
   if (mem > 0) {
     memsize = (int) (mem / 2 / (1024 * 1024));
-    if (memsize > 2048)
-      memsize = 2048;
+    if (memsize > 1024)
+      memsize = 1024;
     if (memsize < 768)
       memsize = 768;
   }

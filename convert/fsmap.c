@@ -136,8 +136,8 @@ convert_internal_stable_spec (const struct guest_fs *fs)
   return NULL;
 }
 
-static void
-fstab_free (struct guest *guest)
+void
+convert_internal_fstab_free (struct guest *guest)
 {
   for (size_t i = 0; i < guest->nr_fstab; i++) {
     struct fstab_entry *e = &guest->fstab[i];
@@ -162,7 +162,7 @@ convert_internal_fstab_parse (struct guest *guest, const char *text,
 
   if (lines == NULL)
     return v2v_error_set (err, -ENOMEM, "parse /etc/fstab");
-  fstab_free (guest);
+  convert_internal_fstab_free (guest);
   for (size_t i = 0; lines[i]; i++)
     n++;
   guest->fstab = calloc (n ? n : 1, sizeof *guest->fstab);

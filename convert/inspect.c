@@ -931,14 +931,7 @@ convert_internal_guest_free (struct guest *guest)
     free (guest->fs[i].partuuid);
   }
   free (guest->fs);
-  for (size_t i = 0; i < guest->nr_fstab; i++) {
-    free (guest->fstab[i].spec);
-    free (guest->fstab[i].file);
-    free (guest->fstab[i].vfstype);
-    free (guest->fstab[i].opts);
-    free (guest->fstab[i].rest);
-  }
-  free (guest->fstab);
+  convert_internal_fstab_free (guest);
   for (size_t i = 0; i < guest->nr_kernels; i++) {
     free (guest->kernels[i].version);
     free (guest->kernels[i].vmlinuz);

@@ -208,6 +208,7 @@ extern bool convert_internal_kernel_builtin (struct convert_ctx *ctx,
 /* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
 extern int convert_internal_fstab_parse (struct guest *guest, const char *text,
                                          struct v2v_error *err);
+extern void convert_internal_fstab_free (struct guest *guest);
 extern const struct guest_fs *
   convert_internal_resolve_spec (const struct guest *guest, const char *spec);
 extern bool convert_internal_is_device_path (const char *spec);

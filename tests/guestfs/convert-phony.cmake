@@ -6,3 +6,8 @@ foreach(guest debian ubuntu rhel al2023 suse)
   v2v_guestfs_test(convert-phony-${guest} TIMEOUT 900
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/convert-phony-${guest}.sh)
 endforeach()
+
+# The overlay proof with the real agent: kill -9 and a failing step leave
+# the disk byte-identical; the next run converts and commits.
+v2v_guestfs_test(convert-overlay-proof TIMEOUT 1200
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/convert-overlay-proof.sh)

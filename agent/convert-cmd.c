@@ -151,7 +151,7 @@ mkdir_p (const char *dir)
 }
 
 static void
-print_summary (struct json_object *report, enum convert_status status)
+print_summary (struct json_object *report)
 {
   struct json_object *steps, *changes, *warnings, *guest, *v;
 
@@ -178,7 +178,8 @@ print_summary (struct json_object *report, enum convert_status status)
     for (size_t i = 0; i < json_object_array_length (warnings); i++)
       fprintf (stderr, "  warning: %s\n",
                json_object_get_string (json_object_array_get_idx (warnings, i)));
-  fprintf (stderr, "result: %s%s\n", convert_status_name (status),
+  fprintf (stderr, "result: %s%s\n",
+           json_object_get_string (json_object_object_get (report, "status")),
            json_object_get_boolean (json_object_object_get (report, "dry_run"))
            ? " (dry run: nothing was written)" : "");
 }
@@ -325,7 +326,7 @@ agent_cmd_convert (int argc, char **argv)
     log_info ("the guest was already converted; nothing changed");
   else if (status != CONVERT_OK)
     log_error ("%s", err.msg);
-  print_summary (report, status);
+  print_summary (report);
   if (report_file) {
     if (json_object_to_file_ext (report_file, report,
                                  JSON_C_TO_STRING_PRETTY |

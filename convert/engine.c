@@ -327,8 +327,10 @@ out:
       json_object_array_add (w, json_object_new_string (log.warnings[i]));
     json_object_object_add (report, "warnings", w);
   }
-  json_object_object_add (report, "status",
-                          json_object_new_string (convert_status_name (status)));
+  /* A dry run that found nothing to refuse has a plan, not a conversion. */
+  json_object_object_add (report, "status", json_object_new_string
+                          (opts->dry_run && status == CONVERT_OK
+                           ? "planned" : convert_status_name (status)));
   if (status != CONVERT_OK && status != CONVERT_ALREADY_DONE && err)
     json_object_object_add (report, "error", json_object_new_string (err->msg));
   json_object_object_add (timings, "total", json_object_new_double (now_s () - t0));

@@ -10,7 +10,7 @@ before=$(sha256sum < "$img")
 "$V2V_AGENT" convert --dry-run --report "$out/plan.json" "$img"
 after=$(sha256sum < "$img")
 [ "$before" = "$after" ] || { echo "FAIL: --dry-run changed $img"; exit 1; }
-jq -e '.dry_run == true and (.changes | length == 0) and
+jq -e '.dry_run == true and .status == "planned" and (.changes | length == 0) and
        (.steps | any(.result == "planned")) and
        (.steps | all(.result == "planned" or .result == "skipped"))' \
     "$out/plan.json" >/dev/null || { echo "FAIL: unexpected plan"; cat "$out/plan.json"; exit 1; }

@@ -21,11 +21,6 @@ enum agent_exit {
   AGENT_EXIT_COMMIT = 12,       /* writing the overlays back failed */
 };
 
-/* Long enough for a kernel to print its banner under working KVM (well
- * under a second), short enough not to delay a pod much when KVM is broken.
- */
-#define ACCEL_PROBE_TIMEOUT_MS 6000
-
 extern int agent_cmd_convert (int argc, char **argv);
 extern int agent_cmd_devices (int argc, char **argv);
 

@@ -12,6 +12,11 @@
 
 enum accel_kind { ACCEL_KVM, ACCEL_TCG };
 
+/* Long enough for a kernel to print its banner under working KVM (well
+ * under a second), short enough not to delay a pod much when KVM is broken.
+ */
+#define ACCEL_PROBE_TIMEOUT_MS 6000
+
 struct accel_result {
   enum accel_kind kind;
   char reason[512];             /* why this one was chosen */

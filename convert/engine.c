@@ -218,7 +218,7 @@ convert_run (const struct blockdev_list *disks,
     goto out;
   }
   guestfs_set_error_handler (g, NULL, NULL);
-  if (accel_detect (6000, &accel, err) < 0) {
+  if (accel_detect (ACCEL_PROBE_TIMEOUT_MS, &accel, err) < 0) {
     status = CONVERT_ERR_INTERNAL;
     goto out;
   }

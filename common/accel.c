@@ -156,8 +156,13 @@ kvm_boots_kernel (const char *kernel, int timeout_ms,
   if (!ok && exited)
     ok = file_contains (serial, PROBE_BANNER);
   if (!exited) {
+    /* A qemu stuck in a KVM ioctl may not die at once: never wait for it
+     * without a bound (a pod must not hang here), at worst leave it to be
+     * reaped by init.
+     */
     kill (pid, SIGKILL);
-    waitpid (pid, &status, 0);
+    for (int i = 0; i < 40 && waitpid (pid, &status, WNOHANG) == 0; i++)
+      usleep (50000);
   }
   unlink (serial);
 

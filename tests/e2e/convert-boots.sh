@@ -22,7 +22,7 @@ fail () { echo "FAIL ($variant): $*"; exit 1; }
 jq_report () { jq -r "$1" "$work/report.json"; }
 
 echo "== convert $variant"
-"$V2V_AGENT" convert --report "$work/report.json" \
+timeout 900 "$V2V_AGENT" convert --report "$work/report.json" \
     --overlay-dir "$work/overlay" "$img" || fail "convert exited $?"
 
 [ "$(jq_report .status)" = converted ] || fail "status $(jq_report .status)"
@@ -63,7 +63,7 @@ echo "$verdict" | jq -e '.health.root_source == "/dev/vda1"' >/dev/null ||
 
 echo "== second run changes nothing"
 before=$(sha256sum < "$img")
-"$V2V_AGENT" convert --report "$work/report2.json" \
+timeout 900 "$V2V_AGENT" convert --report "$work/report2.json" \
     --overlay-dir "$work/overlay" "$img" || fail "second convert exited $?"
 [ "$(jq -r .status "$work/report2.json")" = already-converted ] ||
     fail "second run status $(jq -r .status "$work/report2.json")"

@@ -1,5 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -181,12 +183,120 @@ kvm_boots_kernel (const char *kernel, int timeout_ms,
   return ok;
 }
 
+/* The verdict holds until the host reboots or the KVM module is reloaded
+ * (which makes a new /dev/kvm node), so it is keyed on both.
+ */
+int
+accel_cache_key (char *out, size_t outlen)
+{
+  char boot_id[64];
+  struct stat st;
+  ssize_t n;
+
+  {
+    CLEANUP_CLOSE int fd = open ("/proc/sys/kernel/random/boot_id",
+                                 O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (n = read (fd, boot_id, sizeof boot_id - 1)) <= 0)
+      return -1;
+  }
+  boot_id[n] = '\0';
+  boot_id[strcspn (boot_id, "\n")] = '\0';
+  if (stat ("/dev/kvm", &st) == -1)
+    return -1;
+  snprintf (out, outlen, "%s %llu %lld.%09ld", boot_id,
+            (unsigned long long) st.st_ino, (long long) st.st_ctim.tv_sec,
+            st.st_ctim.tv_nsec);
+  return 0;
+}
+
+/* Where the verdict is kept: V2V_ACCEL_CACHE (empty: nowhere), else
+ * /run/v2v-kubevirt/accel for root, else $XDG_RUNTIME_DIR.  /run is
+ * per boot on a host and per container in a pod, so a pod still probes
+ * once; a workstation converting many images probes once per boot.
+ */
+static int
+cache_path (char *out, size_t outlen)
+{
+  const char *p = getenv ("V2V_ACCEL_CACHE");
+
+  if (p)
+    return *p ? snprintf (out, outlen, "%s", p), 1 : 0;
+  if (geteuid () == 0)
+    return snprintf (out, outlen, "/run/v2v-kubevirt/accel"), 1;
+  p = getenv ("XDG_RUNTIME_DIR");
+  if (p && *p)
+    return snprintf (out, outlen, "%s/v2v-kubevirt-accel", p), 1;
+  return 0;
+}
+
+/* Cache file: KEY\nKIND\nREASON\n.  Only a file we own that nobody else
+ * can write is believed.
+ */
+static int
+cache_read (const char *path, const char *key, struct accel_result *r)
+{
+  char buf[1024], *kind, *reason, *end;
+  struct stat st;
+  ssize_t n;
+  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0 || fstat (fd, &st) == -1 || !S_ISREG (st.st_mode) ||
+      st.st_uid != geteuid () || (st.st_mode & 022) != 0)
+    return 0;
+  n = read (fd, buf, sizeof buf - 1);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  if ((kind = strchr (buf, '\n')) == NULL)
+    return 0;
+  *kind++ = '\0';
+  if ((reason = strchr (kind, '\n')) == NULL)
+    return 0;
+  *reason++ = '\0';
+  if ((end = strchr (reason, '\n')) == NULL)
+    return 0;
+  *end = '\0';
+  if (strcmp (buf, key) != 0)
+    return 0;
+  if (strcmp (kind, "kvm") == 0)
+    r->kind = ACCEL_KVM;
+  else if (strcmp (kind, "tcg") == 0)
+    r->kind = ACCEL_TCG;
+  else
+    return 0;
+  snprintf (r->reason, sizeof r->reason, "%.400s (probed earlier this boot)",
+            reason);
+  return 1;
+}
+
+static void
+cache_write (const char *path, const char *key, const struct accel_result *r)
+{
+  char tmp[PATH_MAX + 16];
+  CLEANUP_FREE char *dir = strdup (path);
+  char *slash;
+  int fd;
+
+  if (dir && (slash = strrchr (dir, '/')) != NULL && slash != dir) {
+    *slash = '\0';
+    mkdir (dir, 0755);          /* its parent exists: /run or the runtime dir */
+  }
+  snprintf (tmp, sizeof tmp, "%s.%ld", path, (long) getpid ());
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return;
+  if (dprintf (fd, "%s\n%s\n%s\n", key, accel_name (r->kind), r->reason) < 0 ||
+      close (fd) == -1 || rename (tmp, path) == -1)
+    unlink (tmp);
+}
+
 int
 accel_detect (int timeout_ms, struct accel_result *ret, struct v2v_error *err)
 {
   const char *forced = getenv ("V2V_ACCEL");
   struct accel_result r = { .kind = ACCEL_TCG };
-  char kernel[512];
+  char kernel[512], cache[PATH_MAX], key[256];
+  bool have_cache;
 
   if (forced && *forced) {
     if (strcmp (forced, "kvm") == 0)
@@ -209,14 +319,22 @@ accel_detect (int timeout_ms, struct accel_result *ret, struct v2v_error *err)
     }
   }
 
+  have_cache = cache_path (cache, sizeof cache) &&
+    accel_cache_key (key, sizeof key) == 0;
   if (!find_probe_kernel (kernel, sizeof kernel))
     return v2v_error_set (err, -ENOENT,
                           "accel_detect: no kernel to probe KVM with "
                           "(set V2V_PROBE_KERNEL or LIBGUESTFS_PATH, or "
                           "install linux-image-cloud-amd64)");
 
+  if (have_cache && cache_read (cache, key, &r)) {
+    *ret = r;
+    return 0;
+  }
   if (kvm_boots_kernel (kernel, timeout_ms, r.reason, sizeof r.reason))
     r.kind = ACCEL_KVM;
+  if (have_cache)
+    cache_write (cache, key, &r);
   *ret = r;
   return 0;
 }

@@ -8,6 +8,8 @@
 #ifndef V2V_COMMON_ACCEL_H
 #define V2V_COMMON_ACCEL_H
 
+#include <stddef.h>
+
 #include "error.h"
 
 enum accel_kind { ACCEL_KVM, ACCEL_TCG };
@@ -24,11 +26,16 @@ struct accel_result {
 
 /* Detect the accelerator.  V2V_ACCEL=kvm|tcg forces the answer without a
  * probe.  The probe kernel is V2V_PROBE_KERNEL, else $LIBGUESTFS_PATH/kernel,
- * else the newest /boot/vmlinuz-*.  TIMEOUT_MS bounds the probe.
+ * else the newest /boot/vmlinuz-*.  TIMEOUT_MS bounds the probe.  The
+ * verdict is cached (V2V_ACCEL_CACHE, default /run/v2v-kubevirt/accel for
+ * root) until the host reboots or /dev/kvm is re-created.
  * Returns 0, or -errno with ERR set if nothing can be probed at all.
  */
 extern int accel_detect (int timeout_ms, struct accel_result *ret,
                          struct v2v_error *err);
+
+/* The cache key of this boot and this /dev/kvm node; -1 if there is none. */
+extern int accel_cache_key (char *out, size_t outlen);
 
 extern const char *accel_name (enum accel_kind kind);
 

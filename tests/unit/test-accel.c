@@ -1,12 +1,15 @@
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 
 #include "accel.h"
 
-/* Only the forced answers are tested: a real probe boots a kernel. */
+/* The forced answers and the cache; the stale-cache test runs a real,
+ * short probe (it boots a kernel under KVM for 0.3 s). */
 
 Test (accel, forced_kvm)
 {
@@ -57,4 +60,95 @@ Test (accel, names)
 {
   cr_assert_str_eq (accel_name (ACCEL_KVM), "kvm");
   cr_assert_str_eq (accel_name (ACCEL_TCG), "tcg");
+}
+
+/* The cache: a verdict recorded under this boot's key is used without a
+ * probe; one under another key is ignored, probed again and replaced.
+ */
+static char cache_dir[] = "/tmp/v2v-accel-test-XXXXXX";
+
+static void
+cache_setup (void)
+{
+  char path[128];
+
+  unsetenv ("V2V_ACCEL");
+  cr_assert_not_null (mkdtemp (cache_dir));
+  snprintf (path, sizeof path, "%s/sub/accel", cache_dir);
+  setenv ("V2V_ACCEL_CACHE", path, 1);
+}
+
+static void
+cache_teardown (void)
+{
+  char cmd[128];
+
+  snprintf (cmd, sizeof cmd, "rm -rf %s", cache_dir);
+  (void) !system (cmd);
+  unsetenv ("V2V_ACCEL_CACHE");
+}
+
+static void
+write_cache (const char *text)
+{
+  char path[128];
+  FILE *fp;
+
+  snprintf (path, sizeof path, "%s/sub", cache_dir);
+  mkdir (path, 0755);
+  fp = fopen (getenv ("V2V_ACCEL_CACHE"), "w");
+  cr_assert_not_null (fp);
+  fputs (text, fp);
+  fclose (fp);
+  chmod (getenv ("V2V_ACCEL_CACHE"), 0644);
+}
+
+Test (accel, cached_verdict_is_used, .init = cache_setup,
+      .fini = cache_teardown)
+{
+  char key[256], text[512];
+  struct accel_result r;
+  struct v2v_error err = { 0 };
+
+  if (accel_cache_key (key, sizeof key) == -1)
+    cr_skip_test ("no /dev/kvm: the cache is never consulted");
+  /* Neither answer a probe here could give, so only the cache can. */
+  snprintf (text, sizeof text, "%s\nkvm\nfrom the test\n", key);
+  write_cache (text);
+  cr_assert_eq (accel_detect (100, &r, &err), 0);
+  cr_assert_eq (r.kind, ACCEL_KVM);
+  cr_assert_str_eq (r.reason, "from the test (probed earlier this boot)");
+}
+
+Test (accel, stale_or_foreign_cache_is_ignored, .init = cache_setup,
+      .fini = cache_teardown)
+{
+  char key[256], buf[1024];
+  struct accel_result r;
+  struct v2v_error err = { 0 };
+  FILE *fp;
+  size_t n;
+
+  if (accel_cache_key (key, sizeof key) == -1)
+    cr_skip_test ("no /dev/kvm: the cache is never consulted");
+  write_cache ("another-boot 1 2.3\nkvm\nfrom the test\n");
+  cr_assert_eq (accel_detect (300, &r, &err), 0);
+  cr_assert (strstr (r.reason, "from the test") == NULL, "%s", r.reason);
+
+  /* The fresh probe replaced it under the current key. */
+  fp = fopen (getenv ("V2V_ACCEL_CACHE"), "r");
+  cr_assert_not_null (fp);
+  n = fread (buf, 1, sizeof buf - 1, fp);
+  fclose (fp);
+  buf[n] = '\0';
+  cr_assert_eq (strncmp (buf, key, strlen (key)), 0, "%s", buf);
+  cr_assert (buf[strlen (key)] == '\n');
+  cr_assert (strstr (buf, accel_name (r.kind)) != NULL);
+
+  /* A cache file others may write is not believed. */
+  snprintf (buf, sizeof buf, "%s\nkvm\nfrom the test\n", key);
+  write_cache (buf);
+  chmod (getenv ("V2V_ACCEL_CACHE"), 0666);
+  cr_assert_eq (accel_detect (300, &r, &err), 0);
+  cr_assert (strstr (r.reason, "from the test") == NULL, "%s", r.reason);
 }

@@ -5,18 +5,24 @@
 #  1. v2v-agent convert on a copy of the fixture succeeds, and its report
 #     records the expected changes with checksums and backups;
 #  2. the converted guest boots HEALTHY on KubeVirt-style virtio devices
-#     (IPv4, cloud-init done, no failed units, SSM agent off, root rw);
+#     (IPv4, cloud-init done, no failed units, SSM agent off, root rw)
+#     and keeps its EC2 identity: cloud-init did not regenerate the SSH
+#     host keys;
 #  3. a second convert says "already converted" and writes nothing.
 # (unconverted-fails.sh proves the same fixture does not boot as built.)
 set -euo pipefail
 variant=$1 firmware=$2 fixture=$3
 here=$(cd "$(dirname "$0")" && pwd)
 : "${V2V_AGENT:?}"
+. "$here/../fixtures/lib.sh"
+guestfs_env
 work=$(dirname "$fixture")/work-$variant
 rm -rf "$work"
 mkdir -p "$work"
 img=$work/$variant.img
 cp --sparse=always "$fixture" "$img"
+hostkey=$(guestfish --ro -a "$img" -m /dev/sda1 cat /etc/ssh/ssh_host_ed25519_key.pub |
+              sha256sum | cut -d' ' -f1)
 
 fail () { echo "FAIL ($variant): $*"; exit 1; }
 jq_report () { jq -r "$1" "$work/report.json"; }
@@ -60,6 +66,8 @@ echo "$verdict"
 [ "$rc" -eq 0 ] || fail "not healthy after conversion (serial log: $work/serial.log)"
 echo "$verdict" | jq -e '.health.root_source == "/dev/vda1"' >/dev/null ||
     fail "root is not on the virtio disk"
+echo "$verdict" | jq -e --arg k "$hostkey" '.health.ssh_host_key == $k' \
+    >/dev/null || fail "SSH host keys changed: cloud-init saw a new instance"
 
 echo "== second run changes nothing"
 before=$(sha256sum < "$img")

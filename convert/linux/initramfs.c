@@ -26,13 +26,30 @@ default_kernel (struct convert_ctx *ctx)
   return &guest->kernels[guest->default_kernel];
 }
 
-static bool
-listing_has (const char *listing, const char *module)
+bool
+convert_internal_listing_has (const char *listing, const char *module)
 {
   char needle[64];
 
   snprintf (needle, sizeof needle, "/%s.ko", module);
   return strstr (listing, needle) != NULL;
+}
+
+char *
+convert_internal_initrd_listing (struct convert_ctx *ctx,
+                                 const struct guest_kernel *k)
+{
+  const char *tool = ctx->guest->initramfs_tool == INITRAMFS_TOOLS
+    ? "lsinitramfs" : "lsinitrd";
+  const char *argv[] = { tool, k->initrd, NULL };
+  char *out;
+
+  if (k->initrd == NULL)
+    return NULL;
+  guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
+  out = guestfs_command (ctx->guest->g, (char **) argv);
+  guestfs_pop_error_handler (ctx->guest->g);
+  return out;
 }
 
 /* List the initrd with the guest's own tool and look for the drivers
@@ -41,27 +58,20 @@ listing_has (const char *listing, const char *module)
 static void
 check_initrd (struct convert_ctx *ctx, struct guest_kernel *k)
 {
-  const char *tool = ctx->guest->initramfs_tool == INITRAMFS_TOOLS
-    ? "lsinitramfs" : "lsinitrd";
-  const char *argv[] = { tool, k->initrd, NULL };
   CLEANUP_FREE char *out = NULL;
 
   k->initrd_checked = true;
   k->initrd_has_virtio = false;
-  if (k->initrd == NULL)
-    return;
-  guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
-  out = guestfs_command (ctx->guest->g, (char **) argv);
-  guestfs_pop_error_handler (ctx->guest->g);
+  out = convert_internal_initrd_listing (ctx, k);
   if (out == NULL)
     return;                     /* cannot tell: rebuild to be safe */
   /* A built-in driver is never in the listing, and need not be: AL2023
    * builds virtio_blk and virtio_pci into its kernel. */
   k->initrd_has_virtio =
-    (listing_has (out, "virtio_blk") ||
+    (convert_internal_listing_has (out, "virtio_blk") ||
      convert_internal_kernel_builtin (ctx, k->version, "CONFIG_VIRTIO_BLK",
                                       "virtio_blk")) &&
-    (listing_has (out, "virtio_pci") ||
+    (convert_internal_listing_has (out, "virtio_pci") ||
      convert_internal_kernel_builtin (ctx, k->version, "CONFIG_VIRTIO_PCI",
                                       "virtio_pci"));
 }
@@ -89,7 +99,9 @@ initramfs_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 
 /* initramfs-tools: one module a line in /etc/initramfs-tools/modules. */
 static int
-add_modules_initramfs_tools (struct convert_ctx *ctx, struct v2v_error *err)
+add_modules_initramfs_tools (struct convert_ctx *ctx,
+                             const char *const *modules, const char *why,
+                             struct v2v_error *err)
 {
   static const char path[] = "/etc/initramfs-tools/modules";
   CLEANUP_FREE char *data = NULL;
@@ -102,99 +114,153 @@ add_modules_initramfs_tools (struct convert_ctx *ctx, struct v2v_error *err)
     return err->code;
   CLEANUP_STRV char **lines = convert_internal_split_lines (data ? data : "",
                                                            len);
-  for (size_t m = 0; virtio_modules[m]; m++) {
+  for (size_t m = 0; modules[m]; m++) {
     bool found = false;
     for (size_t i = 0; lines && lines[i]; i++)
-      if (strcmp (lines[i], virtio_modules[m]) == 0)
+      if (strcmp (lines[i], modules[m]) == 0)
         found = true;
-    if (!found) {
-      strcat (add, virtio_modules[m]);
+    if (!found && strlen (add) + strlen (modules[m]) + 2 < sizeof add) {
+      strcat (add, modules[m]);
       strcat (add, "\n");
     }
   }
   if (*add == '\0')
     return 0;
-  if (asprintf (&out, "%s%s# Added by v2v-kubevirt for KubeVirt (virtio)\n%s",
+  if (asprintf (&out, "%s%s# Added by v2v-kubevirt: %s\n%s",
                 data ? data : "",
-                len && data[len - 1] != '\n' ? "\n" : "", add) < 0)
+                len && data[len - 1] != '\n' ? "\n" : "", why, add) < 0)
     return v2v_error_set (err, -ENOMEM, "%s", path);
   return convert_internal_write (ctx, path, out, strlen (out),
-                                 "keep virtio drivers in every future "
+                                 "keep these drivers in every future "
                                  "initramfs", err);
 }
 
-static int
-add_modules_dracut (struct convert_ctx *ctx, struct v2v_error *err)
+static char *
+join_modules (const char *const *modules)
 {
-  static const char conf[] =
-    "# Written by v2v-kubevirt: the disks and NIC are virtio on KubeVirt.\n"
-    "add_drivers+=\" virtio_pci virtio_blk virtio_scsi virtio_net \"\n";
+  char buf[256] = "";
 
-  return convert_internal_write (ctx, "/etc/dracut.conf.d/90-v2v-kubevirt.conf",
-                                 conf, sizeof conf - 1,
-                                 "keep virtio drivers in every future "
+  for (size_t m = 0; modules[m]; m++)
+    if (strlen (buf) + strlen (modules[m]) + 2 < sizeof buf) {
+      strcat (buf, " ");
+      strcat (buf, modules[m]);
+    }
+  return strdup (buf);
+}
+
+/* One drop-in per purpose: CONF is "90-v2v-kubevirt" or similar. */
+static int
+add_modules_dracut (struct convert_ctx *ctx, const char *const *modules,
+                    const char *conf_name, const char *why,
+                    struct v2v_error *err)
+{
+  CLEANUP_FREE char *list = join_modules (modules);
+  CLEANUP_FREE char *conf = NULL;
+  char path[128];
+
+  if (list == NULL ||
+      asprintf (&conf, "# Written by v2v-kubevirt: %s.\n"
+                "add_drivers+=\"%s \"\n", why, list) < 0)
+    return v2v_error_set (err, -ENOMEM, "dracut drop-in");
+  snprintf (path, sizeof path, "/etc/dracut.conf.d/%s.conf", conf_name);
+  return convert_internal_write (ctx, path, conf, strlen (conf),
+                                 "keep these drivers in every future "
                                  "initramfs", err);
 }
 
-/* SUSE mkinitrd: INITRD_MODULES="..." in /etc/sysconfig/kernel. */
+/* SUSE mkinitrd: INITRD_MODULES="..." in /etc/sysconfig/kernel; the
+ * modules not yet listed are appended.
+ */
 static char *
 suse_line (const char *line, void *opaque)
 {
+  const char *const *modules = opaque;
+  const char *const *missing;
+  char add[256] = "";
   char *out = NULL;
 
-  (void) opaque;
   if (strncmp (line, "INITRD_MODULES=\"", 16) != 0)
     return NULL;
   const char *end = strrchr (line + 16, '"');
   if (end == NULL)
     return NULL;
-  if (strstr (line, "virtio_blk"))
+  for (missing = modules; *missing; missing++) {
+    size_t n = strlen (*missing);
+    bool found = false;
+    for (const char *p = line + 16; p < end && (p = strstr (p, *missing));
+         p += n)
+      if ((p[-1] == ' ' || p[-1] == '"') && (p[n] == ' ' || p[n] == '"'))
+        found = true;
+    if (!found && strlen (add) + n + 2 < sizeof add) {
+      strcat (add, " ");
+      strcat (add, *missing);
+    }
+  }
+  if (*add == '\0')
     return NULL;
-  return asprintf (&out, "%.*s virtio_pci virtio_blk virtio_scsi virtio_net%s",
-                   (int) (end - line), line, end) < 0 ? NULL : out;
+  return asprintf (&out, "%.*s%s%s", (int) (end - line),
+                   line, end[-1] == '"' ? add + 1 : add, end) < 0 ? NULL : out;
 }
 
-static int
-initramfs_apply (struct convert_ctx *ctx, struct v2v_error *err)
+/* Add MODULES to the initramfs configuration of the guest, persistently,
+ * and rebuild the default kernel's initramfs with the guest's own tool.
+ * WHY ends up in the comments written to the guest, CONF_NAME names the
+ * dracut drop-in.
+ */
+int
+convert_internal_initramfs_add (struct convert_ctx *ctx,
+                                const char *const *modules,
+                                const char *conf_name, const char *why,
+                                struct v2v_error *err)
 {
   struct guest *guest = ctx->guest;
   struct guest_kernel *k = default_kernel (ctx);
-  static const char reason[] = "add virtio drivers to the initramfs of the "
-    "default kernel";
+  CLEANUP_FREE char *reason = NULL;
   int r;
 
-  if (k->initrd == NULL)
-    return v2v_error_set (err, -ENOENT, "kernel %s has no initramfs to "
-                          "rebuild", k->version);
+  if (k == NULL || k->initrd == NULL)
+    return v2v_error_set (err, -ENOENT, "no initramfs to rebuild for the "
+                          "default kernel");
+  if (asprintf (&reason, "%s: add drivers to the initramfs of the default "
+                "kernel", why) < 0)
+    return v2v_error_set (err, -ENOMEM, "initramfs");
   switch (guest->initramfs_tool) {
   case INITRAMFS_TOOLS: {
     const char *argv[] = { "update-initramfs", "-u", "-k", k->version, NULL };
-    if ((r = add_modules_initramfs_tools (ctx, err)) < 0)
+    if ((r = add_modules_initramfs_tools (ctx, modules, why, err)) < 0)
       return r;
-    r = convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
-    break;
+    return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
   }
   case INITRAMFS_DRACUT: {
     const char *argv[] = { "dracut", "-f", k->initrd, k->version, NULL };
-    if ((r = add_modules_dracut (ctx, err)) < 0)
+    if ((r = add_modules_dracut (ctx, modules, conf_name, why, err)) < 0)
       return r;
-    r = convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
-    break;
+    return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
   }
   case INITRAMFS_MKINITRD: {
     const char *argv[] = { "mkinitrd", "-k", k->vmlinuz, "-i", k->initrd,
                            NULL };
     if (convert_internal_is_regular (ctx, "/etc/sysconfig/kernel") &&
         (r = convert_internal_edit_lines (ctx, "/etc/sysconfig/kernel",
-                                          suse_line, NULL, reason, NULL,
-                                          err)) < 0)
+                                          suse_line, (void *) modules,
+                                          reason, NULL, err)) < 0)
       return r;
-    r = convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
-    break;
+    return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
   }
   default:
     return v2v_error_set (err, -ENOTSUP, "no initramfs tool");
   }
+}
+
+static int
+initramfs_apply (struct convert_ctx *ctx, struct v2v_error *err)
+{
+  struct guest *guest = ctx->guest;
+  int r;
+
+  r = convert_internal_initramfs_add (ctx, virtio_modules, "90-v2v-kubevirt",
+                                      "the disks and NIC are virtio on "
+                                      "KubeVirt", err);
   if (r < 0)
     return r;
 

@@ -69,7 +69,7 @@ expect_diff /etc/initramfs-tools/modules <<'EOF'
 --- a/etc/initramfs-tools/modules
 +++ b/etc/initramfs-tools/modules
 @@ -8,0 +9,5 @@
-+# Added by v2v-kubevirt for KubeVirt (virtio)
++# Added by v2v-kubevirt: the disks and NIC are virtio on KubeVirt
 +virtio_pci
 +virtio_blk
 +virtio_scsi

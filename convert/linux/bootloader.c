@@ -302,6 +302,29 @@ drop_force_partuuid (struct convert_ctx *ctx, struct v2v_error *err)
                                        guest->grub_cfg, reason, err);
 }
 
+/* Does any BLS entry name an EC2 device or the Xen console? */
+static bool
+bls_needs_fix (struct convert_ctx *ctx)
+{
+  CLEANUP_STRV char **names = NULL;
+
+  if (!ctx->guest->grub_bls)
+    return false;
+  guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
+  names = guestfs_ls (ctx->guest->g, "/boot/loader/entries");
+  guestfs_pop_error_handler (ctx->guest->g);
+  for (size_t i = 0; names && names[i]; i++) {
+    char path[512];
+    size_t l = strlen (names[i]);
+    if (l < 5 || strcmp (names[i] + l - 5, ".conf") != 0)
+      continue;
+    snprintf (path, sizeof path, "/boot/loader/entries/%s", names[i]);
+    if (needs_fix (ctx, path))
+      return true;
+  }
+  return false;
+}
+
 static bool
 bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
@@ -310,6 +333,7 @@ bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
   bool cfg = guest->grub_cfg && needs_fix (ctx, guest->grub_cfg);
   bool def = needs_fix (ctx, "/etc/default/grub");
   bool env = needs_fix (ctx, "/boot/grub2/grubenv");
+  bool bls = bls_needs_fix (ctx);
   bool uefi = uefi_fallback_missing (ctx, fallback, sizeof fallback);
   CLEANUP_STRV char **partuuid = force_partuuid_files (ctx);
 
@@ -317,20 +341,23 @@ bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
     snprintf (why, whylen, "no grub2 configuration found");
     return false;
   }
-  if (!cfg && !def && !env && !uefi && !partuuid && !guest->grub_bls) {
+  if (!cfg && !def && !env && !uefi && !partuuid && !bls) {
     snprintf (why, whylen, "kernel command line already free of EC2 "
               "device and console names");
     return false;
   }
-  snprintf (why, whylen, "%s%s%s%s%s", cfg ? "grub.cfg names EC2 devices "
+  snprintf (why, whylen, "%s%s%s%s%s%s", cfg ? "grub.cfg names EC2 devices "
             "or the Xen console; " : "", def ? "/etc/default/grub too; " : "",
             env ? "grubenv kernelopts too; " : "",
+            bls ? "BLS entries too; " : "",
             partuuid ? "GRUB_FORCE_PARTUUID skips the initramfs, which "
             "virtio needs; " : "",
             uefi ? "no removable-media UEFI loader (EFI/BOOT/BOOTX64.EFI)"
             : "");
-  if (!cfg && !def && !env && !uefi && !partuuid)
-    snprintf (why, whylen, "check BLS entries");
+  /* No dangling separator after the last reason. */
+  size_t n = strlen (why);
+  while (n > 0 && (why[n - 1] == ' ' || why[n - 1] == ';'))
+    why[--n] = '\0';
   return true;
 }
 

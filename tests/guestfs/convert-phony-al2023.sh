@@ -39,10 +39,11 @@ expect_log <<EOF
 lsinitrd /boot/initramfs-$kver.img
 EOF
 
-# Bootloader: nothing names an EC2 device or the Xen console, and the
-# ESP has EFI/BOOT/BOOTX64.EFI: the step only checks the BLS entries
+# Bootloader: nothing names an EC2 device or the Xen console, the BLS
+# entries included, and the ESP has EFI/BOOT/BOOTX64.EFI: nothing to do
 # (the change list shows that nothing under /boot changed).
-expect_step bootloader applied "check BLS entries"
+expect_step bootloader skipped \
+    "kernel command line already free of EC2 device and console names"
 
 # Network: amazon-ec2-net-utils' networkd config and udev rule are
 # masked, and since 80-ec2.network (ENA and Xen NICs only) was all the

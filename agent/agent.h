@@ -19,6 +19,9 @@ enum agent_exit {
   AGENT_EXIT_LUKS_KEY = 10,
   AGENT_EXIT_STEP_FAILED = 11,  /* a rework step failed; disks untouched */
   AGENT_EXIT_COMMIT = 12,       /* writing the overlays back failed */
+  /* 13-19: Windows conversion */
+  AGENT_EXIT_COMPAT_FIXES = 20, /* --compat=check: bootable once fixed */
+  AGENT_EXIT_COMPAT_WONT_BOOT = 21, /* --compat: will not boot on SATA */
 };
 
 extern int agent_cmd_convert (int argc, char **argv);

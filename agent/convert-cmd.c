@@ -40,7 +40,11 @@ usage (FILE *fp)
 "  --device-dir DIR          where blockN devices are (env V2V_DEVICE_DIR)\n"
 "  --no-overlay              write to the disks directly (no protection)\n"
 "  --overlay-dir DIR         where overlays and the commit journal live\n"
-"  --deadline SECONDS        how long to wait for devices (default 300)\n");
+"  --deadline SECONDS        how long to wait for devices (default 300)\n"
+"  --compat[=check|fix]      compatibility mode (SATA + e1000e, no rework):\n"
+"                            check says whether the guest boots that way\n"
+"                            (read-only); fix applies only the fixes it\n"
+"                            lists\n");
 }
 
 static int
@@ -66,6 +70,8 @@ exit_for (enum convert_status s)
   case CONVERT_ERR_FS_STATE:    return AGENT_EXIT_FS_STATE;
   case CONVERT_ERR_LUKS_KEY:    return AGENT_EXIT_LUKS_KEY;
   case CONVERT_ERR_FAILED:      return AGENT_EXIT_STEP_FAILED;
+  case CONVERT_COMPAT_NEEDS_FIXES: return AGENT_EXIT_COMPAT_FIXES;
+  case CONVERT_COMPAT_WONT_BOOT: return AGENT_EXIT_COMPAT_WONT_BOOT;
   default:                      return AGENT_EXIT_INTERNAL;
   }
 }
@@ -174,6 +180,18 @@ print_summary (struct json_object *report)
                json_object_get_string (json_object_object_get (c, "action")),
                json_object_get_string (json_object_object_get (c, "path")));
     }
+  if (json_object_object_get_ex (report, "preflight", &v)) {
+    struct json_object *arr;
+    fprintf (stderr, "compatibility preflight (SATA + e1000e): %s\n",
+             json_object_get_string (json_object_object_get (v, "verdict")));
+    static const char *const lists[] = { "reasons", "fixes", "warnings" };
+    for (size_t l = 0; l < 3; l++)
+      if (json_object_object_get_ex (v, lists[l], &arr))
+        for (size_t i = 0; i < json_object_array_length (arr); i++)
+          fprintf (stderr, "  %s: %s\n", l == 0 ? "why" : l == 1 ? "fix"
+                   : "warning",
+                   json_object_get_string (json_object_array_get_idx (arr, i)));
+  }
   if (json_object_object_get_ex (report, "warnings", &warnings))
     for (size_t i = 0; i < json_object_array_length (warnings); i++)
       fprintf (stderr, "  warning: %s\n",
@@ -192,6 +210,8 @@ agent_cmd_convert (int argc, char **argv)
   static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
   static const char *const net_names[] = { "rework", "keep", NULL };
   static const char *const rl_names[] = { "changed", "full", "boot", NULL };
+  /* Indexed by enum convert_compat. */
+  static const char *const compat_names[] = { "off", "check", "fix", NULL };
   static const struct option longopts[] = {
     { "dry-run", no_argument, NULL, 'n' },
     { "report", required_argument, NULL, 'r' },
@@ -205,6 +225,7 @@ agent_cmd_convert (int argc, char **argv)
     { "no-overlay", no_argument, NULL, 'O' },
     { "overlay-dir", required_argument, NULL, 'o' },
     { "deadline", required_argument, NULL, 'D' },
+    { "compat", optional_argument, NULL, 'C' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
@@ -259,13 +280,21 @@ agent_cmd_convert (int argc, char **argv)
     case 'O': overlay = false; break;
     case 'o': overlay_dir = optarg; break;
     case 'D': bopts.deadline_ms = atoll (optarg) * 1000; break;
+    case 'C':
+      if ((v = parse_enum ("compat", optarg ? optarg : "check",
+                           compat_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.compat = v;
+      break;
     case 'h': usage (stdout); return AGENT_EXIT_OK;
     default: usage (stderr); return AGENT_EXIT_USAGE;
     }
   }
   opts.keys = keys;
   bopts.explicit_disks = optind < argc ? argv + optind : NULL;
-  bopts.need_write = !opts.dry_run;
+  /* A compatibility check writes nothing, like a dry run. */
+  bool read_only = opts.dry_run || opts.compat == CONVERT_COMPAT_CHECK;
+  bopts.need_write = !read_only;
 
   log_set_phase ("devices");
   if (blockdev_discover (&bopts, &list, &err) < 0 ||
@@ -280,7 +309,7 @@ agent_cmd_convert (int argc, char **argv)
     goto out;
   }
 
-  if (overlay && !opts.dry_run) {
+  if (overlay && !read_only) {
     CLEANUP_FREE char *summary = NULL;
     if (overlay_dir == NULL) {
       default_overlay_dir (list, odir, sizeof odir);
@@ -305,7 +334,7 @@ agent_cmd_convert (int argc, char **argv)
   enum convert_status status = convert_run (list, &opts, &report, &err);
   ret = exit_for (status);
 
-  if (status == CONVERT_OK && !opts.dry_run && overlay) {
+  if (status == CONVERT_OK && !read_only && overlay) {
     log_set_phase ("commit");
     log_info ("committing the overlays to the disks");
     if (blockdev_overlay_commit (list, &err) < 0) {
@@ -324,6 +353,11 @@ agent_cmd_convert (int argc, char **argv)
   json_object_object_add (report, "disks", blockdev_list_to_json (list));
   if (status == CONVERT_ALREADY_DONE)
     log_info ("the guest was already converted; nothing changed");
+  else if (status == CONVERT_COMPAT_NEEDS_FIXES)
+    log_warn ("compatibility mode needs fixes first: run with --compat=fix");
+  else if (status == CONVERT_COMPAT_WONT_BOOT)
+    log_error ("the guest will not boot in compatibility mode (SATA + "
+               "e1000e); convert it to virtio instead (without --compat)");
   else if (status != CONVERT_OK)
     log_error ("%s", err.msg);
   print_summary (report);

@@ -22,6 +22,11 @@ enum convert_agents { CONVERT_AGENTS_DISABLE, CONVERT_AGENTS_REMOVE,
 enum convert_network { CONVERT_NET_REWORK, CONVERT_NET_KEEP };
 enum convert_relabel { CONVERT_RELABEL_CHANGED, CONVERT_RELABEL_FULL,
                        CONVERT_RELABEL_BOOT };
+/* Compatibility mode: no rework, a preflight for SATA + e1000e instead;
+ * FIX applies only the fixes the preflight lists.
+ */
+enum convert_compat { CONVERT_COMPAT_OFF, CONVERT_COMPAT_CHECK,
+                      CONVERT_COMPAT_FIX };
 
 struct convert_options {
   bool dry_run;                 /* open read-only, print the plan */
@@ -31,6 +36,7 @@ struct convert_options {
   enum convert_agents agents;
   enum convert_network network;
   enum convert_relabel relabel;
+  enum convert_compat compat;
   /* Progress callback for the human summary; may be NULL. */
   void (*progress) (const char *phase, const char *msg, void *opaque);
   void *progress_opaque;
@@ -49,6 +55,8 @@ enum convert_status {
   CONVERT_ERR_FS_STATE,         /* hibernated or read-only filesystem */
   CONVERT_ERR_LUKS_KEY,
   CONVERT_ERR_FAILED,           /* a rework step failed */
+  CONVERT_COMPAT_NEEDS_FIXES,   /* --compat: bootable once fixed */
+  CONVERT_COMPAT_WONT_BOOT,     /* --compat: will not boot on SATA/e1000e */
 };
 
 /* Run the conversion on DISKS (already discovered and probed by blockdev;

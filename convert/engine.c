@@ -32,6 +32,8 @@ convert_status_name (enum convert_status s)
     [CONVERT_ERR_XEN_PV_ONLY] = "xen-pv-only",
     [CONVERT_ERR_NO_SPACE] = "no-space", [CONVERT_ERR_FS_STATE] = "fs-state",
     [CONVERT_ERR_LUKS_KEY] = "luks-key", [CONVERT_ERR_FAILED] = "step-failed",
+    [CONVERT_COMPAT_NEEDS_FIXES] = "bootable-with-fixes",
+    [CONVERT_COMPAT_WONT_BOOT] = "will-not-boot",
   };
   return (unsigned) s < sizeof names / sizeof names[0] && names[s]
     ? names[s] : "unknown";
@@ -142,7 +144,7 @@ add_disk (guestfs_h *g, const struct blockdev_disk *d, bool readonly,
 }
 
 static struct json_object *
-hints_json (const struct guest *guest)
+hints_json (const struct guest *guest, bool compat)
 {
   struct json_object *h = json_object_new_object ();
   int boot_disk = 0;
@@ -154,8 +156,10 @@ hints_json (const struct guest *guest)
   json_object_object_add (h, "firmware", json_object_new_string
                           (guest->firmware == FIRMWARE_UEFI ? "efi" : "bios"));
   json_object_object_add (h, "bootDiskIndex", json_object_new_int (boot_disk));
-  json_object_object_add (h, "diskBus", json_object_new_string ("virtio"));
-  json_object_object_add (h, "nicModel", json_object_new_string ("virtio"));
+  json_object_object_add (h, "diskBus", json_object_new_string
+                          (compat ? "sata" : "virtio"));
+  json_object_object_add (h, "nicModel", json_object_new_string
+                          (compat ? "e1000e" : "virtio"));
   json_object_object_add (h, "machineType", json_object_new_string ("q35"));
   json_object_object_add (h, "rng", json_object_new_boolean (true));
   json_object_object_add (h, "balloon", json_object_new_boolean (true));
@@ -188,6 +192,36 @@ write_marker (struct convert_ctx *ctx, struct v2v_error *err)
                                  "changes nothing", err);
 }
 
+/* The report's one-word outcome. */
+static const char *
+status_word (const struct convert_options *opts, enum convert_status status,
+             bool fixed)
+{
+  if (status != CONVERT_OK)
+    return convert_status_name (status);
+  if (opts->dry_run)
+    return "planned";           /* a plan, not a conversion */
+  if (opts->compat != CONVERT_COMPAT_OFF)
+    return fixed ? "fixed" : "bootable";
+  return convert_status_name (status);
+}
+
+/* Compatibility mode's verdict; adds it to REPORT under KEY. */
+static enum preflight_verdict
+preflight (struct convert_ctx *ctx, struct json_object *report,
+           const char *key, struct v2v_error *err)
+{
+  struct preflight pf = { 0 };
+  enum preflight_verdict v;
+
+  convert_internal_preflight (ctx, &pf, err);
+  json_object_object_add (report, key, convert_internal_preflight_json
+                          (&pf, ctx->opts->compat == CONVERT_COMPAT_FIX));
+  v = pf.verdict;
+  convert_internal_preflight_free (&pf);
+  return v;
+}
+
 enum convert_status
 convert_run (const struct blockdev_list *disks,
              const struct convert_options *opts,
@@ -201,6 +235,7 @@ convert_run (const struct blockdev_list *disks,
   struct convert_ctx ctx = { .guest = &guest, .opts = opts, .log = &log };
   struct accel_result accel;
   enum convert_status status = CONVERT_OK;
+  bool fixed = false;           /* --compat=fix ran its steps */
   CLEANUP_GUESTFS guestfs_h *g = NULL;
   double t0 = now_s (), t;
 
@@ -239,9 +274,9 @@ convert_run (const struct blockdev_list *disks,
   }
   size_appliance (g, report);
   guest.g = g;
-  guest.readonly = opts->dry_run;
+  guest.readonly = opts->dry_run || opts->compat == CONVERT_COMPAT_CHECK;
   for (size_t i = 0; i < disks->nr_disks; i++)
-    if (add_disk (g, &disks->disks[i], opts->dry_run, err) < 0) {
+    if (add_disk (g, &disks->disks[i], guest.readonly, err) < 0) {
       status = CONVERT_ERR_INTERNAL;
       goto out;
     }
@@ -270,15 +305,37 @@ convert_run (const struct blockdev_list *disks,
                             convert_internal_guest_json (&guest));
   if (status != CONVERT_OK)
     goto out;
-  json_object_object_add (report, "kubevirt_hints", hints_json (&guest));
-  if (guest.converted) {
+  json_object_object_add (report, "kubevirt_hints",
+                          hints_json (&guest,
+                                      opts->compat != CONVERT_COMPAT_OFF));
+  /* The preflight's question stands for a converted guest too. */
+  if (guest.converted && opts->compat == CONVERT_COMPAT_OFF) {
     status = CONVERT_ALREADY_DONE;
     goto out;
   }
 
+  /* Compatibility mode: a verdict instead of a conversion; with FIX, only
+   * the fixes the verdict lists.  Nothing is written for will-not-boot.
+   */
+  const struct convert_step *const *sp = convert_internal_linux_steps;
+  if (opts->compat != CONVERT_COMPAT_OFF) {
+    progress (opts, "preflight", "will it boot on SATA + e1000e?");
+    enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
+    if (v == PREFLIGHT_WONT_BOOT) {
+      status = CONVERT_COMPAT_WONT_BOOT;
+      goto out;
+    }
+    if (v == PREFLIGHT_BOOTABLE ||
+        opts->compat == CONVERT_COMPAT_CHECK || opts->dry_run) {
+      status = v == PREFLIGHT_BOOTABLE ? CONVERT_OK : CONVERT_COMPAT_NEEDS_FIXES;
+      goto out;
+    }
+    sp = convert_internal_compat_steps;
+    fixed = true;
+  }
+
   /* Plan, then apply. */
   progress (opts, "convert", opts->dry_run ? "planning" : "converting");
-  const struct convert_step *const *sp = convert_internal_linux_steps;
   for (; *sp; sp++) {
     const struct convert_step *step = *sp;
     struct json_object *sj = json_object_new_object ();
@@ -309,7 +366,19 @@ convert_run (const struct blockdev_list *disks,
     json_object_object_add (sj, "seconds",
                             json_object_new_double (now_s () - ts));
   }
-  if (status == CONVERT_OK && !opts->dry_run && write_marker (&ctx, err) < 0)
+  /* compat fixes leave no marker: a later real conversion must still run.
+   * They are checked instead: the verdict must now be "bootable".
+   */
+  if (status == CONVERT_OK && fixed &&
+      preflight (&ctx, report, "preflight_after_fixes", err)
+      != PREFLIGHT_BOOTABLE) {
+    v2v_error_set (err, -EIO, "the compatibility fixes were applied but the "
+                   "preflight still finds problems; see "
+                   "preflight_after_fixes in the report");
+    status = CONVERT_ERR_FAILED;
+  }
+  if (status == CONVERT_OK && !opts->dry_run &&
+      opts->compat == CONVERT_COMPAT_OFF && write_marker (&ctx, err) < 0)
     status = CONVERT_ERR_FAILED;
   json_object_object_add (timings, opts->dry_run ? "plan" : "apply",
                           json_object_new_double (now_s () - t));
@@ -336,9 +405,10 @@ out:
   }
   /* A dry run that found nothing to refuse has a plan, not a conversion. */
   json_object_object_add (report, "status", json_object_new_string
-                          (opts->dry_run && status == CONVERT_OK
-                           ? "planned" : convert_status_name (status)));
-  if (status != CONVERT_OK && status != CONVERT_ALREADY_DONE && err)
+                          (status_word (opts, status, fixed)));
+  if (status != CONVERT_OK && status != CONVERT_ALREADY_DONE &&
+      status != CONVERT_COMPAT_NEEDS_FIXES &&
+      status != CONVERT_COMPAT_WONT_BOOT && err)
     json_object_object_add (report, "error", json_object_new_string (err->msg));
   json_object_object_add (timings, "total", json_object_new_double (now_s () - t0));
   convert_internal_changelog_free (&log);

@@ -321,17 +321,26 @@ convert_internal_kernel_builtin (struct convert_ctx *ctx, const char *ver,
   return file_has (ctx, path, needle);
 }
 
-static bool
-kernel_has (struct convert_ctx *ctx, const char *ver, const char *config,
-            const char *module)
+enum kernel_driver
+convert_internal_kernel_driver (struct convert_ctx *ctx, const char *ver,
+                                const char *config, const char *module)
 {
   char path[512], needle[256];
 
   if (convert_internal_kernel_builtin (ctx, ver, config, module))
-    return true;
+    return KDRV_BUILTIN;
+  /* modules.dep lines start with the module's path: "kernel/.../X.ko". */
   snprintf (needle, sizeof needle, "/%s.ko", module);
   snprintf (path, sizeof path, "/lib/modules/%s/modules.dep", ver);
-  return file_has (ctx, path, needle);
+  return file_has (ctx, path, needle) ? KDRV_MODULE : KDRV_NONE;
+}
+
+static bool
+kernel_has (struct convert_ctx *ctx, const char *ver, const char *config,
+            const char *module)
+{
+  return convert_internal_kernel_driver (ctx, ver, config, module)
+    != KDRV_NONE;
 }
 
 static int

@@ -206,6 +206,43 @@ extern bool convert_internal_kernel_builtin (struct convert_ctx *ctx,
                                              const char *module);
 
 /* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
+/* Compatibility mode (preflight.c). */
+enum preflight_verdict { PREFLIGHT_BOOTABLE, PREFLIGHT_WITH_FIXES,
+                         PREFLIGHT_WONT_BOOT };
+struct preflight {
+  enum preflight_verdict verdict;
+  bool wont_boot;
+  struct json_object *reasons, *fixes, *warnings;   /* arrays of strings */
+};
+extern const struct convert_step *const convert_internal_compat_steps[];
+extern int convert_internal_preflight (struct convert_ctx *ctx,
+                                       struct preflight *pf,
+                                       struct v2v_error *err);
+extern struct json_object *
+  convert_internal_preflight_json (const struct preflight *pf, bool fix);
+extern void convert_internal_preflight_free (struct preflight *pf);
+extern const char *convert_internal_verdict_name (enum preflight_verdict v);
+
+/* How kernel VER provides a driver. */
+enum kernel_driver { KDRV_NONE, KDRV_BUILTIN, KDRV_MODULE };
+extern enum kernel_driver convert_internal_kernel_driver
+  (struct convert_ctx *ctx, const char *ver, const char *config,
+   const char *module);
+
+/* initramfs (linux/initramfs.c): the initrd's file list by the guest's own
+ * lister (NULL if it cannot tell), a module in such a list, and adding
+ * modules persistently then rebuilding the default kernel's initrd.
+ */
+extern char *convert_internal_initrd_listing (struct convert_ctx *ctx,
+                                              const struct guest_kernel *k);
+extern bool convert_internal_listing_has (const char *listing,
+                                          const char *module);
+extern int convert_internal_initramfs_add (struct convert_ctx *ctx,
+                                           const char *const *modules,
+                                           const char *conf_name,
+                                           const char *why,
+                                           struct v2v_error *err);
+
 extern int convert_internal_fstab_parse (struct guest *guest, const char *text,
                                          struct v2v_error *err);
 extern void convert_internal_fstab_free (struct guest *guest);

@@ -5,7 +5,8 @@
 #
 #   phony_convert GUEST ROOTPART [ESPPART]
 #       copies $V2V_PHONY_DIR/GUEST.img (sparse: the fixture is never
-#       written), converts the copy with --report $work/report.json, then
+#       written), converts the copy with --report $work/report.json (and
+#       the options in the convert_args array), then
 #       ONE guestfish session unpacks the converted tree into $conv and
 #       the fixture's into $orig, and $work/changes lists what differs.
 #
@@ -40,6 +41,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 guestfs_env
 
 failures=0
+convert_args=()                 # extra convert options, set by the test
 name=
 work=
 conv=
@@ -63,8 +65,8 @@ phony_convert () {
     cp --sparse=always "$fixture" "$work/$g.img"
     echo "== convert $g"
     "$V2V_AGENT" convert --report "$work/report.json" \
-        --overlay-dir "$work/overlay" "$work/$g.img" 2> "$work/convert.log" ||
-        rc=$?
+        --overlay-dir "$work/overlay" "${convert_args[@]}" "$work/$g.img" \
+        2> "$work/convert.log" || rc=$?
     if [ "$rc" -ne 0 ]; then
         cat "$work/convert.log" >&2
         [ -f "$work/report.json" ] && jq . "$work/report.json" >&2

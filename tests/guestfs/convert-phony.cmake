@@ -11,3 +11,7 @@ endforeach()
 # the disk byte-identical; the next run converts and commits.
 v2v_guestfs_test(convert-overlay-proof TIMEOUT 1200
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/convert-overlay-proof.sh)
+
+# Compatibility mode: the preflight and --compat=fix on the phony AL2023.
+v2v_guestfs_test(compat-phony-al2023 TIMEOUT 900
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compat-phony-al2023.sh)

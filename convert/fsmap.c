@@ -86,11 +86,33 @@ eq_ci (const char *a, const char *b)
   return a && b && strcasecmp (a, b) == 0;
 }
 
+/* KEY="VALUE" (util-linux and systemd accept the quotes) as KEY=VALUE.
+ * Returns SPEC itself when there is nothing to unquote.
+ */
+static const char *
+unquote_spec (const char *spec, char *buf, size_t len)
+{
+  const char *eq = strchr (spec, '=');
+  size_t vlen;
+
+  if (eq == NULL || (eq[1] != '"' && eq[1] != '\''))
+    return spec;
+  vlen = strlen (eq + 1);
+  if (vlen < 2 || eq[vlen] != eq[1] ||
+      (size_t) (eq - spec) + vlen >= len)
+    return spec;
+  snprintf (buf, len, "%.*s%.*s", (int) (eq - spec + 1), spec,
+            (int) vlen - 2, eq + 2);
+  return buf;
+}
+
 const struct guest_fs *
 convert_internal_resolve_spec (const struct guest *guest, const char *spec)
 {
+  char unquoted[512];
   int disk, part;
 
+  spec = unquote_spec (spec, unquoted, sizeof unquoted);
   for (size_t i = 0; i < guest->nr_fs; i++) {
     const struct guest_fs *fs = &guest->fs[i];
 
@@ -106,6 +128,9 @@ convert_internal_resolve_spec (const struct guest *guest, const char *spec)
       return fs;
     if (strncmp (spec, "/dev/disk/by-label/", 19) == 0 && fs->label &&
         strcmp (fs->label, spec + 19) == 0)
+      return fs;
+    if (strncmp (spec, "/dev/disk/by-partuuid/", 22) == 0 &&
+        eq_ci (fs->partuuid, spec + 22))
       return fs;
     if (strcmp (spec, fs->device) == 0)
       return fs;                /* an LV path, /dev/VG/LV */

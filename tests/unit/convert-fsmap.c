@@ -192,6 +192,25 @@ Test (resolve, unknown_uuid_is_null)
   cr_assert_eq (resolved ("UUID=00000000-0000-4000-8000-000000000000"), -1);
 }
 
+Test (resolve, quoted_tag_values)
+{
+  cr_assert_eq (resolved ("UUID=\"" T_ROOT_UUID "\""), TFS_ROOT);
+  cr_assert_eq (resolved ("LABEL='" T_ROOT_LABEL "'"), TFS_ROOT);
+  cr_assert_eq (resolved ("PARTUUID=\"" T_C2_PARTUUID "\""),
+                TFS_PARTUUID_ONLY);
+  /* Unbalanced or mismatched quotes are not unquoted: no match. */
+  cr_assert_eq (resolved ("UUID=\"" T_ROOT_UUID), -1);
+  cr_assert_eq (resolved ("UUID=\"" T_ROOT_UUID "'"), -1);
+  cr_assert_eq (resolved ("UUID=\""), -1);
+}
+
+Test (resolve, by_partuuid_path)
+{
+  cr_assert_eq (resolved ("/dev/disk/by-partuuid/" T_C2_PARTUUID),
+                TFS_PARTUUID_ONLY);
+  cr_assert_eq (resolved ("/dev/disk/by-partuuid/00000000-01"), -1);
+}
+
 Test (resolve, empty_tag_values_are_null)
 {
   cr_assert_eq (resolved ("UUID="), -1);

@@ -144,7 +144,59 @@ default_grub_line (const char *line, void *opaque)
                      "KubeVirt", line) < 0 ? NULL : out;
   if (strncmp (line, "GRUB_CMDLINE_LINUX", 18) == 0)
     return convert_internal_fix_cmdline (opaque, line);
+  /* SUSE's perl-Bootloader writes grub's defaults from these on every
+   * kernel update. */
+  if (strncmp (line, "DEFAULT_APPEND=", 15) == 0 ||
+      strncmp (line, "FAILSAFE_APPEND=", 16) == 0)
+    return convert_internal_fix_cmdline (opaque, line);
   return NULL;
+}
+
+static void strv_add (char ***v, size_t *n, const char *s);
+
+/* The files grub's defaults come from: /etc/default/grub, its grub.d
+ * drop-ins (Ubuntu and Debian cloud images put the console there), and
+ * SUSE's /etc/sysconfig/bootloader.  Those that exist; caller frees.
+ */
+static char **
+defaults_files (struct convert_ctx *ctx)
+{
+  static const char *const fixed[] = { "/etc/default/grub",
+                                       "/etc/sysconfig/bootloader", NULL };
+  CLEANUP_STRV char **names = NULL;
+  char **v = NULL;
+  size_t n = 0;
+
+  for (size_t i = 0; fixed[i]; i++)
+    if (convert_internal_is_regular (ctx, fixed[i]))
+      strv_add (&v, &n, fixed[i]);
+  guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
+  if (guestfs_is_dir (ctx->guest->g, "/etc/default/grub.d") > 0)
+    names = guestfs_ls (ctx->guest->g, "/etc/default/grub.d");
+  guestfs_pop_error_handler (ctx->guest->g);
+  for (size_t i = 0; names && names[i]; i++) {
+    char path[512];
+    size_t l = strlen (names[i]);
+    if (l < 4 || strcmp (names[i] + l - 4, ".cfg") != 0)
+      continue;
+    snprintf (path, sizeof path, "/etc/default/grub.d/%s", names[i]);
+    if (convert_internal_is_regular (ctx, path))
+      strv_add (&v, &n, path);
+  }
+  return v;
+}
+
+static bool needs_fix (struct convert_ctx *ctx, const char *path);
+
+static bool
+defaults_need_fix (struct convert_ctx *ctx)
+{
+  CLEANUP_STRV char **files = defaults_files (ctx);
+
+  for (size_t i = 0; files && files[i]; i++)
+    if (needs_fix (ctx, files[i]))
+      return true;
+  return false;
 }
 
 static bool
@@ -331,7 +383,7 @@ bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
   const struct guest *guest = ctx->guest;
   char fallback[512];
   bool cfg = guest->grub_cfg && needs_fix (ctx, guest->grub_cfg);
-  bool def = needs_fix (ctx, "/etc/default/grub");
+  bool def = defaults_need_fix (ctx);
   bool env = needs_fix (ctx, "/boot/grub2/grubenv");
   bool bls = bls_needs_fix (ctx);
   bool uefi = uefi_fallback_missing (ctx, fallback, sizeof fallback);
@@ -347,7 +399,7 @@ bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
     return false;
   }
   snprintf (why, whylen, "%s%s%s%s%s%s", cfg ? "grub.cfg names EC2 devices "
-            "or the Xen console; " : "", def ? "/etc/default/grub too; " : "",
+            "or the Xen console; " : "", def ? "grub's defaults too; " : "",
             env ? "grubenv kernelopts too; " : "",
             bls ? "BLS entries too; " : "",
             partuuid ? "GRUB_FORCE_PARTUUID skips the initramfs, which "
@@ -523,13 +575,16 @@ bootloader_apply (struct convert_ctx *ctx, struct v2v_error *err)
   const struct guest *guest = ctx->guest;
   int r;
 
-  if (convert_internal_is_regular (ctx, "/etc/default/grub")) {
-    r = convert_internal_edit_lines (ctx, "/etc/default/grub",
-                                     default_grub_line, ctx,
-                                     "the kernel command line named EC2 "
-                                     "devices or the Xen console", NULL, err);
-    if (r < 0)
-      return r;
+  {
+    CLEANUP_STRV char **files = defaults_files (ctx);
+    for (size_t i = 0; files && files[i]; i++) {
+      r = convert_internal_edit_lines (ctx, files[i], default_grub_line, ctx,
+                                       "the kernel command line named EC2 "
+                                       "devices or the Xen console", NULL,
+                                       err);
+      if (r < 0)
+        return r;
+    }
   }
   /* Before the grub.cfg edit: it may write a new grub.cfg. */
   if ((r = drop_force_partuuid (ctx, err)) < 0)

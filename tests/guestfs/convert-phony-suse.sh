@@ -20,6 +20,7 @@ expect_changes <<EOF
 + /etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg
 ~ /etc/default/grub
 + /etc/dracut.conf.d/90-v2v-kubevirt.conf
+~ /etc/sysconfig/bootloader
 ~ /etc/sysconfig/kernel
 + /etc/systemd/network/10-v2v-kubevirt-virtio.link
 + $units/amazon-ssm-agent.service -> /dev/null
@@ -58,7 +59,16 @@ ena nvme nvme-core virtio virtio_blk virtio_net virtio_pci virtio_ring virtio_sc
 EOF
 
 # Bootloader: console=hvc0 goes (console=ttyS0 is there already), in
-# grub.cfg and in /etc/default/grub alike; root= was UUID= already.
+# grub.cfg, /etc/default/grub and /etc/sysconfig/bootloader (from which
+# perl-Bootloader rewrites grub's defaults on kernel updates) alike;
+# root= was UUID= already.
+expect_diff /etc/sysconfig/bootloader <<'EOF'
+--- a/etc/sysconfig/bootloader
++++ b/etc/sysconfig/bootloader
+@@ -4 +4 @@
+-DEFAULT_APPEND="USE_BY_UUID_DEVICE_NAMES=1 console=ttyS0,115200 console=hvc0 multipath=off net.ifnames=0 nvme_core.io_timeout=4294967295 dis_ucode_ldr"
++DEFAULT_APPEND="USE_BY_UUID_DEVICE_NAMES=1 console=ttyS0,115200 multipath=off net.ifnames=0 nvme_core.io_timeout=4294967295 dis_ucode_ldr"
+EOF
 expect_diff /boot/grub2/grub.cfg <<EOF
 --- a/boot/grub2/grub.cfg
 +++ b/boot/grub2/grub.cfg

@@ -594,6 +594,41 @@ collect_cloud_init (struct convert_ctx *ctx)
     guestfs_is_dir (guest->g, "/etc/cloud") > 0;
   if (!guest->cloud_init)
     return;
+
+  /* datasource_list: cloud.cfg, then each cloud.cfg.d .cfg in name order,
+   * the last setting winning, as cloud-init merges them. */
+  {
+    CLEANUP_STRV char **names = NULL;
+    CLEANUP_FREE char *text = NULL;
+    char *ds;
+
+    if (convert_internal_read (ctx, "/etc/cloud/cloud.cfg", &text, NULL,
+                               &ignored) == 0 &&
+        (ds = convert_internal_datasource_list (text)) != NULL) {
+      free (guest->cloud_init_datasources);
+      guest->cloud_init_datasources = ds;
+    }
+    guestfs_push_error_handler (guest->g, NULL, NULL);
+    if (guestfs_is_dir (guest->g, "/etc/cloud/cloud.cfg.d") > 0)
+      names = guestfs_ls (guest->g, "/etc/cloud/cloud.cfg.d");
+    guestfs_pop_error_handler (guest->g);
+    for (size_t i = 0; names && names[i]; i++) {
+      char path[512];
+      size_t l = strlen (names[i]);
+      if (l < 4 || strcmp (names[i] + l - 4, ".cfg") != 0)
+        continue;
+      snprintf (path, sizeof path, "/etc/cloud/cloud.cfg.d/%s", names[i]);
+      free (text);
+      text = NULL;
+      if (convert_internal_is_regular (ctx, path) &&
+          convert_internal_read (ctx, path, &text, NULL, &ignored) == 0 &&
+          (ds = convert_internal_datasource_list (text)) != NULL) {
+        free (guest->cloud_init_datasources);
+        guest->cloud_init_datasources = ds;
+      }
+    }
+  }
+
   if (convert_internal_read (ctx, "/var/lib/cloud/data/instance-id", &id,
                              NULL, &ignored) == 0) {
     id[strcspn (id, "\r\n")] = '\0';
@@ -1028,6 +1063,7 @@ convert_internal_guest_json (const struct guest *guest)
   json_object_object_add (o, "nic_names", strv_json (guest->nic_names));
   json_object_object_add (o, "cloud_init",
                           json_object_new_boolean (guest->cloud_init));
+  ADD_STR (o, "cloud_init_datasources", guest->cloud_init_datasources);
   ADD_STR (o, "instance_id", guest->instance_id);
   json_object_object_add (o, "aws_agents", strv_json (guest->agents));
   json_object_object_add (o, "selinux", json_object_new_boolean (guest->selinux));

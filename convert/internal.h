@@ -262,6 +262,11 @@ extern char *convert_internal_fix_cmdline (struct convert_ctx *ctx,
 /* text.c: line-oriented text editing helpers. */
 extern char **convert_internal_split_lines (const char *text, size_t len);
 extern char *convert_internal_join_lines (char *const *lines);
+/* The cloud-init datasource_list a config file sets ("Ec2,None"; "" for
+ * an empty list), the last one in TEXT; NULL if it sets none.  Caller
+ * frees.
+ */
+extern char *convert_internal_datasource_list (const char *text);
 extern char *convert_internal_replace_word (const char *s, const char *from,
                                             const char *to);
 

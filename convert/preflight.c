@@ -167,7 +167,8 @@ convert_internal_preflight (struct convert_ctx *ctx, struct preflight *pf,
     add (pf->warnings, "cloud-init is limited to the Ec2 datasource: it will "
          "wait for EC2 metadata and fail on KubeVirt");
   for (size_t i = 0; guest->agents && guest->agents[i]; i++)
-    add (pf->warnings, "AWS agent %s stays enabled", guest->agents[i]);
+    add (pf->warnings, "AWS agent %s is left as it is: compatibility mode "
+         "does not disable it", guest->agents[i]);
 
   if (pf->wont_boot)
     pf->verdict = PREFLIGHT_WONT_BOOT;

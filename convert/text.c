@@ -1,4 +1,5 @@
 /* Line-oriented text helpers for editing guest config files. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +91,69 @@ convert_internal_replace_word (const char *s, const char *from, const char *to)
   }
   out[n] = '\0';
   return out;
+}
+
+/* Append NAME (trimmed of blanks and quotes) to the comma list *OUT. */
+static void
+ds_append (char *out, size_t len, const char *name, size_t n)
+{
+  while (n > 0 && strchr (" \t\"'", *name)) {
+    name++;
+    n--;
+  }
+  while (n > 0 && strchr (" \t\"'", name[n - 1]))
+    n--;
+  if (n == 0 || strlen (out) + n + 2 > len)
+    return;
+  if (*out)
+    strcat (out, ",");
+  strncat (out, name, n);
+}
+
+char *
+convert_internal_datasource_list (const char *text)
+{
+  CLEANUP_STRV char **lines = NULL;
+  char list[512];
+  bool found = false;
+
+  if (text == NULL ||
+      (lines = convert_internal_split_lines (text, strlen (text))) == NULL)
+    return NULL;
+  for (size_t i = 0; lines[i]; i++) {
+    char *l = lines[i];
+    char *hash = strchr (l, '#');
+
+    if (hash)
+      *hash = '\0';             /* no datasource name holds a '#' */
+    if (strncmp (l, "datasource_list:", 16) != 0)
+      continue;
+    found = true;
+    list[0] = '\0';
+    const char *v = l + 16 + strspn (l + 16, " \t");
+    if (*v == '[') {
+      /* Flow style: datasource_list: [ Ec2, None ] */
+      const char *end = strchr (v, ']');
+      if (end == NULL)
+        end = v + strlen (v);
+      for (const char *p = v + 1; p < end;) {
+        size_t n = strcspn (p, ",]");
+        if (p + n > end)
+          n = end - p;
+        ds_append (list, sizeof list, p, n);
+        p += n + 1;
+      }
+    }
+    else {
+      /* Block style: the "- Name" lines that follow. */
+      for (size_t j = i + 1; lines[j]; j++) {
+        const char *p = lines[j] + strspn (lines[j], " \t");
+        if (*p != '-')
+          break;
+        p++;
+        ds_append (list, sizeof list, p, strcspn (p, "#"));
+      }
+    }
+  }
+  return found ? strdup (list) : NULL;
 }

@@ -46,6 +46,27 @@ foreach(v ${V2V_REAL_VARIANTS})
     ENVIRONMENT "${V2V_E2E_ENV}")
 endforeach()
 
+# Compatibility mode: the preflight's verdict, proved by booting on SATA +
+# e1000e either way (the generic-kernel guest boots, the cloud-kernel one
+# has no AHCI and does not).
+add_test(NAME fixture-guest-generic
+  COMMAND ${V2V_FIXTURES}/fixture-guest.sh generic ${V2V_REAL_DIR}/generic.img)
+set_tests_properties(fixture-guest-generic PROPERTIES
+  LABELS e2e TIMEOUT 1500 FIXTURES_SETUP guest-generic COST 100
+  ENVIRONMENT "${V2V_E2E_ENV}")
+add_test(NAME e2e-compat-generic
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/compat.sh bootable
+          ${V2V_REAL_DIR}/generic.img)
+set_tests_properties(e2e-compat-generic PROPERTIES
+  LABELS e2e TIMEOUT 900 FIXTURES_REQUIRED guest-generic
+  ENVIRONMENT "${V2V_E2E_ENV}")
+add_test(NAME e2e-compat-cloud
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/compat.sh will-not-boot
+          ${V2V_REAL_DIR}/uuid.img)
+set_tests_properties(e2e-compat-cloud PROPERTIES
+  LABELS e2e TIMEOUT 900 FIXTURES_REQUIRED guest-uuid
+  ENVIRONMENT "${V2V_E2E_ENV}")
+
 add_test(NAME e2e-dry-run
   COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/dry-run.sh ${V2V_REAL_DIR}/xen.img)
 set_tests_properties(e2e-dry-run PROPERTIES

@@ -199,3 +199,47 @@ Test (replace_word, no_match_is_a_copy)
 {
   assert_replace ("nothing here", "xen", "virtio", "nothing here");
 }
+
+/* convert_internal_datasource_list */
+
+static void
+assert_ds (const char *text, const char *want)
+{
+  char *got = convert_internal_datasource_list (text);
+
+  if (want == NULL)
+    cr_assert_null (got, "got \"%s\" from:\n%s", got, text);
+  else {
+    cr_assert_not_null (got, "nothing from:\n%s", text);
+    cr_assert_str_eq (got, want);
+  }
+  free (got);
+}
+
+Test (datasource_list, flow_style)
+{
+  assert_ds ("datasource_list: [ Ec2, None ]\n", "Ec2,None");
+  assert_ds ("datasource_list: ['NoCloud', \"ConfigDrive\",None]\n",
+             "NoCloud,ConfigDrive,None");
+  assert_ds ("datasource_list: []\n", "");
+}
+
+Test (datasource_list, block_style_and_comments)
+{
+  assert_ds ("# pinned by the AMI builder\n"
+             "datasource_list:\n"
+             "  - Ec2   # the only one\n"
+             "  - None\n"
+             "datasource:\n"
+             "  Ec2:\n"
+             "    strict_id: false\n", "Ec2,None");
+}
+
+Test (datasource_list, last_setting_wins_and_absent_is_null)
+{
+  assert_ds ("datasource_list: [ Ec2 ]\nfoo: 1\ndatasource_list: [ NoCloud ]\n",
+             "NoCloud");
+  assert_ds ("datasource:\n  Ec2:\n    timeout: 5\n", NULL);
+  assert_ds ("# datasource_list: [ Ec2 ]\n", NULL);
+  assert_ds ("", NULL);
+}

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Compatibility mode (SATA + e1000e, no rework), end to end:
+#   compat.sh EXPECT FIXTURE.img
+#
+# EXPECT=bootable (the generic-kernel fixture): `convert --compat` says
+#   "bootable" (exit 0) and writes nothing, and the guest then boots
+#   healthy on SATA + e1000e, with root on /dev/sda1.
+# EXPECT=will-not-boot (a cloud-kernel fixture): it says "will-not-boot"
+#   (exit 21) because the kernel has no AHCI, writes nothing, and the
+#   guest indeed does not boot on SATA + e1000e.
+set -euo pipefail
+expect=$1 fixture=$2
+here=$(cd "$(dirname "$0")" && pwd)
+: "${V2V_AGENT:?}"
+. "$here/../fixtures/lib.sh"
+guestfs_env
+name=$(basename "$fixture" .img)
+work=$(dirname "$fixture")/work-compat-$name
+rm -rf "$work"
+mkdir -p "$work"
+img=$work/$name.img
+cp --sparse=always "$fixture" "$img"
+before=$(sha256sum < "$img")
+
+fail () { echo "FAIL (compat $name): $*"; exit 1; }
+report () { jq -r "$1" "$work/report.json"; }
+
+echo "== preflight $name"
+set +e
+"$V2V_AGENT" convert --compat --report "$work/report.json" "$img"
+rc=$?
+set -e
+[ "$(sha256sum < "$img")" = "$before" ] || fail "the preflight wrote to the disk"
+[ "$(report .preflight.verdict)" = "$expect" ] ||
+    fail "verdict $(report .preflight.verdict), want $expect"
+[ "$(report .status)" = "$expect" ] || fail "status $(report .status)"
+[ "$(report .kubevirt_hints.diskBus)/$(report .kubevirt_hints.nicModel)" = sata/e1000e ] ||
+    fail "hints are not sata/e1000e: $(report -c .kubevirt_hints)"
+case $expect in
+bootable)
+    [ "$rc" -eq 0 ] || fail "exit $rc, want 0"
+    [ "$(report '.preflight.fixes | length')" -eq 0 ] ||
+        fail "fixes listed for a bootable guest: $(report -c .preflight.fixes)"
+    ;;
+will-not-boot)
+    [ "$rc" -eq 21 ] || fail "exit $rc, want 21"
+    report '.preflight.reasons[]' | grep -q 'CONFIG_SATA_AHCI is not set' ||
+        fail "no AHCI reason: $(report -c .preflight.reasons)"
+    ;;
+esac
+
+echo "== boot $name on SATA + e1000e"
+set +e
+verdict=$("$here/../fixtures/bootcheck.py" --bus sata --nic e1000e \
+              --timeout 420 --log "$work/serial.log" "$img")
+brc=$?
+set -e
+echo "$verdict"
+case $expect in
+bootable)
+    [ "$brc" -eq 0 ] || fail "not healthy on SATA + e1000e (serial log: $work/serial.log)"
+    echo "$verdict" | jq -e '.health.root_source == "/dev/sda1"' >/dev/null ||
+        fail "root is not on the SATA disk"
+    ;;
+will-not-boot)
+    [ "$brc" -ne 0 ] || fail "the preflight said will-not-boot, but it booted healthy"
+    ;;
+esac
+echo "PASS: compat $name is $expect, and the boot agrees"
+rm -f "$img"

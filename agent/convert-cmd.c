@@ -40,7 +40,14 @@ usage (FILE *fp)
 "  --device-dir DIR          where blockN devices are (env V2V_DEVICE_DIR)\n"
 "  --no-overlay              write to the disks directly (no protection)\n"
 "  --overlay-dir DIR         where overlays and the commit journal live\n"
-"  --deadline SECONDS        how long to wait for devices (default 300)\n");
+"  --deadline SECONDS        how long to wait for devices (default 300)\n"
+"\n"
+"Windows guests:\n"
+"  --virtio-win DIR          virtio-win drivers (env VIRTIO_WIN)\n"
+"  --virtio-win-legacy DIR   legacy, SHA-1 signed drivers for XP to 7/2008 R2\n"
+"                            before SP1 (env VIRTIO_WIN_LEGACY)\n"
+"  --legacy-drivers yes|no|auto             (default auto)\n"
+"  --block-driver virtio-blk|virtio-scsi    (default virtio-blk)\n");
 }
 
 static int
@@ -66,6 +73,8 @@ exit_for (enum convert_status s)
   case CONVERT_ERR_FS_STATE:    return AGENT_EXIT_FS_STATE;
   case CONVERT_ERR_LUKS_KEY:    return AGENT_EXIT_LUKS_KEY;
   case CONVERT_ERR_FAILED:      return AGENT_EXIT_STEP_FAILED;
+  case CONVERT_ERR_VIRTIO_WIN:  return AGENT_EXIT_VIRTIO_WIN;
+  case CONVERT_ERR_BITLOCKER:   return AGENT_EXIT_BITLOCKER;
   default:                      return AGENT_EXIT_INTERNAL;
   }
 }
@@ -192,6 +201,8 @@ agent_cmd_convert (int argc, char **argv)
   static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
   static const char *const net_names[] = { "rework", "keep", NULL };
   static const char *const rl_names[] = { "changed", "full", "boot", NULL };
+  static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
+  static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
   static const struct option longopts[] = {
     { "dry-run", no_argument, NULL, 'n' },
     { "report", required_argument, NULL, 'r' },
@@ -205,10 +216,18 @@ agent_cmd_convert (int argc, char **argv)
     { "no-overlay", no_argument, NULL, 'O' },
     { "overlay-dir", required_argument, NULL, 'o' },
     { "deadline", required_argument, NULL, 'D' },
+    { "virtio-win", required_argument, NULL, 'V' },
+    { "virtio-win-legacy", required_argument, NULL, 'L' },
+    { "legacy-drivers", required_argument, NULL, 'l' },
+    { "block-driver", required_argument, NULL, 'b' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
-  struct convert_options opts = { .progress = on_progress };
+  struct convert_options opts = {
+    .progress = on_progress,
+    .virtio_win = getenv ("VIRTIO_WIN"),
+    .virtio_win_legacy = getenv ("VIRTIO_WIN_LEGACY"),
+  };
   struct blockdev_options bopts = { .on_retry = on_retry };
   struct blockdev_list *list = NULL;
   struct json_object *report = NULL;
@@ -259,6 +278,18 @@ agent_cmd_convert (int argc, char **argv)
     case 'O': overlay = false; break;
     case 'o': overlay_dir = optarg; break;
     case 'D': bopts.deadline_ms = atoll (optarg) * 1000; break;
+    case 'V': opts.virtio_win = optarg; break;
+    case 'L': opts.virtio_win_legacy = optarg; break;
+    case 'l':
+      if ((v = parse_enum ("legacy-drivers", optarg, legacy_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.legacy_drivers = v;
+      break;
+    case 'b':
+      if ((v = parse_enum ("block-driver", optarg, bd_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.block_driver = v;
+      break;
     case 'h': usage (stdout); return AGENT_EXIT_OK;
     default: usage (stderr); return AGENT_EXIT_USAGE;
     }

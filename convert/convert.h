@@ -22,6 +22,11 @@ enum convert_agents { CONVERT_AGENTS_DISABLE, CONVERT_AGENTS_REMOVE,
 enum convert_network { CONVERT_NET_REWORK, CONVERT_NET_KEEP };
 enum convert_relabel { CONVERT_RELABEL_CHANGED, CONVERT_RELABEL_FULL,
                        CONVERT_RELABEL_BOOT };
+/* Windows: which virtio-win tree, and which boot storage driver. */
+enum convert_legacy { CONVERT_LEGACY_AUTO, CONVERT_LEGACY_YES,
+                      CONVERT_LEGACY_NO };
+enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
+                            CONVERT_BLOCK_VIRTIO_SCSI };
 
 struct convert_options {
   bool dry_run;                 /* open read-only, print the plan */
@@ -31,6 +36,13 @@ struct convert_options {
   enum convert_agents agents;
   enum convert_network network;
   enum convert_relabel relabel;
+  /* Windows guests: the virtio-win tree (a directory laid out like the
+   * virtio-win ISO or RPM), and the legacy (SHA-1 signed) one for XP to
+   * 7/2008 R2 before SP1.  NULL when not given. */
+  const char *virtio_win;
+  const char *virtio_win_legacy;
+  enum convert_legacy legacy_drivers;
+  enum convert_block_driver block_driver;
   /* Progress callback for the human summary; may be NULL. */
   void (*progress) (const char *phase, const char *msg, void *opaque);
   void *progress_opaque;
@@ -49,6 +61,8 @@ enum convert_status {
   CONVERT_ERR_FS_STATE,         /* hibernated or read-only filesystem */
   CONVERT_ERR_LUKS_KEY,
   CONVERT_ERR_FAILED,           /* a rework step failed */
+  CONVERT_ERR_VIRTIO_WIN,       /* Windows: no usable virtio-win drivers */
+  CONVERT_ERR_BITLOCKER,        /* a BitLocker volume and no key */
 };
 
 /* Run the conversion on DISKS (already discovered and probed by blockdev;

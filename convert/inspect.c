@@ -104,7 +104,8 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       if (part->fstype == NULL)
         continue;
       if (strcmp (part->fstype, "LVM2_member") == 0 ||
-          strcmp (part->fstype, "crypto_LUKS") == 0)
+          strcmp (part->fstype, "crypto_LUKS") == 0 ||
+          strcmp (part->fstype, "BitLocker") == 0)
         need_appliance = true;
       if (strcmp (part->fstype, "swsuspend") == 0)
         return v2v_error_set (err, CONVERT_ERR_FS_STATE,

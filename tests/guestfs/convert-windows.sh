@@ -10,6 +10,8 @@
 #                   a second run is "already converted" and writes nothing
 #     win2k22-uefi  the same, plus EFI/BOOT/BOOTX64.EFI on the ESP
 #     win7          CriticalDeviceDatabase path, 32-bit, legacy tree
+#     win2k22-scsi  --block-driver virtio-scsi; AWS PV filters dropped
+#                   from a device class's UpperFilters
 #     no-virtio-win VIRTIO_WIN unset: exit 13, the disk unchanged
 #     hibernated    hiberfil.sys with a resume image: exit 9, unchanged
 #
@@ -34,11 +36,16 @@ check () {
 }
 
 case $case in
-    win2k22|no-virtio-win|hibernated) guest=win2k22 rootpart=2 ;;
+    win2k22|no-virtio-win|hibernated|win2k22-scsi) guest=win2k22 rootpart=2 ;;
     win2k22-uefi) guest=win2k22-uefi rootpart=3 ;;
     win7) guest=win7 rootpart=2 ;;
     *) die "unknown case $case" ;;
 esac
+drv=viostor devs="1001 1042" opts=()
+cddb_ids="pci#ven_1af4&dev_1001 pci#ven_1af4&dev_1042 pci#ven_1af4&dev_1001&subsys_00021af4 pci#ven_1af4&dev_1042&subsys_11001af4"
+if [ "$case" = win2k22-scsi ]; then
+    drv=vioscsi devs="1004 1048" opts=(--block-driver virtio-scsi)
+fi
 fixture=$V2V_PHONY_DIR/$guest.img
 [ -f "$fixture" ] || die "$fixture is missing (run the phony-guests fixture)"
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/convert-windows-$case.XXXXXX")
@@ -124,22 +131,52 @@ else
     gaw=$work/vw/guest-agent/$ga
 fi
 export VIRTIO_WIN=$work/vw
+# inject_reg REGFILE: merge REGFILE (SYSTEM prefix) into the copy's
+# SYSTEM hive, in one appliance: download, edit on the host ("!"), upload.
+inject_reg () {
+    guestfish -a "$img" -m /dev/sda$rootpart <<EOF
+download /Windows/System32/Config/SYSTEM $work/SYSTEM.in
+! hivexregedit --merge $work/SYSTEM.in --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' $1
+upload $work/SYSTEM.in /Windows/System32/Config/SYSTEM
+EOF
+}
+# multi_sz STRING...: a REG_MULTI_SZ in .reg hex(7) notation.
+multi_sz () {
+    local s out='' i
+    for s in "$@"; do
+        for ((i = 0; i < ${#s}; i++)); do out+=$(printf '%02x,00,' "'${s:i:1}"); done
+        out+='00,00,'
+    done
+    echo "hex(7):${out}00,00"
+}
 if [ "$guest" = win7 ]; then
     # Windows's default: no RealTimeIsUniversal, the RTC in local time.
     # (The fixture sets it to 1, for every guest; this copy drops it.)
-    printf '[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\TimeZoneInformation]\n"RealTimeIsUniversal"=-\n' > "$work/rtc.reg"
-    # One appliance: download, edit on the host ("!"), upload.
-    guestfish -a "$img" -m /dev/sda$rootpart <<EOF
-download /Windows/System32/Config/SYSTEM $work/SYSTEM.in
-! hivexregedit --merge $work/SYSTEM.in --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' $work/rtc.reg
-upload $work/SYSTEM.in /Windows/System32/Config/SYSTEM
-EOF
+    printf '[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\TimeZoneInformation]\n"RealTimeIsUniversal"=-\n' > "$work/inject.reg"
+    inject_reg "$work/inject.reg"
     [ "$(hivexget "$work/SYSTEM.in" 'ControlSet001\Control\TimeZoneInformation' RealTimeIsUniversal 2>/dev/null || echo absent)" = absent ] ||
         die "could not drop RealTimeIsUniversal"
 fi
+if [ "$case" = win2k22-scsi ]; then
+    # AWS PV filters on two device classes, as the PV installer adds them.
+    cat > "$work/inject.reg" <<EOF
+[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\Class]
+
+[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\Class\{4d36e97d-e325-11ce-bfc1-08002be10318}]
+"UpperFilters"=$(multi_sz xenfilt partmgr)
+
+[HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\Class\{4d36e96a-e325-11ce-bfc1-08002be10318}]
+"LowerFilters"=$(multi_sz XENFILT)
+"UpperFilters"=$(multi_sz iaStorF)
+EOF
+    inject_reg "$work/inject.reg"
+    check "injected UpperFilters" \
+        "$(hivexget "$work/SYSTEM.in" 'ControlSet001\Control\Class\{4d36e97d-e325-11ce-bfc1-08002be10318}' UpperFilters | grep -v '^$' | paste -sd' ')" \
+        "xenfilt partmgr"
+fi
 start=$(date +%s)
 rc=0
-convert || rc=$?
+convert "${opts[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then
     cat "$work/convert.log" >&2
     die "convert $guest exited $rc"
@@ -160,8 +197,8 @@ mkdir -p "$rb"
     echo "download /ProgramData/v2v-kubevirt/converted.json $rb/marker"
     echo "download /ProgramData/v2v-kubevirt/backup/Windows/System32/Config/SYSTEM $rb/SYSTEM.backup"
     echo "ls /Windows/Drivers/VirtIO"
-    echo "echo ==viostor"
-    echo "checksum sha256 /Windows/System32/drivers/viostor.sys"
+    echo "echo ==$drv"
+    echo "checksum sha256 /Windows/System32/drivers/$drv.sys"
     if [ "$guest" = win2k22-uefi ]; then
         echo "umount-all"
         echo "mount-ro /dev/sda1 /"
@@ -179,28 +216,26 @@ reg () { hivexget "$1" "$2" "$3" 2>/dev/null || echo "<absent>"; }
 # The copied drivers: exactly the chosen directory's driver files (no
 # .pdb or read-me), qemu-ga, and the first boot script.
 want=$( (cd "$vdir" && ls | grep -Ev '\.(pdb|md|doc|txt)$'; echo "$ga"; echo v2v-firstboot.cmd) | sort)
-got=$(sed '/^==viostor/,$d' "$rb/out" | sort)
+got=$(sed "/^==$drv/,\$d" "$rb/out" | sort)
 check "files in \\Windows\\Drivers\\VirtIO" "$got" "$want"
-check "viostor.sys in system32\\drivers" \
-    "$(sed -n '/^==viostor/{n;p}' "$rb/out")" \
-    "$(sha256sum < "$vdir/viostor.sys" | cut -d' ' -f1)"
+check "$drv.sys in system32\\drivers" \
+    "$(sed -n "/^==$drv/{n;p}" "$rb/out")" \
+    "$(sha256sum < "$vdir/$drv.sys" | cut -d' ' -f1)"
 grep -q "$ga" <<<"$got" || fail "$ga not copied"
 [ -f "$gaw" ] || fail "the fake tree has no $gaw"
 
 # The boot-start storage service.
-k="$cs\\Services\\viostor"
-check "viostor Type" "$(reg "$sys" "$k" Type)" 1
-check "viostor Start" "$(reg "$sys" "$k" Start)" 0
-check "viostor ErrorControl" "$(reg "$sys" "$k" ErrorControl)" 1
-check "viostor Group" "$(reg "$sys" "$k" Group)" "SCSI miniport"
-check "viostor ImagePath" "$(reg "$sys" "$k" ImagePath)" 'system32\drivers\viostor.sys'
+k="$cs\\Services\\$drv"
+check "$drv Type" "$(reg "$sys" "$k" Type)" 1
+check "$drv Start" "$(reg "$sys" "$k" Start)" 0
+check "$drv ErrorControl" "$(reg "$sys" "$k" ErrorControl)" 1
+check "$drv Group" "$(reg "$sys" "$k" Group)" "SCSI miniport"
+check "$drv ImagePath" "$(reg "$sys" "$k" ImagePath)" "system32\\drivers\\$drv.sys"
 
 if [ "$guest" = win7 ]; then
-    for id in 'pci#ven_1af4&dev_1001' 'pci#ven_1af4&dev_1042' \
-              'pci#ven_1af4&dev_1001&subsys_00021af4' \
-              'pci#ven_1af4&dev_1042&subsys_11001af4'; do
+    for id in $cddb_ids; do
         k="$cs\\Control\\CriticalDeviceDatabase\\$id"
-        check "CDDB $id Service" "$(reg "$sys" "$k" Service)" viostor
+        check "CDDB $id Service" "$(reg "$sys" "$k" Service)" $drv
         check "CDDB $id ClassGUID" "$(reg "$sys" "$k" ClassGUID)" \
             '{4D36E97B-E325-11CE-BFC1-08002BE10318}'
     done
@@ -210,24 +245,24 @@ if [ "$guest" = win7 ]; then
     check "CDDB intelide kept" \
         "$(reg "$sys" "$cs\\Control\\CriticalDeviceDatabase\\pci#ven_8086&dev_7010" Service)" intelide
 else
-    pkg=$(reg "$sys" 'DriverDatabase\DriverInfFiles\viostor.inf' Active)
-    [[ $pkg =~ ^viostor\.inf_amd64_[0-9a-f]{16}$ ]] || fail "DriverInfFiles Active: '$pkg'"
+    pkg=$(reg "$sys" "DriverDatabase\\DriverInfFiles\\$drv.inf" Active)
+    [[ $pkg =~ ^$drv\.inf_amd64_[0-9a-f]{16}$ ]] || fail "DriverInfFiles Active: '$pkg'"
     # The default value is a multi-string (hivexget prints one a line).
     check "DriverInfFiles default" \
-        "$(reg "$sys" 'DriverDatabase\DriverInfFiles\viostor.inf' '@')" "$pkg"
-    hivexregedit --export "$sys" 'DriverDatabase\DriverInfFiles\viostor.inf' |
+        "$(reg "$sys" "DriverDatabase\\DriverInfFiles\\$drv.inf" '@')" "$pkg"
+    hivexregedit --export "$sys" "DriverDatabase\\DriverInfFiles\\$drv.inf" |
         grep -q '^@=hex(7):' || fail "DriverInfFiles default value is not REG_MULTI_SZ"
-    for dev in 1001 1042; do
+    for dev in $devs; do
         check "DeviceIds DEV_$dev" \
-            "$(hivexregedit --export "$sys" "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_$dev" | grep viostor)" \
-            '"viostor.inf"=hex(3):01,ff,00,00'
+            "$(hivexregedit --export "$sys" "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_$dev" | grep $drv)" \
+            '"'$drv'.inf"=hex(3):01,ff,00,00'
         check "Descriptors DEV_$dev" \
             "$(reg "$sys" "DriverDatabase\\DriverPackages\\$pkg\\Descriptors\\PCI\\VEN_1AF4&DEV_$dev" Configuration)" \
-            viostor_inst
+            ${drv}_inst
     done
-    check "DriverPackages default" "$(reg "$sys" "DriverDatabase\\DriverPackages\\$pkg" '@')" viostor.inf
+    check "DriverPackages default" "$(reg "$sys" "DriverDatabase\\DriverPackages\\$pkg" '@')" $drv.inf
     check "Configurations Service" \
-        "$(reg "$sys" "DriverDatabase\\DriverPackages\\$pkg\\Configurations\\viostor_inst" Service)" viostor
+        "$(reg "$sys" "DriverDatabase\\DriverPackages\\$pkg\\Configurations\\${drv}_inst" Service)" $drv
     # The fixture's xenvbd package is still there.
     check "xenvbd DriverInfFiles kept" \
         "$(reg "$sys" 'DriverDatabase\DriverInfFiles\xenvbd.inf' Active)" \
@@ -236,7 +271,7 @@ else
         fail "CriticalDeviceDatabase written on Windows Server 2022"
     # The package files are in the DriverStore too.
     jq -r '.changes[].path' "$work/report.json" > "$rb/paths"
-    for f in viostor.inf viostor.sys viostor.cat; do
+    for f in $drv.inf $drv.sys $drv.cat; do
         grep -qx "/Windows/System32/DriverStore/FileRepository/$pkg/$f" "$rb/paths" ||
             fail "$f not in the DriverStore package $pkg"
     done
@@ -303,11 +338,22 @@ r=$work/report.json
 check "status" "$(jq -r .status "$r")" converted
 if [ "$guest" = win7 ]; then want_clock=localtime; else want_clock=utc; fi
 check "clock hint" "$(jq -r .kubevirt_hints.clock "$r")" "$want_clock"
-check "diskBus hint" "$(jq -r .kubevirt_hints.diskBus "$r")" virtio
+check "diskBus hint" "$(jq -r .kubevirt_hints.diskBus "$r")" \
+    "$([ "$drv" = vioscsi ] && echo scsi || echo virtio)"
+if [ "$case" = win2k22-scsi ]; then
+    check "UpperFilters without xenfilt" \
+        "$(reg "$sys" "$cs\\Control\\Class\\{4d36e97d-e325-11ce-bfc1-08002be10318}" UpperFilters)" partmgr
+    check "LowerFilters without XENFILT" \
+        "$(reg "$sys" "$cs\\Control\\Class\\{4d36e96a-e325-11ce-bfc1-08002be10318}" LowerFilters)" ""
+    check "other class filter kept" \
+        "$(reg "$sys" "$cs\\Control\\Class\\{4d36e96a-e325-11ce-bfc1-08002be10318}" UpperFilters)" iaStorF
+    [ "$(reg "$sys" "$cs\\Services\\viostor" Start)" = "<absent>" ] ||
+        fail "viostor installed with --block-driver virtio-scsi"
+fi
 check "virtio-win os" "$(jq -r .guest.windows.virtio_win_os "$r")" \
     "$([ "$guest" = win7 ] && echo w7 || echo 2k22)"
-jq -e '.registry | any(.key == "SYSTEM\\ControlSet001\\Services\\viostor" and .name == "Start" and .data == "0")' \
-    "$r" > /dev/null || fail "report: the viostor Start value is not listed"
+jq -e --arg k "SYSTEM\\ControlSet001\\Services\\$drv" '.registry | any(.key == $k and .name == "Start" and .data == "0")' \
+    "$r" > /dev/null || fail "report: the $drv Start value is not listed"
 jq -e '[.changes[] | select(.path == "/Windows/System32/Config/SYSTEM")] | length >= 3 and
        all(.sha256_before and .sha256_after and .backup)' "$r" > /dev/null ||
     fail "report: SYSTEM hive changes without checksums or backup"
@@ -321,7 +367,7 @@ jq -e '.converted_by' "$rb/marker" > /dev/null || fail "no marker"
 # A second run: already converted, nothing written.
 before=$(sha256sum < "$img")
 rc=0
-convert || rc=$?
+convert "${opts[@]}" || rc=$?
 check "second run exit" "$rc" 0
 check "second run status" "$(jq -r .status "$work/report.json")" already-converted
 check "second run disk sha256" "$(sha256sum < "$img")" "$before"

@@ -385,7 +385,6 @@ convert_internal_windows_free (struct guest_windows *w)
   free (w->system_hive);
   free (w->software_hive);
   free (w->variant);
-  free (w->product);
   free (w->state_dir);
   strv_free (w->pv_services);
   strv_free (w->agent_services);

@@ -21,7 +21,6 @@ struct guest_windows {
   char *systemroot;             /* "/Windows", as the filesystem spells it */
   char *system_hive, *software_hive;
   char *variant;                /* Client, Server, Server Core */
-  char *product;
   char *state_dir;              /* /ProgramData/v2v-kubevirt */
   int major, minor, build;
   bool service_pack;            /* CSDVersion is set: SP1 or later */

@@ -131,14 +131,20 @@ else
     gaw=$work/vw/guest-agent/$ga
 fi
 export VIRTIO_WIN=$work/vw
-# inject_reg REGFILE: merge REGFILE (SYSTEM prefix) into the copy's
-# SYSTEM hive, in one appliance: download, edit on the host ("!"), upload.
+# inject_reg SYSTEM_REG [SOFTWARE_REG]: merge .reg files into the
+# copy's hives, in one appliance: download, edit on the host ("!"),
+# upload.
 inject_reg () {
-    guestfish -a "$img" -m /dev/sda$rootpart <<EOF
-download /Windows/System32/Config/SYSTEM $work/SYSTEM.in
-! hivexregedit --merge $work/SYSTEM.in --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' $1
-upload $work/SYSTEM.in /Windows/System32/Config/SYSTEM
-EOF
+    {
+        echo "download /Windows/System32/Config/SYSTEM $work/SYSTEM.in"
+        echo "! hivexregedit --merge $work/SYSTEM.in --prefix 'HKEY_LOCAL_MACHINE\SYSTEM' $1"
+        echo "upload $work/SYSTEM.in /Windows/System32/Config/SYSTEM"
+        if [ $# -ge 2 ]; then
+            echo "download /Windows/System32/Config/SOFTWARE $work/SOFTWARE.in"
+            echo "! hivexregedit --merge $work/SOFTWARE.in --prefix 'HKEY_LOCAL_MACHINE\SOFTWARE' $2"
+            echo "upload $work/SOFTWARE.in /Windows/System32/Config/SOFTWARE"
+        fi
+    } | guestfish -a "$img" -m /dev/sda$rootpart
 }
 # multi_sz STRING...: a REG_MULTI_SZ in .reg hex(7) notation.
 multi_sz () {
@@ -169,7 +175,23 @@ if [ "$case" = win2k22-scsi ]; then
 "LowerFilters"=$(multi_sz XENFILT)
 "UpperFilters"=$(multi_sz iaStorF)
 EOF
-    inject_reg "$work/inject.reg"
+    # And a device installation policy and an antivirus, to be warned of.
+    cat > "$work/inject-soft.reg" <<'EOF'
+[HKEY_LOCAL_MACHINE\SOFTWARE\Policies]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows\DeviceInstall]
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows\DeviceInstall\Restrictions]
+"DenyUnspecified"=dword:00000001
+
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\{0D2B0E4A-5C3F-4E11-9A77-C2F4E1D0B001}]
+"DisplayName"="CrowdStrike Windows Sensor"
+EOF
+    inject_reg "$work/inject.reg" "$work/inject-soft.reg"
     check "injected UpperFilters" \
         "$(hivexget "$work/SYSTEM.in" 'ControlSet001\Control\Class\{4d36e97d-e325-11ce-bfc1-08002be10318}' UpperFilters | grep -v '^$' | paste -sd' ')" \
         "xenfilt partmgr"
@@ -347,6 +369,10 @@ if [ "$case" = win2k22-scsi ]; then
         "$(reg "$sys" "$cs\\Control\\Class\\{4d36e96a-e325-11ce-bfc1-08002be10318}" LowerFilters)" ""
     check "other class filter kept" \
         "$(reg "$sys" "$cs\\Control\\Class\\{4d36e96a-e325-11ce-bfc1-08002be10318}" UpperFilters)" iaStorF
+    jq -e '.warnings | any(startswith("group policy restricts device installation") and contains("DenyUnspecified=1"))' \
+        "$r" > /dev/null || fail "no warning for the device installation policy"
+    jq -e '.warnings | any(startswith("antivirus installed (CrowdStrike Windows Sensor)"))' \
+        "$r" > /dev/null || fail "no warning for the antivirus"
     [ "$(reg "$sys" "$cs\\Services\\viostor" Start)" = "<absent>" ] ||
         fail "viostor installed with --block-driver virtio-scsi"
 fi

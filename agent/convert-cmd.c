@@ -44,7 +44,14 @@ usage (FILE *fp)
 "  --compat[=check|fix]      compatibility mode (SATA + e1000e, no rework):\n"
 "                            check says whether the guest boots that way\n"
 "                            (read-only); fix applies only the fixes it\n"
-"                            lists\n");
+"                            lists\n"
+"\n"
+"Windows guests:\n"
+"  --virtio-win DIR          virtio-win drivers (env VIRTIO_WIN)\n"
+"  --virtio-win-legacy DIR   legacy, SHA-1 signed drivers for XP to 7/2008 R2\n"
+"                            before SP1 (env VIRTIO_WIN_LEGACY)\n"
+"  --legacy-drivers yes|no|auto             (default auto)\n"
+"  --block-driver virtio-blk|virtio-scsi    (default virtio-blk)\n");
 }
 
 static int
@@ -72,6 +79,8 @@ exit_for (enum convert_status s)
   case CONVERT_ERR_FAILED:      return AGENT_EXIT_STEP_FAILED;
   case CONVERT_COMPAT_NEEDS_FIXES: return AGENT_EXIT_COMPAT_FIXES;
   case CONVERT_COMPAT_WONT_BOOT: return AGENT_EXIT_COMPAT_WONT_BOOT;
+  case CONVERT_ERR_VIRTIO_WIN:  return AGENT_EXIT_VIRTIO_WIN;
+  case CONVERT_ERR_BITLOCKER:   return AGENT_EXIT_BITLOCKER;
   default:                      return AGENT_EXIT_INTERNAL;
   }
 }
@@ -212,6 +221,8 @@ agent_cmd_convert (int argc, char **argv)
   static const char *const rl_names[] = { "changed", "full", "boot", NULL };
   /* Indexed by enum convert_compat. */
   static const char *const compat_names[] = { "off", "check", "fix", NULL };
+  static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
+  static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
   static const struct option longopts[] = {
     { "dry-run", no_argument, NULL, 'n' },
     { "report", required_argument, NULL, 'r' },
@@ -226,10 +237,18 @@ agent_cmd_convert (int argc, char **argv)
     { "overlay-dir", required_argument, NULL, 'o' },
     { "deadline", required_argument, NULL, 'D' },
     { "compat", optional_argument, NULL, 'C' },
+    { "virtio-win", required_argument, NULL, 'V' },
+    { "virtio-win-legacy", required_argument, NULL, 'L' },
+    { "legacy-drivers", required_argument, NULL, 'l' },
+    { "block-driver", required_argument, NULL, 'b' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
-  struct convert_options opts = { .progress = on_progress };
+  struct convert_options opts = {
+    .progress = on_progress,
+    .virtio_win = getenv ("VIRTIO_WIN"),
+    .virtio_win_legacy = getenv ("VIRTIO_WIN_LEGACY"),
+  };
   struct blockdev_options bopts = { .on_retry = on_retry };
   struct blockdev_list *list = NULL;
   struct json_object *report = NULL;
@@ -285,6 +304,18 @@ agent_cmd_convert (int argc, char **argv)
                            compat_names)) < 0)
         return AGENT_EXIT_USAGE;
       opts.compat = v;
+      break;
+    case 'V': opts.virtio_win = optarg; break;
+    case 'L': opts.virtio_win_legacy = optarg; break;
+    case 'l':
+      if ((v = parse_enum ("legacy-drivers", optarg, legacy_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.legacy_drivers = v;
+      break;
+    case 'b':
+      if ((v = parse_enum ("block-driver", optarg, bd_names)) < 0)
+        return AGENT_EXIT_USAGE;
+      opts.block_driver = v;
       break;
     case 'h': usage (stdout); return AGENT_EXIT_OK;
     default: usage (stderr); return AGENT_EXIT_USAGE;

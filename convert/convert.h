@@ -27,6 +27,11 @@ enum convert_relabel { CONVERT_RELABEL_CHANGED, CONVERT_RELABEL_FULL,
  */
 enum convert_compat { CONVERT_COMPAT_OFF, CONVERT_COMPAT_CHECK,
                       CONVERT_COMPAT_FIX };
+/* Windows: which virtio-win tree, and which boot storage driver. */
+enum convert_legacy { CONVERT_LEGACY_AUTO, CONVERT_LEGACY_YES,
+                      CONVERT_LEGACY_NO };
+enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
+                            CONVERT_BLOCK_VIRTIO_SCSI };
 
 struct convert_options {
   bool dry_run;                 /* open read-only, print the plan */
@@ -37,6 +42,13 @@ struct convert_options {
   enum convert_network network;
   enum convert_relabel relabel;
   enum convert_compat compat;
+  /* Windows guests: the virtio-win tree (a directory laid out like the
+   * virtio-win ISO or RPM), and the legacy (SHA-1 signed) one for XP to
+   * 7/2008 R2 before SP1.  NULL when not given. */
+  const char *virtio_win;
+  const char *virtio_win_legacy;
+  enum convert_legacy legacy_drivers;
+  enum convert_block_driver block_driver;
   /* Progress callback for the human summary; may be NULL. */
   void (*progress) (const char *phase, const char *msg, void *opaque);
   void *progress_opaque;
@@ -55,6 +67,8 @@ enum convert_status {
   CONVERT_ERR_FS_STATE,         /* hibernated or read-only filesystem */
   CONVERT_ERR_LUKS_KEY,
   CONVERT_ERR_FAILED,           /* a rework step failed */
+  CONVERT_ERR_VIRTIO_WIN,       /* Windows: no usable virtio-win drivers */
+  CONVERT_ERR_BITLOCKER,        /* a BitLocker volume and no key */
   CONVERT_COMPAT_NEEDS_FIXES,   /* --compat: bootable once fixed */
   CONVERT_COMPAT_WONT_BOOT,     /* --compat: will not boot on SATA/e1000e */
 };

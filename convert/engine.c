@@ -32,6 +32,8 @@ convert_status_name (enum convert_status s)
     [CONVERT_ERR_XEN_PV_ONLY] = "xen-pv-only",
     [CONVERT_ERR_NO_SPACE] = "no-space", [CONVERT_ERR_FS_STATE] = "fs-state",
     [CONVERT_ERR_LUKS_KEY] = "luks-key", [CONVERT_ERR_FAILED] = "step-failed",
+    [CONVERT_ERR_VIRTIO_WIN] = "no-virtio-win",
+    [CONVERT_ERR_BITLOCKER] = "bitlocker",
     [CONVERT_COMPAT_NEEDS_FIXES] = "bootable-with-fixes",
     [CONVERT_COMPAT_WONT_BOOT] = "will-not-boot",
   };
@@ -144,9 +146,10 @@ add_disk (guestfs_h *g, const struct blockdev_disk *d, bool readonly,
 }
 
 static struct json_object *
-hints_json (const struct guest *guest, bool compat)
+hints_json (const struct guest *guest, const struct convert_options *opts)
 {
   struct json_object *h = json_object_new_object ();
+  bool compat = opts->compat != CONVERT_COMPAT_OFF;
   int boot_disk = 0;
 
   for (size_t i = 0; i < guest->nr_fs; i++)
@@ -163,6 +166,8 @@ hints_json (const struct guest *guest, bool compat)
   json_object_object_add (h, "machineType", json_object_new_string ("q35"));
   json_object_object_add (h, "rng", json_object_new_boolean (true));
   json_object_object_add (h, "balloon", json_object_new_boolean (true));
+  if (guest->win)
+    convert_internal_windows_hints (guest, opts, h);
   return h;
 }
 
@@ -178,6 +183,7 @@ static int
 write_marker (struct convert_ctx *ctx, struct v2v_error *err)
 {
   CLEANUP_FREE char *m = NULL;
+  CLEANUP_FREE char *path = NULL;
   time_t t = time (NULL);
   struct tm tm;
   char ts[64];
@@ -187,7 +193,10 @@ write_marker (struct convert_ctx *ctx, struct v2v_error *err)
   if (asprintf (&m, "{\"converted_by\":\"v2v-agent %s\",\"time\":\"%s\","
                 "\"changes\":%zu}\n", V2V_VERSION, ts, ctx->log->nr) < 0)
     return v2v_error_set (err, -ENOMEM, "marker");
-  return convert_internal_write (ctx, GUEST_MARKER, m, strlen (m),
+  if (asprintf (&path, "%s/converted.json",
+                convert_internal_state_dir (ctx->guest)) < 0)
+    return v2v_error_set (err, -ENOMEM, "marker");
+  return convert_internal_write (ctx, path, m, strlen (m),
                                  "record the conversion, so a second run "
                                  "changes nothing", err);
 }
@@ -305,19 +314,25 @@ convert_run (const struct blockdev_list *disks,
                             convert_internal_guest_json (&guest));
   if (status != CONVERT_OK)
     goto out;
-  json_object_object_add (report, "kubevirt_hints",
-                          hints_json (&guest,
-                                      opts->compat != CONVERT_COMPAT_OFF));
+  json_object_object_add (report, "kubevirt_hints", hints_json (&guest, opts));
   /* The preflight's question stands for a converted guest too. */
   if (guest.converted && opts->compat == CONVERT_COMPAT_OFF) {
     status = CONVERT_ALREADY_DONE;
     goto out;
   }
+  /* Windows: find the drivers before anything is written (compatibility
+   * mode installs none). */
+  if (guest.win && opts->compat == CONVERT_COMPAT_OFF) {
+    status = convert_internal_windows_prepare (&ctx, err);
+    if (status != CONVERT_OK)
+      goto out;
+  }
 
   /* Compatibility mode: a verdict instead of a conversion; with FIX, only
    * the fixes the verdict lists.  Nothing is written for will-not-boot.
    */
-  const struct convert_step *const *sp = convert_internal_linux_steps;
+  const struct convert_step *const *sp = guest.win
+    ? convert_internal_windows_steps : convert_internal_linux_steps;
   if (opts->compat != CONVERT_COMPAT_OFF) {
     progress (opts, "preflight", "will it boot on SATA + e1000e?");
     enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
@@ -397,6 +412,9 @@ out:
   json_object_object_add (report, "steps", steps);
   json_object_object_add (report, "changes",
                           convert_internal_changelog_json (&log));
+  if (guest.win)
+    json_object_object_add (report, "registry",
+                            convert_internal_windows_registry_json (&guest));
   {
     struct json_object *w = json_object_new_array ();
     for (size_t i = 0; i < log.nr_warnings; i++)

@@ -134,7 +134,8 @@ backup (struct convert_ctx *ctx, const char *path, struct v2v_error *err)
   CLEANUP_FREE char *dir = NULL;
   char *dst = NULL;
 
-  if (asprintf (&dst, "%s%s", GUEST_BACKUP_DIR, path) < 0) {
+  if (asprintf (&dst, "%s/backup%s", convert_internal_state_dir (ctx->guest),
+                path) < 0) {
     v2v_error_set (err, -ENOMEM, "backup %s", path);
     return NULL;
   }
@@ -454,4 +455,77 @@ convert_internal_edit_lines (struct convert_ctx *ctx, const char *path,
   if (len > 0 && data[len - 1] != '\n' && olen > 0)
     out[--olen] = '\0';
   return convert_internal_write (ctx, path, out, olen, reason, err);
+}
+
+int
+convert_internal_backup_begin (struct convert_ctx *ctx, const char *path,
+                               char before[65], char **ret_backup,
+                               struct v2v_error *err)
+{
+  char *bak;
+
+  before[0] = '\0';
+  if (!convert_internal_is_regular (ctx, path))
+    return v2v_error_set (err, -EINVAL, "%s: not a regular file; refusing "
+                          "to rewrite it", path);
+  if (checksum (ctx, path, before) < 0)
+    return convert_internal_gerror (ctx->guest->g, err, "checksum", path);
+  bak = backup (ctx, path, err);
+  if (bak == NULL)
+    return err ? err->code : -EIO;
+  *ret_backup = bak;
+  return 0;
+}
+
+int
+convert_internal_log_rewrite (struct convert_ctx *ctx, const char *path,
+                              const char before[65], char *backup_path,
+                              const char *reason, struct v2v_error *err)
+{
+  struct change *c = changelog_add (ctx->log, path, "edit", reason);
+
+  if (c == NULL) {
+    free (backup_path);
+    return v2v_error_set (err, -ENOMEM, "changelog");
+  }
+  snprintf (c->sha_before, sizeof c->sha_before, "%s", before);
+  c->backup = backup_path;
+  if (checksum (ctx, path, c->sha_after) < 0)
+    return convert_internal_gerror (ctx->guest->g, err, "checksum", path);
+  remember_changed (ctx->log, path);
+  return 0;
+}
+
+int
+convert_internal_upload (struct convert_ctx *ctx, const char *src,
+                         const char *dst, const char *reason,
+                         struct v2v_error *err)
+{
+  guestfs_h *g = ctx->guest->g;
+  CLEANUP_FREE char *dir = strdup (dst);
+  CLEANUP_FREE char *bak = NULL;
+  char before[65] = "";
+  struct change *c;
+
+  if (dir == NULL)
+    return v2v_error_set (err, -ENOMEM, "upload %s", dst);
+  *strrchr (dir, '/') = '\0';
+  if (*dir && guestfs_mkdir_p (g, dir) == -1)
+    return convert_internal_gerror (g, err, "mkdir", dir);
+  if (guestfs_exists (g, dst) > 0) {
+    int r = convert_internal_backup_begin (ctx, dst, before, &bak, err);
+    if (r < 0)
+      return r;
+  }
+  if (guestfs_upload (g, src, dst) == -1)
+    return convert_internal_gerror (g, err, "upload", src);
+  c = changelog_add (ctx->log, dst, *before ? "edit" : "create", reason);
+  if (c == NULL)
+    return v2v_error_set (err, -ENOMEM, "changelog");
+  memcpy (c->sha_before, before, sizeof before);
+  c->backup = TAKE_PTR (bak);
+  if (checksum (ctx, dst, c->sha_after) < 0)
+    return convert_internal_gerror (g, err, "checksum", dst);
+  remember_changed (ctx->log, dst);
+  return 0;
 }

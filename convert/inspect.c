@@ -104,7 +104,8 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       if (part->fstype == NULL)
         continue;
       if (strcmp (part->fstype, "LVM2_member") == 0 ||
-          strcmp (part->fstype, "crypto_LUKS") == 0)
+          strcmp (part->fstype, "crypto_LUKS") == 0 ||
+          strcmp (part->fstype, "BitLocker") == 0)
         need_appliance = true;
       if (strcmp (part->fstype, "swsuspend") == 0)
         return v2v_error_set (err, CONVERT_ERR_FS_STATE,
@@ -755,7 +756,10 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
     guestfs_push_error_handler (g, NULL, NULL);
     CLEANUP_FREE char *type = guestfs_vfs_type (g, dev);
     guestfs_pop_error_handler (g);
-    if (type == NULL || strcmp (type, "crypto_LUKS") != 0)
+    if (type == NULL)
+      continue;
+    bool bitlk = strcmp (type, "BitLocker") == 0;
+    if (!bitlk && strcmp (type, "crypto_LUKS") != 0)
       continue;
     for (size_t k = 0; keys && keys[k]; k++) {
       const char *sel = keys[k], *c = strchr (sel, ':');
@@ -767,6 +771,12 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
                strncmp (sel, dev, (size_t) (c - sel)) == 0)
         secret = c + 5;
     }
+    if (secret == NULL && bitlk)
+      return v2v_error_set (err, CONVERT_ERR_BITLOCKER,
+                            "%s is a locked BitLocker volume and no key was "
+                            "given for it: pass --key %s:key:RECOVERY-KEY, or "
+                            "suspend BitLocker on EC2 and migrate again",
+                            dev, dev);
     if (secret == NULL)
       return v2v_error_set (err, CONVERT_ERR_LUKS_KEY,
                             "%s is LUKS-encrypted and no key was given for "
@@ -775,12 +785,15 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
     snprintf (mapname, sizeof mapname, "luks%d", opened);
     /* The passphrase never goes into an error message. */
     guestfs_push_error_handler (g, NULL, NULL);
-    int r = guestfs_cryptsetup_open (g, dev, secret, mapname, -1);
+    int r = guestfs_cryptsetup_open (g, dev, secret, mapname,
+                                     GUESTFS_CRYPTSETUP_OPEN_CRYPTTYPE,
+                                     bitlk ? "bitlk" : "luks", -1);
     guestfs_pop_error_handler (g);
     if (r == -1)
-      return v2v_error_set (err, CONVERT_ERR_LUKS_KEY,
-                            "%s: the key given for this LUKS device does "
-                            "not open it", dev);
+      return v2v_error_set (err, bitlk ? CONVERT_ERR_BITLOCKER
+                            : CONVERT_ERR_LUKS_KEY,
+                            "%s: the key given for this %s device does "
+                            "not open it", dev, bitlk ? "BitLocker" : "LUKS");
     opened++;
   }
   if (opened && (guestfs_lvm_scan (g, 1) == -1))
@@ -847,12 +860,9 @@ convert_internal_inspect (struct guest *guest,
 
   guest->root = strdup (cands[pick].fs->device);
   if (cands[pick].windows) {
-    guest->type = strdup ("windows");
-    v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
-                   "%s: Windows guests are not converted by this release "
-                   "(only Linux); use compatibility mode", guest->root);
-    st = CONVERT_ERR_UNSUPPORTED;
-    goto free_cands;
+    for (size_t i = 0; i < nroots; i++)
+      free (cands[i].os_release);
+    return convert_internal_windows_inspect (guest, err);
   }
   {
     const char *osr = cands[pick].os_release;
@@ -993,6 +1003,8 @@ convert_internal_guest_free (struct guest *guest)
   free (guest->instance_id);
   strv_free (guest->nic_names);
   strv_free (guest->agents);
+  convert_internal_windows_free (guest->win);
+  guest->win = NULL;
 }
 
 static struct json_object *
@@ -1076,5 +1088,7 @@ convert_internal_guest_json (const struct guest *guest)
     json_object_array_add (fst, e);
   }
   json_object_object_add (o, "fstab", fst);
+  if (guest->win)
+    convert_internal_windows_guest_json (guest, o);
   return o;
 }

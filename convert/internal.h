@@ -101,7 +101,18 @@ struct guest {
   char **agents;                /* AWS agent units present, strv */
   bool selinux;
   bool converted;               /* our marker is present */
+
+  /* Where backups and the marker go in the guest; NULL means
+   * GUEST_STATE_DIR.  Windows guests use \ProgramData\v2v-kubevirt. */
+  const char *state_dir;
+  struct guest_windows *win;    /* Windows only (windows/windows.h) */
 };
+
+static inline const char *
+convert_internal_state_dir (const struct guest *guest)
+{
+  return guest->state_dir ? guest->state_dir : GUEST_STATE_DIR;
+}
 
 /* The change log: every file touched, command run, and warning. */
 struct change {
@@ -135,6 +146,7 @@ struct convert_step {
 };
 
 extern const struct convert_step *const convert_internal_linux_steps[];
+extern const struct convert_step *const convert_internal_windows_steps[];
 
 /* guestfile.c: bounded reads, backed-up writes, commands with argv. */
 extern int convert_internal_read (struct convert_ctx *ctx, const char *path,
@@ -176,6 +188,24 @@ extern int convert_internal_edit_lines (struct convert_ctx *ctx,
                                         void *opaque, const char *reason,
                                         bool *ret_changed,
                                         struct v2v_error *err);
+/* Back PATH up and record its checksum in BEFORE before something else
+ * (hivex) rewrites it in place; *RET_BACKUP is the backup path (caller
+ * frees, or hands it to convert_internal_log_rewrite, which takes it). */
+extern int convert_internal_backup_begin (struct convert_ctx *ctx,
+                                          const char *path, char before[65],
+                                          char **ret_backup,
+                                          struct v2v_error *err);
+extern int convert_internal_log_rewrite (struct convert_ctx *ctx,
+                                         const char *path,
+                                         const char before[65],
+                                         char *backup_path,
+                                         const char *reason,
+                                         struct v2v_error *err);
+/* Upload the host file SRC to DST in the guest (backed up first if DST
+ * exists), and log it with its checksums. */
+extern int convert_internal_upload (struct convert_ctx *ctx, const char *src,
+                                    const char *dst, const char *reason,
+                                    struct v2v_error *err);
 extern void convert_internal_warn (struct convert_ctx *ctx,
                                    const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
@@ -204,6 +234,24 @@ extern bool convert_internal_kernel_builtin (struct convert_ctx *ctx,
                                              const char *ver,
                                              const char *config,
                                              const char *module);
+
+/* windows/: the guest model of a Windows root (inspect.c), the
+ * virtio-win driver source (drivers.c), and what the report shows. */
+struct guest_windows;
+extern enum convert_status
+  convert_internal_windows_inspect (struct guest *guest,
+                                    struct v2v_error *err);
+extern enum convert_status
+  convert_internal_windows_prepare (struct convert_ctx *ctx,
+                                    struct v2v_error *err);
+extern void convert_internal_windows_free (struct guest_windows *win);
+extern void convert_internal_windows_guest_json (const struct guest *guest,
+                                                 struct json_object *o);
+extern struct json_object *
+  convert_internal_windows_registry_json (const struct guest *guest);
+extern void convert_internal_windows_hints (const struct guest *guest,
+                                            const struct convert_options *opts,
+                                            struct json_object *hints);
 
 /* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
 /* Compatibility mode (preflight.c). */

@@ -345,7 +345,8 @@ convert_run (const struct blockdev_list *disks,
       status = v == PREFLIGHT_BOOTABLE ? CONVERT_OK : CONVERT_COMPAT_NEEDS_FIXES;
       goto out;
     }
-    sp = convert_internal_compat_steps;
+    sp = guest.win ? convert_internal_windows_compat_steps
+                   : convert_internal_compat_steps;
     fixed = true;
   }
 

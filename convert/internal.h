@@ -263,6 +263,13 @@ struct preflight {
   struct json_object *reasons, *fixes, *warnings;   /* arrays of strings */
 };
 extern const struct convert_step *const convert_internal_compat_steps[];
+extern const struct convert_step *const
+  convert_internal_windows_compat_steps[];
+/* windows/compat.c: the Windows half of the preflight. */
+extern void convert_internal_windows_preflight (struct convert_ctx *ctx,
+                                                struct json_object *reasons,
+                                                struct json_object *warnings,
+                                                bool *wont_boot);
 extern int convert_internal_preflight (struct convert_ctx *ctx,
                                        struct preflight *pf,
                                        struct v2v_error *err);

@@ -20,12 +20,20 @@ extern const struct convert_step convert_step_bootloader;
 extern const struct convert_step convert_step_compat_ahci;
 extern const struct convert_step convert_step_selinux;
 
+extern const struct convert_step convert_step_win_compat_storahci;
+extern const struct convert_step convert_step_win_uefi;
+
 /* What --compat=fix may run, in order. */
 const struct convert_step *const convert_internal_compat_steps[] = {
   &convert_step_fstab,
   &convert_step_bootloader,
   &convert_step_compat_ahci,
   &convert_step_selinux,
+  NULL
+};
+const struct convert_step *const convert_internal_windows_compat_steps[] = {
+  &convert_step_win_compat_storahci,
+  &convert_step_win_uefi,
   NULL
 };
 
@@ -138,7 +146,10 @@ convert_internal_preflight (struct convert_ctx *ctx, struct preflight *pf,
   pf->fixes = json_object_new_array ();
   pf->warnings = json_object_new_array ();
 
-  if (guest->default_kernel < 0) {
+  if (guest->win)
+    convert_internal_windows_preflight (ctx, pf->reasons, pf->warnings,
+                                        &pf->wont_boot);
+  else if (guest->default_kernel < 0) {
     pf->wont_boot = true;
     add (pf->reasons, "no bootable kernel found in /boot");
   }
@@ -146,8 +157,9 @@ convert_internal_preflight (struct convert_ctx *ctx, struct preflight *pf,
     check_kernel (ctx, &guest->kernels[guest->default_kernel], pf);
 
   /* The fixes, from the steps that would make them. */
-  for (const struct convert_step *const *sp = convert_internal_compat_steps;
-       *sp; sp++) {
+  for (const struct convert_step *const *sp = guest->win
+         ? convert_internal_windows_compat_steps
+         : convert_internal_compat_steps; *sp; sp++) {
     char why[512] = "";
     if (*sp == &convert_step_selinux)
       continue;                 /* follows the others; not a fix by itself */
@@ -155,7 +167,8 @@ convert_internal_preflight (struct convert_ctx *ctx, struct preflight *pf,
       add (pf->fixes, "%s: %s", (*sp)->name, why);
   }
 
-  /* Not boot blockers, but an SRE wants to know before choosing this. */
+  /* Not boot blockers, but an SRE wants to know before choosing this.
+   * (Windows added its own above.) */
   for (size_t i = 0; guest->nic_names && guest->nic_names[i]; i++)
     add (pf->warnings, "the network configuration names %s; the e1000e NIC "
          "gets another name (enp1s0 on q35), so it may come up without an "

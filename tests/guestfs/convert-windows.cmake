@@ -8,3 +8,8 @@ foreach(case win2k22 win2k22-uefi win7 win2k22-scsi no-virtio-win
   v2v_guestfs_test(convert-windows-${case} TIMEOUT 900
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/convert-windows.sh ${case})
 endforeach()
+
+# Compatibility mode on Windows: storahci boot-start as the one fix, and
+# Windows 7 refused for want of an e1000e driver.
+v2v_guestfs_test(compat-windows TIMEOUT 900
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/compat-windows.sh)

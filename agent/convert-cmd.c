@@ -47,9 +47,9 @@ usage (FILE *fp)
 "                            lists\n"
 "\n"
 "Windows guests:\n"
-"  --virtio-win DIR          virtio-win drivers (env VIRTIO_WIN)\n"
-"  --virtio-win-legacy DIR   legacy, SHA-1 signed drivers for XP to 7/2008 R2\n"
-"                            before SP1 (env VIRTIO_WIN_LEGACY)\n"
+"  --virtio-win DIR|ISO      virtio-win drivers (env VIRTIO_WIN)\n"
+"  --virtio-win-legacy DIR|ISO  legacy, SHA-1 signed drivers for XP to\n"
+"                            7/2008 R2 before SP1 (env VIRTIO_WIN_LEGACY)\n"
 "  --legacy-drivers yes|no|auto             (default auto)\n"
 "  --block-driver virtio-blk|virtio-scsi    (default virtio-blk)\n");
 }

@@ -18,17 +18,18 @@ esac
 
 # What the two binaries need at run time.  libguestfs needs a kernel in
 # /boot for its appliance; the cloud kernel is the smallest that has the
-# virtio drivers it uses.
+# virtio drivers it uses; bsdtar (libarchive-tools) unpacks a virtio-win ISO.
 runtime_pkgs="
     libguestfs0 libguestfs-tools guestfish libguestfs-xfs
     libnbd0 nbdkit qemu-utils qemu-system-x86
     libcurl4 libjson-c5 libblkid1 libssl3 libxml2 libmicrohttpd12
-    linux-image-cloud-amd64 ca-certificates
+    linux-image-cloud-amd64 ca-certificates libarchive-tools
 "
 
 # Headers, build tools, and everything the three test tiers use:
 #   mmdebstrap, grub, ovmf  - real bootable fixtures and the boot harness
 #   hivex, ntfs-3g          - phony Windows guests
+#   xorriso                 - a virtio-win ISO for the Windows tests
 #   python3-*               - the loopback EC2 and Kubernetes fakes
 #   virt-v2v                - the peer we benchmark against
 build_pkgs="
@@ -37,7 +38,7 @@ build_pkgs="
     libblkid-dev libssl-dev libxml2-dev libmicrohttpd-dev libcriterion-dev
     mmdebstrap debian-archive-keyring grub-pc-bin grub-efi-amd64-bin
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
-    libhivex-bin ntfs-3g busybox-static
+    libhivex-bin ntfs-3g busybox-static xorriso
     python3 python3-botocore python3-jsonschema
     openssl jq zstd time
     virt-v2v

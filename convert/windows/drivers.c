@@ -11,11 +11,15 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "windows.h"
 
@@ -149,6 +153,111 @@ fallback_osdir (const char *osdir)
   return NULL;
 }
 
+/* Remove an unpacked ISO tree (no symlinks are followed). */
+static int
+rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  (void) st; (void) flag; (void) ftw;
+  return remove (path);
+}
+
+void
+convert_internal_windows_rm_unpacked (char *dir)
+{
+  if (dir) {
+    nftw (dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free (dir);
+  }
+}
+
+/* Any regular file under DIR? */
+static bool
+has_files (const char *dir)
+{
+  DIR *d = opendir (dir);
+  struct dirent *e;
+  bool found = false;
+
+  if (d == NULL)
+    return false;
+  while (!found && (e = readdir (d)) != NULL) {
+    char p[4096];
+    if (strcmp (e->d_name, ".") == 0 || strcmp (e->d_name, "..") == 0)
+      continue;
+    snprintf (p, sizeof p, "%s/%s", dir, e->d_name);
+    found = is_file (p) || (is_dir (p) && has_files (p));
+  }
+  closedir (d);
+  return found;
+}
+
+/* A virtio-win ISO image: unpack only what this guest can use (its OS
+ * directory and the fallbacks, in every layout, and guest-agent/) with
+ * bsdtar into a private directory, removed with the guest model.  bsdtar
+ * exits 1 when a pattern matches nothing, which most of them do, so the
+ * test is whether anything came out.  Returns the directory, or NULL
+ * with ERR set.
+ */
+static char *
+unpack_iso (const char *iso, const char *osdir, const char *var,
+            struct v2v_error *err)
+{
+  const char *tmp = getenv ("TMPDIR");
+  char *dir = NULL, pats[8][32];
+  const char *argv[16];
+  size_t n = 0, np = 0;
+  int status;
+  pid_t pid;
+
+  if (asprintf (&dir, "%s/v2v-virtio-win-XXXXXX",
+                tmp && *tmp ? tmp : "/var/tmp") < 0 || mkdtemp (dir) == NULL) {
+    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: cannot make a "
+                   "directory to unpack it in: %m", var, iso);
+    free (dir);
+    return NULL;
+  }
+  argv[n++] = "bsdtar";
+  argv[n++] = "-x";
+  argv[n++] = "--no-same-owner";
+  argv[n++] = "-f";
+  argv[n++] = iso;
+  argv[n++] = "-C";
+  argv[n++] = dir;
+  for (const char *d = osdir; d && np < 7; d = fallback_osdir (d)) {
+    snprintf (pats[np], sizeof pats[np], "*/%s/*", d);
+    argv[n++] = pats[np++];
+  }
+  argv[n++] = "guest-agent/*";
+  argv[n] = NULL;
+
+  pid = fork ();
+  if (pid == 0) {
+    int devnull = open ("/dev/null", O_WRONLY);
+    if (devnull >= 0)
+      dup2 (devnull, 2);        /* its "Not found in archive" lines */
+    execvp (argv[0], (char **) argv);
+    _exit (127);
+  }
+  if (pid == -1 || waitpid (pid, &status, 0) != pid) {
+    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: cannot run bsdtar: "
+                   "%m", var, iso);
+    convert_internal_windows_rm_unpacked (dir);
+    return NULL;
+  }
+  if (!has_files (dir)) {
+    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: %s; is it a "
+                   "virtio-win ISO image? (install libarchive-tools for "
+                   "bsdtar, or point %s at an unpacked tree)", var, iso,
+                   WIFEXITED (status) && WEXITSTATUS (status) == 127
+                   ? "bsdtar is not installed"
+                   : "nothing for this Windows could be unpacked from it",
+                   var);
+    convert_internal_windows_rm_unpacked (dir);
+    return NULL;
+  }
+  return dir;
+}
+
 static const char *
 basename_of (const char *p)
 {
@@ -195,10 +304,16 @@ convert_internal_windows_prepare (struct convert_ctx *ctx,
                    "signed drivers (--legacy-drivers no to override)" : "");
     return CONVERT_ERR_VIRTIO_WIN;
   }
-  if (!is_dir (root)) {
+  if (is_file (root)) {
+    convert_internal_windows_rm_unpacked (w->unpacked);
+    if ((w->unpacked = unpack_iso (root, osdir, var, err)) == NULL)
+      return CONVERT_ERR_VIRTIO_WIN;
+    root = w->unpacked;
+  }
+  else if (!is_dir (root)) {
     v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN,
-                   "%s=%s is not a directory (an ISO image must be "
-                   "unpacked or mounted first)", var, root);
+                   "%s=%s is neither a directory nor an ISO image", var,
+                   root);
     return CONVERT_ERR_VIRTIO_WIN;
   }
   for (const char *d = osdir; d && n == 0; d = fallback_osdir (d)) {

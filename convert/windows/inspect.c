@@ -397,6 +397,7 @@ convert_internal_windows_free (struct guest_windows *w)
   free (w->block_sys);
   free (w->block_inf);
   free (w->qemu_ga_msi);
+  convert_internal_windows_rm_unpacked (w->unpacked);
   json_object_put (w->registry);
   free (w);
 }

@@ -44,6 +44,8 @@ struct guest_windows {
   char *block_sys, *block_inf;  /* viostor.sys/.inf or vioscsi's */
   const char *block_driver;     /* "viostor" or "vioscsi" */
   char *qemu_ga_msi;            /* host path, or NULL */
+  char *unpacked;               /* VIRTIO_WIN was an ISO: where it is
+                                 * unpacked (removed with the model) */
 
   /* Every registry value we set, for the report. */
   struct json_object *registry;
@@ -112,5 +114,8 @@ extern void win_control_set (const struct guest_windows *w, char *buf,
 
 /* ASCII case-insensitive equality, as registry names compare. */
 extern bool win_name_eq (const char *a, const char *b);
+
+/* drivers.c: remove (and free) a directory an ISO was unpacked into. */
+extern void convert_internal_windows_rm_unpacked (char *dir);
 
 #endif /* V2V_CONVERT_WINDOWS_H */

@@ -3,8 +3,8 @@
 # conversions read the hives back and assert every value, refusals
 # assert the exit code and an unchanged disk.  About a minute and a half
 # a conversion under TCG on 2 cores.
-foreach(case win2k22 win2k22-uefi win7 win2k22-scsi no-virtio-win
-             hibernated)
+foreach(case win2k22 win2k22-uefi win7 win2k22-scsi win2k22-iso
+             no-virtio-win hibernated)
   v2v_guestfs_test(convert-windows-${case} TIMEOUT 900
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/convert-windows.sh ${case})
 endforeach()

@@ -36,7 +36,8 @@ check () {
 }
 
 case $case in
-    win2k22|no-virtio-win|hibernated|win2k22-scsi) guest=win2k22 rootpart=2 ;;
+    win2k22|no-virtio-win|hibernated|win2k22-scsi|win2k22-iso)
+        guest=win2k22 rootpart=2 ;;
     win2k22-uefi) guest=win2k22-uefi rootpart=3 ;;
     win7) guest=win7 rootpart=2 ;;
     *) die "unknown case $case" ;;
@@ -131,6 +132,17 @@ else
     gaw=$work/vw/guest-agent/$ga
 fi
 export VIRTIO_WIN=$work/vw
+if [ "$case" = win2k22-iso ]; then
+    # The same tree as an ISO image: the agent unpacks what it needs into
+    # a private directory under TMPDIR and removes it afterwards.
+    xorriso -as mkisofs -quiet -R -J -o "$work/virtio-win.iso" "$work/vw" \
+        2> /dev/null || die "xorriso could not make the ISO"
+    export VIRTIO_WIN=$work/virtio-win.iso
+    mkdir -p "$work/tmp"
+    # libguestfs keeps its appliance cache under TMPDIR too: not here.
+    export LIBGUESTFS_CACHEDIR=${LIBGUESTFS_CACHEDIR:-${TMPDIR:-/var/tmp}}
+    export TMPDIR=$work/tmp
+fi
 # inject_reg SYSTEM_REG [SOFTWARE_REG]: merge .reg files into the
 # copy's hives, in one appliance: download, edit on the host ("!"),
 # upload.
@@ -386,8 +398,16 @@ jq -e '[.changes[] | select(.path == "/Windows/System32/Config/SYSTEM")] | lengt
 last_sys=$(jq -r '[.changes[] | select(.path == "/Windows/System32/Config/SYSTEM")] | last | .sha256_after' "$r")
 check "SYSTEM sha256_after" "$last_sys" "$(sha256sum < "$sys" | cut -d' ' -f1)"
 # The drivers came from the tree the guest needs (legacy for win7).
-jq -r '.steps[] | select(.step == "virtio-drivers") | .reason' "$r" |
-    grep -qF "from $vdir to" || fail "drivers not taken from $vdir"
+if [ "$case" = win2k22-iso ]; then
+    jq -r '.steps[] | select(.step == "virtio-drivers") | .reason' "$r" |
+        grep -q "from $work/tmp/v2v-virtio-win-[A-Za-z0-9]*/drivers/by-os/amd64/2k22 to" ||
+        fail "drivers not taken from the unpacked ISO"
+    ! ls -d "$work"/tmp/v2v-virtio-win-* > /dev/null 2>&1 ||
+        fail "the unpacked ISO was left behind: $(ls -d "$work"/tmp/v2v-virtio-win-*)"
+else
+    jq -r '.steps[] | select(.step == "virtio-drivers") | .reason' "$r" |
+        grep -qF "from $vdir to" || fail "drivers not taken from $vdir"
+fi
 jq -e '.converted_by' "$rb/marker" > /dev/null || fail "no marker"
 
 # A second run: already converted, nothing written.

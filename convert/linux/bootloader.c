@@ -286,7 +286,7 @@ static char **
 force_partuuid_files (struct convert_ctx *ctx)
 {
   const struct guest *guest = ctx->guest;
-  CLEANUP_STRV char **names = NULL;
+  CLEANUP_STRV char **files = NULL;
   char **v = NULL;
   size_t n = 0;
 
@@ -298,19 +298,10 @@ force_partuuid_files (struct convert_ctx *ctx)
       convert_internal_kernel_builtin (ctx, ver, "CONFIG_VIRTIO_PCI",
                                        "virtio_pci"))
     return NULL;
-  if (sets_force_partuuid (ctx, "/etc/default/grub"))
-    strv_add (&v, &n, "/etc/default/grub");
-  if (guestfs_is_dir (guest->g, "/etc/default/grub.d") > 0)
-    names = guestfs_ls (guest->g, "/etc/default/grub.d");
-  for (size_t i = 0; names && names[i]; i++) {
-    char path[512];
-    size_t l = strlen (names[i]);
-    if (l < 4 || strcmp (names[i] + l - 4, ".cfg") != 0)
-      continue;
-    snprintf (path, sizeof path, "/etc/default/grub.d/%s", names[i]);
-    if (sets_force_partuuid (ctx, path))
-      strv_add (&v, &n, path);
-  }
+  files = defaults_files (ctx);
+  for (size_t i = 0; files && files[i]; i++)
+    if (sets_force_partuuid (ctx, files[i]))
+      strv_add (&v, &n, files[i]);
   return v;
 }
 

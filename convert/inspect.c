@@ -990,6 +990,7 @@ convert_internal_guest_free (struct guest *guest)
     free (guest->kernels[i].version);
     free (guest->kernels[i].vmlinuz);
     free (guest->kernels[i].initrd);
+    free (guest->kernels[i].initrd_listing);
   }
   free (guest->kernels);
   free (guest->root);

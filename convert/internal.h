@@ -63,6 +63,8 @@ struct guest_kernel {
   bool xen_pv_only;
   bool initrd_has_virtio;       /* virtio_blk and virtio_pci in the initrd */
   bool initrd_checked;
+  char *initrd_listing;         /* the lister's output, cached; NULL until
+                                 * read, and again after a rebuild */
 };
 
 struct guest {
@@ -285,11 +287,12 @@ extern enum kernel_driver convert_internal_kernel_driver
    const char *module);
 
 /* initramfs (linux/initramfs.c): the initrd's file list by the guest's own
- * lister (NULL if it cannot tell), a module in such a list, and adding
+ * lister (NULL if it cannot tell; read once and kept in K until a rebuild,
+ * not to be freed), a module in such a list, and adding
  * modules persistently then rebuilding the default kernel's initrd.
  */
-extern char *convert_internal_initrd_listing (struct convert_ctx *ctx,
-                                              const struct guest_kernel *k);
+extern const char *convert_internal_initrd_listing (struct convert_ctx *ctx,
+                                                    struct guest_kernel *k);
 extern bool convert_internal_listing_has (const char *listing,
                                           const char *module);
 extern int convert_internal_initramfs_add (struct convert_ctx *ctx,

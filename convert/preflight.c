@@ -82,8 +82,6 @@ check_kernel (struct convert_ctx *ctx, struct guest_kernel *k,
     { "CONFIG_SATA_AHCI", "ahci", "AHCI (SATA) driver" },
     { "CONFIG_BLK_DEV_SD", "sd_mod", "SCSI/SATA disk driver" },
   };
-  CLEANUP_FREE char *listing = NULL;
-  bool listed = false;
 
   for (size_t i = 0; i < sizeof disk / sizeof disk[0]; i++) {
     enum kernel_driver d =
@@ -109,10 +107,7 @@ check_kernel (struct convert_ctx *ctx, struct guest_kernel *k,
            disk[i].module);
       continue;
     }
-    if (!listed) {
-      listing = convert_internal_initrd_listing (ctx, k);
-      listed = true;
-    }
+    const char *listing = convert_internal_initrd_listing (ctx, k);
     if (listing && convert_internal_listing_has (listing, disk[i].module))
       add (pf->reasons, "kernel %s: %s is a module, in %s", k->version,
            disk[i].module, k->initrd);
@@ -223,7 +218,7 @@ ahci_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
   struct guest *guest = ctx->guest;
   struct guest_kernel *k;
-  CLEANUP_FREE char *listing = NULL;
+  const char *listing = NULL;
   bool missing = false;
 
   if (guest->default_kernel < 0) {

@@ -35,21 +35,21 @@ convert_internal_listing_has (const char *listing, const char *module)
   return strstr (listing, needle) != NULL;
 }
 
-char *
+const char *
 convert_internal_initrd_listing (struct convert_ctx *ctx,
-                                 const struct guest_kernel *k)
+                                 struct guest_kernel *k)
 {
   const char *tool = ctx->guest->initramfs_tool == INITRAMFS_TOOLS
     ? "lsinitramfs" : "lsinitrd";
   const char *argv[] = { tool, k->initrd, NULL };
-  char *out;
 
-  if (k->initrd == NULL)
-    return NULL;
+  /* Listing unpacks the image: seconds under TCG, so only once. */
+  if (k->initrd_listing || k->initrd == NULL)
+    return k->initrd_listing;
   guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
-  out = guestfs_command (ctx->guest->g, (char **) argv);
+  k->initrd_listing = guestfs_command (ctx->guest->g, (char **) argv);
   guestfs_pop_error_handler (ctx->guest->g);
-  return out;
+  return k->initrd_listing;
 }
 
 /* List the initrd with the guest's own tool and look for the drivers
@@ -58,7 +58,7 @@ convert_internal_initrd_listing (struct convert_ctx *ctx,
 static void
 check_initrd (struct convert_ctx *ctx, struct guest_kernel *k)
 {
-  CLEANUP_FREE char *out = NULL;
+  const char *out;
 
   k->initrd_checked = true;
   k->initrd_has_virtio = false;
@@ -224,32 +224,36 @@ convert_internal_initramfs_add (struct convert_ctx *ctx,
   if (asprintf (&reason, "%s: add drivers to the initramfs of the default "
                 "kernel", why) < 0)
     return v2v_error_set (err, -ENOMEM, "initramfs");
+  const char *tools[] = { "update-initramfs", "-u", "-k", k->version, NULL };
+  const char *dracut[] = { "dracut", "-f", k->initrd, k->version, NULL };
+  const char *mkinitrd[] = { "mkinitrd", "-k", k->vmlinuz, "-i", k->initrd,
+                             NULL };
+  const char *const *argv;
   switch (guest->initramfs_tool) {
-  case INITRAMFS_TOOLS: {
-    const char *argv[] = { "update-initramfs", "-u", "-k", k->version, NULL };
-    if ((r = add_modules_initramfs_tools (ctx, modules, why, err)) < 0)
-      return r;
-    return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
-  }
-  case INITRAMFS_DRACUT: {
-    const char *argv[] = { "dracut", "-f", k->initrd, k->version, NULL };
-    if ((r = add_modules_dracut (ctx, modules, conf_name, why, err)) < 0)
-      return r;
-    return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
-  }
-  case INITRAMFS_MKINITRD: {
-    const char *argv[] = { "mkinitrd", "-k", k->vmlinuz, "-i", k->initrd,
-                           NULL };
-    if (convert_internal_is_regular (ctx, "/etc/sysconfig/kernel") &&
-        (r = convert_internal_edit_lines (ctx, "/etc/sysconfig/kernel",
-                                          suse_line, (void *) modules,
-                                          reason, NULL, err)) < 0)
-      return r;
-    return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
-  }
+  case INITRAMFS_TOOLS:
+    r = add_modules_initramfs_tools (ctx, modules, why, err);
+    argv = tools;
+    break;
+  case INITRAMFS_DRACUT:
+    r = add_modules_dracut (ctx, modules, conf_name, why, err);
+    argv = dracut;
+    break;
+  case INITRAMFS_MKINITRD:
+    r = convert_internal_is_regular (ctx, "/etc/sysconfig/kernel")
+      ? convert_internal_edit_lines (ctx, "/etc/sysconfig/kernel", suse_line,
+                                     (void *) modules, reason, NULL, err)
+      : 0;
+    argv = mkinitrd;
+    break;
   default:
     return v2v_error_set (err, -ENOTSUP, "no initramfs tool");
   }
+  if (r < 0)
+    return r;
+  /* The cached listing describes the old image. */
+  free (k->initrd_listing);
+  k->initrd_listing = NULL;
+  return convert_internal_run_rewrite (ctx, argv, k->initrd, reason, err);
 }
 
 static int

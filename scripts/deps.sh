@@ -22,7 +22,7 @@ esac
 runtime_pkgs="
     libguestfs0 libguestfs-tools guestfish libguestfs-xfs
     libnbd0 nbdkit qemu-utils qemu-system-x86
-    libcurl4 libjson-c5 libblkid1 libssl3 libxml2 libmicrohttpd12
+    libcurl4 libjson-c5 libblkid1 libssl3 libxml2 libmicrohttpd12 libyaml-0-2
     linux-image-cloud-amd64 ca-certificates libarchive-tools
 "
 
@@ -36,6 +36,7 @@ build_pkgs="
     build-essential cmake pkg-config git
     libguestfs-dev libnbd-dev libcurl4-openssl-dev libjson-c-dev
     libblkid-dev libssl-dev libxml2-dev libmicrohttpd-dev libcriterion-dev
+    libyaml-dev
     mmdebstrap debian-archive-keyring grub-pc-bin grub-efi-amd64-bin
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
     libhivex-bin ntfs-3g busybox-static xorriso

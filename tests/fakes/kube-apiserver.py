@@ -807,6 +807,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             body = self.read_body()
         except ApiError as e:
+            if not path.startswith("/_fake/"):
+                state.record({"time": now_rfc3339(), "method": self.command,
+                              "path": path, "query": {},
+                              "content_type":
+                                  self.headers.get("Content-Type"),
+                              "auth": None, "status": e.code, "body": None})
             self.send_json(e.code, status_object(e.code, e.message))
             return
         except (ValueError, OSError):

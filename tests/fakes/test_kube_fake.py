@@ -13,7 +13,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -219,6 +218,21 @@ class KubeFakeTest(unittest.TestCase):
         status, reply, _ = self.call("GET", self.pods("nope"))
         self.assertEqual(status, 404)
         self.assertStatus(reply, 404, "NotFound")
+
+    def test_field_selector(self):
+        self.call("POST", self.pods(), pod("f1"))
+        self.call("POST", self.pods(), pod("f2"))
+        status, lst, _ = self.call(
+            "GET", "/api/v1/pods?fieldSelector=metadata.name%3Df2")
+        self.assertEqual(status, 200, lst)
+        self.assertEqual([p["metadata"]["name"] for p in lst["items"]], ["f2"])
+        # A real API server refuses fields it does not index.
+        status, reply, _ = self.call(
+            "GET", self.pods() + "?fieldSelector=spec.hostname%3Dx")
+        self.assertEqual(status, 400)
+
+    def test_watch_is_refused(self):
+        self.assertEqual(self.call("GET", self.pods() + "?watch=true")[0], 400)
 
     def test_generate_name(self):
         body = pod("")

@@ -1,0 +1,1389 @@
+#!/usr/bin/python3
+"""A strict loopback fake of the Kubernetes API server, for tests.
+
+No real kube-apiserver exists on the machines that run these tests, so the
+agent and the orchestrator are tested against this fake instead.  It is
+strict on purpose: a request that a real API server would refuse must fail
+here too, or the bug is only found on a real cluster.  Every object written
+is validated against the JSON schemas in the shared data directory, and the
+fake refuses what the schemas, ObjectMeta rules and a few cheap semantic
+rules refuse.  See docs/testing-fakes.md for what it does not check.
+
+Python standard library plus python3-jsonschema only.
+"""
+
+import argparse
+import base64
+import copy
+import datetime
+import hmac
+import http.server
+import json
+import os
+import re
+import signal
+import socket
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+
+import jsonschema
+
+# A real API server refuses request bodies over 3 MiB (etcd's limit is
+# about 1.5 MiB per object); anything larger here is a client bug.
+MAX_BODY = 3 * 1024 * 1024
+
+
+# --- the resources the fake serves ------------------------------------------
+
+class Resource:
+    def __init__(self, group, version, plural, kind, namespaced, schema,
+                 subresources=(), typed=True):
+        self.group = group
+        self.version = version
+        self.plural = plural
+        self.kind = kind
+        self.namespaced = namespaced
+        self.schema = schema          # relative to --schemas, or None
+        self.subresources = subresources
+        # Built-in types are served typed: their list items carry no kind
+        # or apiVersion.  Custom resources are served unstructured and the
+        # items keep them.  Clients that rely on either get caught here.
+        self.typed = typed
+        self.validator = None
+
+    @property
+    def api_version(self):
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self):
+        # How Kubernetes names the resource in Status messages: pods,
+        # jobs.batch, virtualmachines.kubevirt.io.
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+RESOURCES = [
+    Resource("", "v1", "pods", "Pod", True, "k8s/pod-v1.json", ("status",)),
+    Resource("", "v1", "events", "Event", True, "k8s/event-v1.json"),
+    Resource("", "v1", "persistentvolumes", "PersistentVolume", False,
+             "k8s/persistentvolume-v1.json"),
+    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True,
+             "k8s/persistentvolumeclaim-v1.json"),
+    Resource("", "v1", "configmaps", "ConfigMap", True,
+             "k8s/configmap-v1.json"),
+    # No schema is available for Node; the generic checks still apply.
+    Resource("", "v1", "nodes", "Node", False, None),
+    Resource("batch", "v1", "jobs", "Job", True, "k8s/job-batch-v1.json",
+             ("status",)),
+    Resource("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", True,
+             "kubevirt.io/virtualmachine_v1.json", typed=False),
+]
+BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
+BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
+
+# Field selectors a real API server accepts for these resources.  Any other
+# field is refused with 400, as Kubernetes does.
+FIELD_SELECTORS = {
+    "pods": {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+             "spec.serviceAccountName", "spec.hostNetwork", "status.phase",
+             "status.podIP", "status.nominatedNodeName"},
+    "events": {"involvedObject.kind", "involvedObject.namespace",
+               "involvedObject.name", "involvedObject.uid",
+               "involvedObject.apiVersion", "involvedObject.resourceVersion",
+               "involvedObject.fieldPath", "reason", "reportingComponent",
+               "source", "type"},
+    "nodes": {"spec.unschedulable"},
+    "jobs": {"status.successful"},
+}
+
+OBJECT_META_FIELDS = {
+    "annotations", "creationTimestamp", "deletionGracePeriodSeconds",
+    "deletionTimestamp", "finalizers", "generateName", "generation", "labels",
+    "managedFields", "name", "namespace", "ownerReferences",
+    "resourceVersion", "selfLink", "uid",
+}
+
+REASONS = {
+    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden",
+    404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable",
+    409: "Conflict", 410: "Expired", 413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType", 422: "Invalid", 429: "TooManyRequests",
+    500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout",
+}
+
+
+class ApiError(Exception):
+    """A request that ends in a Kubernetes Status reply."""
+
+    def __init__(self, code, message, reason=None, details=None,
+                 schema_errors=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason or REASONS.get(code, "")
+        self.details = details
+        self.schema_errors = schema_errors
+
+
+def status_object(code, message, reason=None, details=None):
+    st = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success" if code < 400 else "Failure",
+        "message": message,
+        "reason": reason if reason is not None else REASONS.get(code, ""),
+        "code": code,
+    }
+    if details is not None:
+        st["details"] = details
+    return st
+
+
+def now_rfc3339():
+    return datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- formats -----------------------------------------------------------------
+
+# jsonschema only checks date-time when an optional package is installed,
+# and never checks Kubernetes' int32/int64/byte, so the fake checks them
+# itself: a timestamp Go cannot parse is refused by a real API server.
+FORMATS = jsonschema.FormatChecker(formats=())
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+
+
+@FORMATS.checks("date-time")
+def _is_datetime(value):
+    if not isinstance(value, str):
+        return True
+    if not RFC3339.match(value):
+        return False
+    try:
+        datetime.datetime.fromisoformat(
+            re.sub(r"\.\d+", "", value).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+@FORMATS.checks("int32")
+def _is_int32(value):
+    return not isinstance(value, int) or -2**31 <= value < 2**31
+
+
+@FORMATS.checks("int64")
+def _is_int64(value):
+    return not isinstance(value, int) or -2**63 <= value < 2**63
+
+
+@FORMATS.checks("byte")
+def _is_byte(value):
+    if not isinstance(value, str):
+        return True
+    try:
+        base64.b64decode(value, validate=True)
+    except ValueError:
+        return False
+    return True
+
+
+# --- ObjectMeta rules that the schemas cannot express -----------------------
+
+DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def check_qualified_name(key, field, errors):
+    prefix, _, name = key.rpartition("/")
+    if "/" in key:
+        if not prefix or len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix):
+            errors.append(f"{field}: Invalid value: {key!r}: prefix part must "
+                          "be a lowercase RFC 1123 subdomain")
+    if not name or len(name) > 63 or not LABEL_NAME.match(name):
+        errors.append(f"{field}: Invalid value: {key!r}: name part must "
+                      "consist of alphanumeric characters, '-', '_' or '.', "
+                      "at most 63, starting and ending with an alphanumeric")
+
+
+def validate_meta(res, obj, errors):
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        errors.append("metadata: Required value")
+        return
+    for k in meta:
+        if k not in OBJECT_META_FIELDS:
+            errors.append(f"metadata.{k}: unknown field")
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append("metadata.name: Required value: name or generateName "
+                      "is required")
+    elif len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        errors.append(f"metadata.name: Invalid value: {name!r}: a lowercase "
+                      "RFC 1123 subdomain must consist of lower case "
+                      "alphanumeric characters, '-' or '.'")
+    labels = meta.get("labels")
+    if labels is not None:
+        if not isinstance(labels, dict):
+            errors.append("metadata.labels: must be a map of strings")
+        else:
+            for k, v in labels.items():
+                check_qualified_name(k, "metadata.labels", errors)
+                if (not isinstance(v, str) or len(v) > 63
+                        or not LABEL_VALUE.match(v)):
+                    errors.append(f"metadata.labels: Invalid value: {v!r}: a "
+                                  "valid label must be an empty string or "
+                                  "consist of alphanumeric characters, '-', "
+                                  "'_' or '.', at most 63")
+    ann = meta.get("annotations")
+    if ann is not None:
+        if not isinstance(ann, dict):
+            errors.append("metadata.annotations: must be a map of strings")
+        else:
+            total = 0
+            for k, v in ann.items():
+                check_qualified_name(k.lower(), "metadata.annotations", errors)
+                if not isinstance(v, str):
+                    errors.append(f"metadata.annotations.{k}: must be a string")
+                else:
+                    total += len(k) + len(v)
+            if total > 256 * 1024:
+                errors.append("metadata.annotations: Too long: must have at "
+                              "most 262144 bytes")
+    if res.namespaced:
+        ns = meta.get("namespace")
+        if not isinstance(ns, str) or not ns:
+            errors.append("metadata.namespace: Required value")
+    elif meta.get("namespace"):
+        errors.append("metadata.namespace: Forbidden: not allowed on this "
+                      "type")
+
+
+def validate_event(obj, errors):
+    # A real API server runs ValidateEvent; these are the parts that catch
+    # real client bugs cheaply.
+    io = obj.get("involvedObject") or {}
+    for f in ("kind", "name", "namespace"):
+        if not io.get(f):
+            errors.append(f"involvedObject.{f}: Required value")
+    ns = (obj.get("metadata") or {}).get("namespace")
+    if io.get("namespace") and ns and io["namespace"] != ns:
+        errors.append(f"involvedObject.namespace: Invalid value: "
+                      f"{io['namespace']!r}: does not match event.namespace")
+    if obj.get("type") not in ("Normal", "Warning"):
+        errors.append(f"type: Unsupported value: {obj.get('type')!r}: "
+                      "supported values: \"Normal\", \"Warning\"")
+    if not obj.get("reason"):
+        errors.append("reason: Required value")
+    elif len(obj["reason"]) > 128:
+        errors.append("reason: Too long: may not be longer than 128")
+    if obj.get("eventTime"):
+        # Events with eventTime are validated by the events.k8s.io rules.
+        for f in ("reportingComponent", "reportingInstance", "action"):
+            if not obj.get(f):
+                errors.append(f"{f}: Required value")
+        if len(obj.get("message") or "") > 1024:
+            errors.append("message: Too long: may not be longer than 1024")
+
+
+def validate_configmap(obj, errors):
+    keys = set()
+    for field in ("data", "binaryData"):
+        for k in (obj.get(field) or {}):
+            if len(k) > 253 or not CONFIGMAP_KEY.match(k):
+                errors.append(f"{field}[{k}]: Invalid value: {k!r}: a valid "
+                              "config key must consist of alphanumeric "
+                              "characters, '-', '_' or '.'")
+            if k in keys:
+                errors.append(f"{field}[{k}]: Invalid value: duplicate of key "
+                              "in data")
+            keys.add(k)
+
+
+def schema_errors(res, obj):
+    """Every reason why OBJ is not a valid RES, as field: message strings."""
+    errors = []
+    if res.validator is not None:
+        for e in sorted(res.validator.iter_errors(obj),
+                        key=lambda e: list(map(str, e.absolute_path))):
+            path = ".".join(str(p) for p in e.absolute_path) or "<root>"
+            errors.append(f"{path}: {e.message}")
+    validate_meta(res, obj, errors)
+    if res.kind == "Event":
+        validate_event(obj, errors)
+    elif res.kind == "ConfigMap":
+        validate_configmap(obj, errors)
+    return errors
+
+
+def update_errors(res, old, new):
+    """Immutability rules a real API server applies on update."""
+    errors = []
+    if res.kind == "Pod":
+        # Pod spec is immutable but for a few fields (ValidatePodUpdate).
+        def strip(spec):
+            spec = copy.deepcopy(spec or {})
+            for f in ("activeDeadlineSeconds", "tolerations",
+                      "terminationGracePeriodSeconds", "schedulingGates"):
+                spec.pop(f, None)
+            for cl in ("containers", "initContainers"):
+                for c in spec.get(cl) or []:
+                    c.pop("image", None)
+            return spec
+        if strip(old.get("spec")) != strip(new.get("spec")):
+            errors.append("spec: Forbidden: pod updates may not change fields "
+                          "other than `spec.containers[*].image`, "
+                          "`spec.initContainers[*].image`, "
+                          "`spec.activeDeadlineSeconds`, "
+                          "`spec.tolerations` (only additions to existing "
+                          "tolerations), "
+                          "`spec.terminationGracePeriodSeconds`")
+    elif res.kind == "Job":
+        o, n = old.get("spec") or {}, new.get("spec") or {}
+        for f in ("template", "selector", "completionMode"):
+            if o.get(f) != n.get(f):
+                errors.append(f"spec.{f}: Invalid value: field is immutable")
+    elif res.kind == "PersistentVolumeClaim":
+        o = copy.deepcopy(old.get("spec") or {})
+        n = copy.deepcopy(new.get("spec") or {})
+        for s in (o, n):
+            (s.get("resources") or {}).pop("requests", None)
+            s.pop("volumeAttributesClassName", None)
+        if o != n:
+            errors.append("spec: Forbidden: spec is immutable after creation "
+                          "except resources.requests and "
+                          "volumeAttributesClassName for bound claims")
+    elif res.kind == "ConfigMap" and old.get("immutable"):
+        for f in ("data", "binaryData", "immutable"):
+            if old.get(f) != new.get(f):
+                errors.append(f"{f}: Forbidden: field is immutable when "
+                              "`immutable` is set")
+    return errors
+
+
+# --- patches -----------------------------------------------------------------
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            result.pop(k, None)
+        else:
+            result[k] = merge_patch(result.get(k), v)
+    return result
+
+
+def strategic_merge_patch(target, patch):
+    # Strategic merge patch is a merge patch for maps; its list merge keys
+    # and $patch directives are not implemented, and a request that uses a
+    # directive is refused rather than silently misapplied.
+    def reject_directives(p):
+        if isinstance(p, dict):
+            for k, v in p.items():
+                if k.startswith("$") or k.startswith("$setElementOrder"):
+                    raise ApiError(400, f"strategic merge patch directive "
+                                   f"{k!r} is not supported by the fake")
+                reject_directives(v)
+        elif isinstance(p, list):
+            for v in p:
+                reject_directives(v)
+    reject_directives(patch)
+    if not isinstance(patch, dict):
+        raise ApiError(400, "strategic merge patch must be a JSON object")
+    return merge_patch(target, patch)
+
+
+def _pointer(path):
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise ApiError(422, f"json patch: invalid pointer {path!r}")
+    return [t.replace("~1", "/").replace("~0", "~")
+            for t in path[1:].split("/")]
+
+
+def _walk(doc, tokens, path):
+    for t in tokens:
+        if isinstance(doc, dict) and t in doc:
+            doc = doc[t]
+        elif isinstance(doc, list) and re.fullmatch(r"0|[1-9][0-9]*", t) \
+                and int(t) < len(doc):
+            doc = doc[int(t)]
+        else:
+            raise ApiError(422, f"json patch: path {path!r} not found")
+    return doc
+
+
+def _list_index(parent, t, path, adding):
+    if adding and t == "-":
+        return len(parent)
+    if not re.fullmatch(r"0|[1-9][0-9]*", t):
+        raise ApiError(422, f"json patch: invalid array index in {path!r}")
+    i = int(t)
+    if i > len(parent) or (not adding and i == len(parent)):
+        raise ApiError(422, f"json patch: index out of range in {path!r}")
+    return i
+
+
+def _remove(doc, path):
+    tokens = _pointer(path)
+    if not tokens:
+        raise ApiError(422, "json patch: cannot remove the whole document")
+    parent = _walk(doc, tokens[:-1], path)
+    t = tokens[-1]
+    if isinstance(parent, dict):
+        if t not in parent:
+            raise ApiError(422, f"json patch: path {path!r} not found")
+        return parent.pop(t)
+    if isinstance(parent, list):
+        return parent.pop(_list_index(parent, t, path, False))
+    raise ApiError(422, f"json patch: path {path!r} not found")
+
+
+def _add(doc, path, value):
+    tokens = _pointer(path)
+    if not tokens:
+        return value
+    parent = _walk(doc, tokens[:-1], path)
+    t = tokens[-1]
+    if isinstance(parent, dict):
+        parent[t] = value
+    elif isinstance(parent, list):
+        parent.insert(_list_index(parent, t, path, True), value)
+    else:
+        raise ApiError(422, f"json patch: path {path!r} not found")
+    return doc
+
+
+def json_patch(target, ops):
+    """RFC 6902 JSON Patch: add, remove, replace, move, copy and test."""
+    if not isinstance(ops, list):
+        raise ApiError(400, "json patch must be a JSON array of operations")
+    doc = copy.deepcopy(target)
+    for i, op in enumerate(ops):
+        if not isinstance(op, dict) or "op" not in op or "path" not in op:
+            raise ApiError(400, f"json patch operation {i} needs op and path")
+        kind, path = op["op"], op["path"]
+        if kind in ("add", "replace", "test") and "value" not in op:
+            raise ApiError(400, f"json patch operation {i} ({kind}) needs "
+                           "a value")
+        if kind == "add":
+            doc = _add(doc, path, copy.deepcopy(op["value"]))
+        elif kind == "remove":
+            _remove(doc, path)
+        elif kind == "replace":
+            if not _pointer(path):
+                doc = copy.deepcopy(op["value"])
+                continue
+            _remove(doc, path)
+            doc = _add(doc, path, copy.deepcopy(op["value"]))
+        elif kind in ("move", "copy"):
+            if "from" not in op:
+                raise ApiError(400, f"json patch operation {i} ({kind}) "
+                               "needs from")
+            value = copy.deepcopy(_walk(doc, _pointer(op["from"]), op["from"]))
+            if kind == "move":
+                _remove(doc, op["from"])
+            doc = _add(doc, path, value)
+        elif kind == "test":
+            if _walk(doc, _pointer(path), path) != op["value"]:
+                raise ApiError(422, f"json patch: test failed at {path!r}")
+        else:
+            raise ApiError(400, f"json patch operation {i}: unknown op "
+                           f"{kind!r}")
+    return doc
+
+
+PATCHERS = {
+    "application/merge-patch+json": merge_patch,
+    "application/strategic-merge-patch+json": strategic_merge_patch,
+    "application/json-patch+json": json_patch,
+}
+
+
+# --- selectors ---------------------------------------------------------------
+
+def parse_label_selector(text):
+    """Equality and existence requirements; set-based ones are refused."""
+    reqs = []
+    if not text:
+        return reqs
+    for part in text.split(","):
+        part = part.strip()
+        if re.search(r"\s(in|notin)\s*\(", part) or "(" in part:
+            raise ApiError(400, f"labelSelector {part!r}: set-based "
+                           "requirements are not supported by the fake")
+        m = re.fullmatch(r"([^=!\s]+)\s*(==|=|!=)\s*([^=!\s]*)", part)
+        if m:
+            key, op, value = m.groups()
+            if not LABEL_VALUE.match(value):
+                raise ApiError(400, f"labelSelector: invalid value {value!r}")
+            reqs.append((key, op, value))
+        elif re.fullmatch(r"!?[^=!\s]+", part):
+            reqs.append((part.lstrip("!"), "!" if part[0] == "!" else "exists",
+                         None))
+        else:
+            raise ApiError(400, f"unable to parse requirement {part!r}")
+        errs = []
+        check_qualified_name(reqs[-1][0], "labelSelector", errs)
+        if errs:
+            raise ApiError(400, errs[0])
+    return reqs
+
+
+def labels_match(obj, reqs):
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for key, op, value in reqs:
+        if op in ("=", "==") and labels.get(key) != value:
+            return False
+        if op == "!=" and labels.get(key) == value:
+            return False
+        if op == "exists" and key not in labels:
+            return False
+        if op == "!" and key in labels:
+            return False
+    return True
+
+
+def parse_field_selector(res, text):
+    reqs = []
+    if not text:
+        return reqs
+    allowed = {"metadata.name", "metadata.namespace"} | \
+        FIELD_SELECTORS.get(res.plural, set())
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*([A-Za-z.]+)\s*(==|=|!=)\s*(.*?)\s*", part)
+        if not m:
+            raise ApiError(400, f"invalid field selector {part!r}")
+        field, op, value = m.groups()
+        if field not in allowed:
+            raise ApiError(400, f'field label not supported: {field}')
+        reqs.append((field, op, value))
+    return reqs
+
+
+def fields_match(obj, reqs):
+    for field, op, value in reqs:
+        v = obj
+        for p in field.split("."):
+            v = v.get(p) if isinstance(v, dict) else None
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        v = "" if v is None else str(v)
+        if (op == "!=") == (v == value):
+            return False
+    return True
+
+
+# --- state -------------------------------------------------------------------
+
+class State:
+    """Everything the fake knows, behind one lock."""
+
+    def __init__(self, args):
+        self.lock = threading.Lock()
+        self.args = args
+        self.seed = []
+        self.objects = {}     # (group, version, plural, ns, name) -> obj
+        self.rv = 0
+        self.requests = []
+        self.faults = []
+        self.outage = args.outage
+        self.record_file = None
+        if args.record:
+            self.record_file = open(args.record, "a", encoding="utf-8")
+        if args.faults:
+            with open(args.faults, encoding="utf-8") as f:
+                self.faults = check_faults(json.load(f))
+        if args.seed:
+            with open(args.seed, encoding="utf-8") as f:
+                self.seed = json.load(f)
+            if not isinstance(self.seed, list):
+                raise SystemExit("kube-apiserver.py: --seed must hold a JSON "
+                                 "list of objects")
+        self.load_seed()
+
+    def next_rv(self):
+        self.rv += 1
+        return str(self.rv)
+
+    def load_seed(self):
+        self.objects = {}
+        for obj in self.seed:
+            self.insert(copy.deepcopy(obj), strict=True)
+
+    def insert(self, obj, strict):
+        """Store a seed or control-API object, filling server fields."""
+        if not isinstance(obj, dict):
+            raise ApiError(400, "objects must be JSON objects")
+        res = BY_KIND.get((obj.get("apiVersion"), obj.get("kind")))
+        if res is None:
+            raise ApiError(400, f"no resource for apiVersion "
+                           f"{obj.get('apiVersion')!r} kind "
+                           f"{obj.get('kind')!r}")
+        meta = obj.setdefault("metadata", {})
+        if res.namespaced:
+            meta.setdefault("namespace", "default")
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", now_rfc3339())
+        meta["resourceVersion"] = self.next_rv()
+        errors = schema_errors(res, obj)
+        if errors and strict:
+            raise ApiError(422, f"{res.kind} {meta.get('name')!r} is invalid: "
+                           + "; ".join(errors), schema_errors=errors)
+        key = (res.group, res.version, res.plural, meta.get("namespace"),
+               meta["name"])
+        self.objects[key] = obj
+        return obj
+
+    def record(self, entry):
+        with self.lock:
+            self.requests.append(entry)
+            if self.record_file:
+                self.record_file.write(json.dumps(entry, sort_keys=True)
+                                       + "\n")
+                self.record_file.flush()
+
+    def tokens(self):
+        toks = set(self.args.token or [])
+        if self.args.token_file:
+            # Re-read on every request so that a test can rotate the token
+            # under a running client, as the kubelet does with projected
+            # service account tokens.
+            try:
+                with open(self.args.token_file, encoding="utf-8") as f:
+                    toks |= {line.strip() for line in f if line.strip()}
+            except OSError:
+                pass
+        return toks
+
+    def take_fault(self, method, path):
+        with self.lock:
+            for rule in self.faults:
+                if rule.get("method") and rule["method"].upper() != method:
+                    continue
+                if rule.get("path_regex") and \
+                        not re.search(rule["path_regex"], path):
+                    continue
+                if rule.get("times") is not None:
+                    if rule["times"] <= 0:
+                        continue
+                    rule["times"] -= 1
+                return dict(rule)
+        return None
+
+
+FAULT_KEYS = {"method", "path_regex", "times", "status", "retry_after",
+              "delay", "drop", "message"}
+
+
+def check_faults(rules):
+    if not isinstance(rules, list):
+        raise ApiError(400, "fault rules must be a JSON list")
+    out = []
+    for i, r in enumerate(rules):
+        if not isinstance(r, dict):
+            raise ApiError(400, f"fault rule {i} must be an object")
+        unknown = set(r) - FAULT_KEYS
+        if unknown:
+            raise ApiError(400, f"fault rule {i}: unknown keys "
+                           f"{sorted(unknown)}")
+        if r.get("path_regex") is not None:
+            try:
+                re.compile(r["path_regex"])
+            except re.error as e:
+                raise ApiError(400, f"fault rule {i}: path_regex: {e}")
+        if r.get("status") is None and not r.get("drop") and \
+                r.get("delay") is None:
+            raise ApiError(400, f"fault rule {i} needs status, drop or delay")
+        out.append(dict(r))
+    return out
+
+
+# --- HTTP --------------------------------------------------------------------
+
+class DropConnection(Exception):
+    pass
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    # libcurl keeps connections alive and reuses them; HTTP/1.0 would close
+    # after every reply and hide bugs in how the client reuses them.
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-kube-apiserver/1"
+    # Headers and body go out in two writes; with Nagle on, the second one
+    # waits for the client's delayed ACK and every reply costs 40 ms.
+    disable_nagle_algorithm = True
+
+    def log_message(self, fmt, *args):
+        if not self.server.state.args.quiet:
+            sys.stderr.write("kube-apiserver.py: %s\n" % (fmt % args))
+
+    # One entry point for every method, so that the body is always read
+    # (even for requests that are refused) and the connection stays in
+    # step for the next request on it.
+    def do_GET(self): self.dispatch()
+    def do_POST(self): self.dispatch()
+    def do_PUT(self): self.dispatch()
+    def do_PATCH(self): self.dispatch()
+    def do_DELETE(self): self.dispatch()
+    def do_HEAD(self): self.dispatch()
+    def do_OPTIONS(self): self.dispatch()
+
+    def read_body(self):
+        te = self.headers.get("Transfer-Encoding", "")
+        if te.lower() == "chunked":
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(1024)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY:
+                    self.close_connection = True
+                    raise ApiError(413, "request entity too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+            return b"".join(chunks)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError(400, "bad Content-Length")
+        if n > MAX_BODY:
+            # The body is not read, so the connection cannot be reused.
+            self.close_connection = True
+            raise ApiError(413, "request entity too large")
+        return self.rfile.read(n)
+
+    def send_json(self, code, obj, extra_headers=()):
+        data = json.dumps(obj).encode() + b"\n"
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for k, v in extra_headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def drop(self):
+        # Close the TCP (and TLS) connection without a byte of reply, as a
+        # crashed API server or a cut network would.
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+        except OSError:
+            pass
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        raise DropConnection()
+
+    def dispatch(self):
+        state = self.server.state
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path
+        try:
+            body = self.read_body()
+        except ApiError as e:
+            if not path.startswith("/_fake/"):
+                state.record({"time": now_rfc3339(), "method": self.command,
+                              "path": path, "query": {},
+                              "content_type":
+                                  self.headers.get("Content-Type"),
+                              "auth": None, "status": e.code, "body": None})
+            self.send_json(e.code, status_object(e.code, e.message))
+            return
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        if path == "/_fake" or path.startswith("/_fake/"):
+            self.control(path, body)
+            return
+
+        query = {k: v[0] if len(v) == 1 else v
+                 for k, v in urllib.parse.parse_qs(
+                     url.query, keep_blank_values=True).items()}
+        ctype = self.headers.get("Content-Type")
+        entry = {
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                timespec="microseconds").replace("+00:00", "Z"),
+            "method": self.command,
+            "path": path,
+            "query": query,
+            "content_type": ctype,
+            "auth": None,
+            "status": None,
+            "body": None,
+        }
+        if body:
+            try:
+                entry["body"] = json.loads(body)
+            except ValueError:
+                entry["body"] = body.decode("utf-8", "replace")
+
+        code, reply, headers = None, None, []
+        try:
+            code, reply, headers = self.api(state, entry, path, query, ctype,
+                                            body)
+        except DropConnection:
+            entry["dropped"] = True
+            state.record(entry)
+            raise
+        except ApiError as e:
+            code = e.code
+            reply = status_object(e.code, e.message, e.reason, e.details)
+            if e.schema_errors:
+                entry["schema_errors"] = e.schema_errors
+        entry["status"] = code
+        state.record(entry)
+        self.send_json(code, reply, headers)
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        except DropConnection:
+            self.close_connection = True
+
+    def api(self, state, entry, path, query, ctype, body):
+        """Answer one API request: (code, JSON reply, extra headers)."""
+        if state.outage:
+            entry["outage"] = state.outage
+            raise ApiError(state.outage, "the fake API server is in outage "
+                           "mode")
+        fault = state.take_fault(self.command, path)
+        if fault:
+            entry["fault"] = fault
+            if fault.get("delay"):
+                time.sleep(float(fault["delay"]))
+            if fault.get("drop"):
+                self.drop()
+            if fault.get("status") is not None:
+                code = int(fault["status"])
+                headers = []
+                if fault.get("retry_after") is not None:
+                    headers.append(("Retry-After", str(fault["retry_after"])))
+                msg = fault.get("message") or \
+                    f"injected fault: {code} {REASONS.get(code, '')}".strip()
+                details = None
+                if fault.get("retry_after") is not None:
+                    details = {"retryAfterSeconds": int(fault["retry_after"])}
+                entry["auth"] = self.auth_result(state)
+                return code, status_object(code, msg, details=details), headers
+
+        entry["auth"] = self.auth_result(state)
+        if entry["auth"] != "valid":
+            raise ApiError(401, "Unauthorized")
+
+        if self.command in ("GET", "HEAD") and path == "/version":
+            return 200, {"major": "1", "minor": "32",
+                         "gitVersion": "v1.32.2-fake",
+                         "platform": "linux/amd64"}, []
+        if self.command in ("GET", "HEAD") and \
+                path in ("/healthz", "/readyz", "/livez"):
+            return 200, {"status": "ok"}, []
+
+        return self.serve_resource(state, entry, path, query, ctype, body)
+
+    def auth_result(self, state):
+        h = self.headers.get("Authorization")
+        if h is None:
+            return "missing"
+        scheme, _, token = h.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "invalid"
+        token = token.strip()
+        ok = False
+        for t in state.tokens():
+            # Compare every candidate so timing says nothing; this is a fake
+            # but it costs nothing to do it the right way.
+            ok |= hmac.compare_digest(t.encode(), token.encode())
+        return "valid" if ok else "invalid"
+
+    # -- the REST layer --
+
+    def parse_path(self, path):
+        """(resource, namespace, name, subresource) or ApiError 404."""
+        parts = [p for p in path.split("/") if p != ""]
+        if path.endswith("/") and path != "/":
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        if parts[:2] == ["api", "v1"]:
+            group, version, rest = "", "v1", parts[2:]
+        elif len(parts) >= 3 and parts[0] == "apis":
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        ns = None
+        if len(rest) >= 3 and rest[0] == "namespaces":
+            ns, rest = rest[1], rest[2:]
+        if not rest or len(rest) > 3:
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        res = BY_PATH.get((group, version, rest[0]))
+        if res is None:
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        if ns is not None and not res.namespaced:
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        name = rest[1] if len(rest) >= 2 else None
+        sub = rest[2] if len(rest) == 3 else None
+        if sub is not None and sub not in res.subresources:
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        if res.namespaced and name is not None and ns is None:
+            raise ApiError(404, "the server could not find the requested "
+                           "resource")
+        return res, ns, name, sub
+
+    def serve_resource(self, state, entry, path, query, ctype, body):
+        res, ns, name, sub = self.parse_path(path)
+        m = self.command
+        if "watch" in query and query["watch"] not in ("", "0", "false"):
+            raise ApiError(400, "watch is not supported by the fake")
+        dry_run = query.get("dryRun") == "All"
+        if query.get("dryRun") not in (None, "All"):
+            raise ApiError(400, f"dryRun: unsupported value "
+                           f"{query['dryRun']!r}: supported values: \"All\"")
+        if name is None:
+            if m in ("GET", "HEAD"):
+                return self.list(state, res, ns, query)
+            if m == "POST" and (ns is not None or not res.namespaced):
+                return self.create(state, entry, res, ns, ctype, body, dry_run)
+            raise ApiError(405, f"the server does not allow this method on "
+                           f"the requested resource ({m} {res.qualified})")
+        if m in ("GET", "HEAD"):
+            with state.lock:
+                return 200, copy.deepcopy(self.get(state, res, ns, name)), []
+        if m == "PUT":
+            return self.replace(state, entry, res, ns, name, sub, ctype,
+                                body, dry_run)
+        if m == "PATCH":
+            return self.patch(state, entry, res, ns, name, sub, ctype, body,
+                              dry_run)
+        if m == "DELETE" and sub is None:
+            return self.delete(state, res, ns, name, ctype, body, dry_run)
+        raise ApiError(405, f"the server does not allow this method on the "
+                       f"requested resource ({m} {res.qualified})")
+
+    def get(self, state, res, ns, name):
+        obj = state.objects.get((res.group, res.version, res.plural, ns, name))
+        if obj is None:
+            raise ApiError(404, f'{res.qualified} "{name}" not found',
+                           details={"name": name, "group": res.group,
+                                    "kind": res.plural})
+        return obj
+
+    def list(self, state, res, ns, query):
+        labels = parse_label_selector(query.get("labelSelector", ""))
+        fields = parse_field_selector(res, query.get("fieldSelector", ""))
+        with state.lock:
+            items = []
+            for key in sorted(state.objects, key=lambda k: (k[3] or "", k[4])):
+                g, v, p, kns, _ = key
+                if (g, v, p) != (res.group, res.version, res.plural):
+                    continue
+                if ns is not None and kns != ns:
+                    continue
+                obj = state.objects[key]
+                if labels_match(obj, labels) and fields_match(obj, fields):
+                    obj = copy.deepcopy(obj)
+                    if res.typed:
+                        obj.pop("kind", None)
+                        obj.pop("apiVersion", None)
+                    items.append(obj)
+            rv = str(state.rv)
+        return 200, {"kind": res.kind + "List", "apiVersion": res.api_version,
+                     "metadata": {"resourceVersion": rv}, "items": items}, []
+
+    def parse_object(self, res, ctype, body, allowed=("application/json",)):
+        mt = (ctype or "").split(";")[0].strip().lower()
+        if mt not in allowed:
+            raise ApiError(415, f"the body of the request was in an unknown "
+                           f"format - accepted media types include: "
+                           f"{', '.join(allowed)}")
+        try:
+            obj = json.loads(body)
+        except ValueError as e:
+            raise ApiError(400, f"the body of the request is not valid "
+                           f"JSON: {e}")
+        return mt, obj
+
+    def check_type(self, res, obj):
+        if not isinstance(obj, dict):
+            raise ApiError(400, "the body of the request must be a JSON "
+                           "object")
+        # A real server would infer a missing kind from the URL; the fake
+        # wants it spelled out, as every client here writes it.
+        if obj.get("apiVersion") != res.api_version:
+            raise ApiError(400, f"the API version in the data "
+                           f"({obj.get('apiVersion')}) does not match the "
+                           f"expected API version ({res.api_version})")
+        if obj.get("kind") != res.kind:
+            raise ApiError(400, f"the kind in the data ({obj.get('kind')}) "
+                           f"does not match the expected kind ({res.kind})")
+        if not isinstance(obj.get("metadata"), dict):
+            raise ApiError(400, "metadata: Required value")
+
+    def invalid(self, res, name, errors):
+        causes = [{"reason": "FieldValueInvalid", "message": e,
+                   "field": e.split(":")[0]} for e in errors]
+        kind = res.kind + (f".{res.group}" if res.group else "")
+        raise ApiError(422, f'{kind} "{name}" is invalid: [{", ".join(errors)}]',
+                       details={"name": name, "group": res.group,
+                                "kind": res.kind, "causes": causes},
+                       schema_errors=errors)
+
+    def create(self, state, entry, res, ns, ctype, body, dry_run):
+        _, obj = self.parse_object(res, ctype, body)
+        self.check_type(res, obj)
+        meta = obj["metadata"]
+        if res.namespaced:
+            if meta.get("namespace") not in (None, ns):
+                raise ApiError(400, "the namespace of the provided object "
+                               "does not match the namespace sent on the "
+                               "request")
+            meta["namespace"] = ns
+        if meta.get("resourceVersion"):
+            # 500, not 400, because that is what a real API server answers:
+            # the error comes from its storage layer, untranslated.
+            raise ApiError(500, "resourceVersion should not be set on "
+                           "objects to be created")
+        with state.lock:
+            if not meta.get("name") and meta.get("generateName"):
+                for _ in range(8):
+                    meta["name"] = meta["generateName"] + \
+                        uuid.uuid4().hex[:5]
+                    if (res.group, res.version, res.plural, ns,
+                            meta["name"]) not in state.objects:
+                        break
+            name = meta.get("name")
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now_rfc3339()
+            meta["resourceVersion"] = str(state.rv + 1)
+            if "spec" in obj and res.kind in ("Job", "VirtualMachine"):
+                meta["generation"] = 1
+            errors = schema_errors(res, obj)
+            if errors:
+                self.invalid(res, name, errors)
+            key = (res.group, res.version, res.plural, ns, name)
+            if key in state.objects:
+                raise ApiError(409, f'{res.qualified} "{name}" already exists',
+                               reason="AlreadyExists",
+                               details={"name": name, "group": res.group,
+                                        "kind": res.plural})
+            if not dry_run:
+                state.rv += 1
+                state.objects[key] = obj
+            return 201, copy.deepcopy(obj), []
+
+    def store_update(self, state, res, ns, name, sub, old, new, dry_run):
+        """Validate NEW as the successor of OLD and store it.  Locked."""
+        if not isinstance(new, dict):
+            raise ApiError(422, "the patched object is not a JSON object")
+        if sub == "status":
+            # The status subresource changes status only, whatever else
+            # the client sent; a resourceVersion it sent is still a
+            # precondition.
+            merged = copy.deepcopy(old)
+            if "status" in new:
+                merged["status"] = new["status"]
+            else:
+                merged.pop("status", None)
+            rv = (new.get("metadata") or {}).get("resourceVersion")
+            if rv:
+                merged["metadata"]["resourceVersion"] = rv
+            new = merged
+        elif "status" in res.subresources:
+            # And the main resource ignores changes to status.
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+            else:
+                new.pop("status", None)
+        nmeta = new.get("metadata")
+        if not isinstance(nmeta, dict):
+            self.invalid(res, name, ["metadata: Required value"])
+        ometa = old["metadata"]
+        if nmeta.get("name") != name:
+            raise ApiError(400, f"the name of the object "
+                           f"({nmeta.get('name')}) does not match the name "
+                           f"on the URL ({name})")
+        if res.namespaced and nmeta.get("namespace", ns) != ns:
+            raise ApiError(400, "the namespace of the provided object does "
+                           "not match the namespace sent on the request")
+        if nmeta.get("uid") not in (None, ometa["uid"]):
+            raise ApiError(409, f"Precondition failed: UID in precondition: "
+                           f"{nmeta.get('uid')}, UID in object meta: "
+                           f"{ometa['uid']}", reason="Conflict")
+        rv = nmeta.get("resourceVersion")
+        if rv not in (None, "") and rv != ometa["resourceVersion"]:
+            raise ApiError(409, f'Operation cannot be fulfilled on '
+                           f'{res.qualified} "{name}": the object has been '
+                           f'modified; please apply your changes to the '
+                           f'latest version and try again',
+                           reason="Conflict",
+                           details={"name": name, "group": res.group,
+                                    "kind": res.plural})
+        if new.get("kind") != res.kind or \
+                new.get("apiVersion") != res.api_version:
+            self.check_type(res, new)
+        # Server-owned fields keep their values.
+        for f in ("uid", "creationTimestamp", "generation", "namespace"):
+            if f in ometa:
+                nmeta[f] = ometa[f]
+        if "generation" in ometa and old.get("spec") != new.get("spec"):
+            nmeta["generation"] = ometa["generation"] + 1
+        nmeta["resourceVersion"] = str(state.rv + 1)
+        errors = schema_errors(res, new) + update_errors(res, old, new)
+        if errors:
+            self.invalid(res, name, errors)
+        if not dry_run:
+            state.rv += 1
+            state.objects[(res.group, res.version, res.plural, ns, name)] = new
+        return 200, copy.deepcopy(new), []
+
+    def replace(self, state, entry, res, ns, name, sub, ctype, body, dry_run):
+        _, obj = self.parse_object(res, ctype, body)
+        self.check_type(res, obj)
+        with state.lock:
+            old = self.get(state, res, ns, name)
+            return self.store_update(state, res, ns, name, sub, old, obj,
+                                     dry_run)
+
+    def patch(self, state, entry, res, ns, name, sub, ctype, body, dry_run):
+        mt = (ctype or "").split(";")[0].strip().lower()
+        if mt not in PATCHERS:
+            raise ApiError(415, f"the body of the request was in an unknown "
+                           f"format - accepted media types include: "
+                           f"{', '.join(PATCHERS)}")
+        try:
+            patch = json.loads(body)
+        except ValueError as e:
+            raise ApiError(400, f"the body of the request is not valid "
+                           f"JSON: {e}")
+        with state.lock:
+            old = self.get(state, res, ns, name)
+            new = PATCHERS[mt](old, patch)
+            return self.store_update(state, res, ns, name, sub, old, new,
+                                     dry_run)
+
+    def delete(self, state, res, ns, name, ctype, body, dry_run):
+        opts = {}
+        if body.strip():
+            try:
+                opts = json.loads(body)
+            except ValueError as e:
+                raise ApiError(400, f"DeleteOptions is not valid JSON: {e}")
+            if not isinstance(opts, dict):
+                raise ApiError(400, "DeleteOptions must be a JSON object")
+        policy = opts.get("propagationPolicy")
+        if policy not in (None, "Orphan", "Background", "Foreground"):
+            raise ApiError(400, f"propagationPolicy: Unsupported value: "
+                           f"{policy!r}")
+        with state.lock:
+            obj = self.get(state, res, ns, name)
+            pre = opts.get("preconditions") or {}
+            if pre.get("uid") not in (None, obj["metadata"]["uid"]) or \
+                    pre.get("resourceVersion") not in \
+                    (None, obj["metadata"]["resourceVersion"]):
+                raise ApiError(409, f"Precondition failed for "
+                               f"{res.qualified} \"{name}\"",
+                               reason="Conflict")
+            if not dry_run:
+                del state.objects[(res.group, res.version, res.plural, ns,
+                                   name)]
+                state.rv += 1
+        # Pods answer with the object (their deletion is graceful on a real
+        # cluster); everything else with a Success Status.
+        if res.kind == "Pod":
+            return 200, copy.deepcopy(obj), []
+        return 200, status_object(200, "", reason="", details={
+            "name": name, "group": res.group, "kind": res.plural,
+            "uid": obj["metadata"]["uid"]}), []
+
+    # -- the control API --
+
+    def control(self, path, body):
+        state = self.server.state
+        m = self.command
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            self.send_json(400, status_object(400, "control body is not "
+                                              "valid JSON"))
+            return
+        try:
+            if path == "/_fake/requests" and m == "GET":
+                with state.lock:
+                    self.send_json(200, list(state.requests))
+            elif path == "/_fake/requests" and m == "DELETE":
+                with state.lock:
+                    state.requests.clear()
+                self.send_json(200, [])
+            elif path == "/_fake/faults" and m == "GET":
+                with state.lock:
+                    self.send_json(200, state.faults)
+            elif path == "/_fake/faults" and m == "POST":
+                rules = check_faults(data if data is not None else [])
+                with state.lock:
+                    state.faults = rules
+                self.send_json(200, rules)
+            elif path == "/_fake/outage" and m == "POST":
+                st = (data or {}).get("status")
+                if st is not None and not (isinstance(st, int)
+                                           and 100 <= st <= 599):
+                    raise ApiError(400, "status must be an HTTP status or "
+                                   "null")
+                state.outage = st
+                self.send_json(200, {"status": st})
+            elif path == "/_fake/objects" and m == "GET":
+                with state.lock:
+                    self.send_json(200, list(state.objects.values()))
+            elif path == "/_fake/objects" and m == "POST":
+                # Lets a test play the part of a controller (a kubelet
+                # setting pod status, KubeVirt starting a VM): the object
+                # is stored as given, without the API's update rules, but
+                # it must still be valid.
+                objs = data if isinstance(data, list) else [data]
+                with state.lock:
+                    stored = [copy.deepcopy(state.insert(o, strict=True))
+                              for o in objs]
+                self.send_json(200, stored)
+            elif path == "/_fake/reset" and m == "POST":
+                with state.lock:
+                    state.requests.clear()
+                    state.faults = []
+                    state.outage = None
+                    state.load_seed()
+                self.send_json(200, {"reset": True})
+            else:
+                self.send_json(404, status_object(404, f"no control "
+                                                  f"endpoint {m} {path}"))
+        except ApiError as e:
+            self.send_json(e.code, status_object(e.code, e.message))
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # Tests start and stop the fake quickly on fresh ports; reuse avoids
+    # TIME_WAIT trouble when a port is chosen explicitly.
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that refuses our certificate, or hangs up mid-request,
+        # is what several tests do on purpose; a traceback would only hide
+        # real problems in the ctest output.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ssl.SSLError, ConnectionError, DropConnection,
+                            socket.timeout)):
+            return
+        super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="Strict loopback fake of the Kubernetes API server.")
+    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
+    ap.add_argument("--key", required=True, help="server private key (PEM)")
+    ap.add_argument("--listen", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0,
+                    help="0 (the default) picks a free port")
+    ap.add_argument("--port-file",
+                    help="write the port here once listening (atomically)")
+    ap.add_argument("--token", action="append",
+                    help="an accepted bearer token (repeatable)")
+    ap.add_argument("--token-file",
+                    help="accepted bearer tokens, one a line, re-read on "
+                    "every request")
+    ap.add_argument("--schemas", required=True,
+                    help="the shared schema directory (k8s/, kubevirt.io/)")
+    ap.add_argument("--seed", help="JSON list of objects to preload")
+    ap.add_argument("--record", help="append one JSON line per API request")
+    ap.add_argument("--faults", help="JSON list of fault rules")
+    ap.add_argument("--outage", type=int, default=None, metavar="STATUS",
+                    help="answer every API request with STATUS")
+    ap.add_argument("--quiet", action="store_true",
+                    help="do not log requests to stderr")
+    args = ap.parse_args()
+    if not args.token and not args.token_file:
+        ap.error("give --token and/or --token-file: the fake always "
+                 "requires authentication")
+
+    for res in RESOURCES:
+        if res.schema is None:
+            continue
+        path = os.path.join(args.schemas, res.schema)
+        try:
+            with open(path, encoding="utf-8") as f:
+                schema = json.load(f)
+        except OSError as e:
+            raise SystemExit(f"kube-apiserver.py: {path}: {e.strerror}")
+        # The yannh schemas say "$schema": "http://json-schema.org/schema#",
+        # which names no draft, and the KubeVirt one says nothing; both are
+        # written for draft 4-7, so Draft 7 it is.
+        cls = jsonschema.validators.validator_for(
+            schema, default=jsonschema.Draft7Validator) \
+            if schema.get("$schema", "").startswith(
+                ("http://json-schema.org/draft", "https://json-schema.org/draft")) \
+            else jsonschema.Draft7Validator
+        cls.check_schema(schema)
+        res.validator = cls(schema, format_checker=FORMATS)
+
+    try:
+        state = State(args)
+    except ApiError as e:
+        raise SystemExit(f"kube-apiserver.py: {e.message}")
+
+    httpd = Server((args.listen, args.port), Handler)
+    httpd.state = state
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(args.cert, args.key)
+    # The handshake happens in the handler thread on first read, so a
+    # client that stalls in it cannot block accept() for everyone else.
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
+                                   do_handshake_on_connect=False)
+    port = httpd.server_address[1]
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(f"{port}\n")
+        os.rename(tmp, args.port_file)
+    if not args.quiet:
+        sys.stderr.write(f"kube-apiserver.py: listening on "
+                         f"https://{args.listen}:{port}\n")
+
+    def stop(signum, frame):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    httpd.serve_forever(poll_interval=0.1)
+    httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,4 @@
 # Unit tests for common/: one per module.
-v2v_require_pkg(MHD libmicrohttpd libmicrohttpd-dev)
 
 foreach(t error buf log sha256 accel json backoff)
   v2v_unit_test(test-${t}

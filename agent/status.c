@@ -478,6 +478,18 @@ phase_seconds_locked (struct agent_status *st, enum agent_phase phase)
   return s;
 }
 
+/* Milliseconds are plenty, and "0.174" reads better than json-c's
+ * "0.17399999999999999".
+ */
+static struct json_object *
+seconds_json (double secs)
+{
+  char s[64];
+
+  snprintf (s, sizeof s, "%.3f", secs);
+  return json_object_new_double_s (secs, s);
+}
+
 /* Called with the lock held: a copy of the report's member KEY when it
  * is an object, or NULL.
  */
@@ -552,8 +564,8 @@ agent_status_to_json (struct agent_status *st)
   /* DONE is where the run rests, not work it did: it has no duration. */
   for (int p = 0; p < AGENT_PHASE_DONE; p++)
     if (st->phase_started[p])
-      json_object_object_add (secs, phase_names[p], json_object_new_double
-                              (phase_seconds_locked (st, p)));
+      json_object_object_add (secs, phase_names[p],
+                              seconds_json (phase_seconds_locked (st, p)));
   json_object_object_add (o, "phaseSeconds", secs);
   json_object_object_add (o, "startTime", time_json (&st->start_time));
   json_object_object_add (o, "endTime",
@@ -632,6 +644,42 @@ fits (struct json_object *o, size_t max)
   return len <= max;
 }
 
+/* Set the message of O to the longest prefix of MESSAGE, marked as cut,
+ * with which O fits in MAX (or just the mark).
+ */
+static int
+cut_message (struct json_object *o, const char *message, size_t max)
+{
+  size_t lo = 0, hi = strlen (message);
+  CLEANUP_FREE char *t = malloc (hi + sizeof TRUNCATION_MARK);
+
+  if (t == NULL)
+    return -ENOMEM;
+  json_object_object_add (o, "message", json_object_new_string (message));
+  if (fits (o, max))
+    return 0;
+  /* LO fits (or is 0), HI does not; both on character boundaries. */
+  while (hi - lo > 1) {
+    size_t mid = utf8_prefix (message, lo + (hi - lo) / 2);
+    if (mid <= lo)
+      mid = lo + utf8_char_len ((const unsigned char *) message + lo,
+                                hi - lo);
+    if (mid <= lo || mid >= hi)
+      break;
+    memcpy (t, message, mid);
+    strcpy (t + mid, TRUNCATION_MARK);
+    json_object_object_add (o, "message", json_object_new_string (t));
+    if (fits (o, max))
+      lo = mid;
+    else
+      hi = mid;
+  }
+  memcpy (t, message, lo);
+  strcpy (t + lo, TRUNCATION_MARK);
+  json_object_object_add (o, "message", json_object_new_string (t));
+  return 0;
+}
+
 int
 agent_status_termination_message (struct agent_status *st, size_t max,
                                   struct buf *out)
@@ -640,6 +688,7 @@ agent_status_termination_message (struct agent_status *st, size_t max,
   CLEANUP_FREE char *message = NULL;
   const char *s;
   size_t len;
+  int r;
 
   if (o == NULL)
     return -ENOMEM;
@@ -679,43 +728,25 @@ agent_status_termination_message (struct agent_status *st, size_t max,
   if (!fits (o, max))
     json_object_object_add (o, "guest", NULL);
 
-  /* Then the message, cut at a character boundary, with a mark saying
-   * that it was cut.
+  /* Then the message, cut at a character boundary; then the hints,
+   * which a controller can also read from the report, with the message
+   * cut again from the whole.
    */
-  if (!fits (o, max) && message) {
-    size_t lo = 0, hi = strlen (message);
-    char *t = malloc (hi + sizeof TRUNCATION_MARK);
-
-    if (t == NULL)
-      return -ENOMEM;
-    while (hi - lo > 1) {
-      size_t mid = utf8_prefix (message, lo + (hi - lo) / 2);
-      if (mid <= lo)
-        mid = lo + utf8_char_len ((unsigned char *) message + lo, hi - lo);
-      if (mid <= lo || mid >= hi)
-        break;
-      memcpy (t, message, mid);
-      strcpy (t + mid, TRUNCATION_MARK);
-      json_object_object_add (o, "message", json_object_new_string (t));
-      if (fits (o, max))
-        lo = mid;
-      else
-        hi = mid;
-    }
-    memcpy (t, message, lo);
-    strcpy (t + lo, TRUNCATION_MARK);
-    json_object_object_add (o, "message", json_object_new_string (t));
-    free (t);
+  if (!fits (o, max) && message && (r = cut_message (o, message, max)) < 0)
+    return r;
+  if (!fits (o, max)) {
+    json_object_object_del (o, "kubevirtHints");
+    if (message && (r = cut_message (o, message, max)) < 0)
+      return r;
   }
 
   /* A MAX too small for even that (or a huge reason): keep what says
    * how the run ended, which is what a controller acts on.
    */
   if (!fits (o, max)) {
-    json_object_object_del (o, "kubevirtHints");
+    json_object_object_del (o, "guest");
     json_object_object_del (o, "warnings");
     json_object_object_del (o, "message");
-    json_object_object_del (o, "guest");
   }
   if (!fits (o, max))
     json_object_object_del (o, "reason");

@@ -350,6 +350,7 @@ Test (httpd, chunked_body_past_4k_is_413)
   memset (chunk, 'x', sizeof chunk);
   hl = snprintf (head, sizeof head,
                  "POST /shutdown HTTP/1.1\r\nHost: x\r\n"
+                 "Connection: close\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n%zx\r\n", sizeof chunk);
   cr_assert_eq (write (fd, head, (size_t) hl), hl);
   cr_assert_eq (write (fd, chunk, sizeof chunk), (ssize_t) sizeof chunk);

@@ -19,9 +19,15 @@ v2v_require_pkg(CURL     libcurl     libcurl4-openssl-dev)
 v2v_require_pkg(JSONC    json-c      libjson-c-dev)
 v2v_require_pkg(BLKID    blkid       libblkid-dev)
 v2v_require_pkg(OPENSSL  libcrypto   libssl-dev)
+# kubeconfig files are YAML.
 v2v_require_pkg(YAML     yaml-0.1    libyaml-dev)
+# The agent's optional status server; the HTTP client tests use it too.
 v2v_require_pkg(MHD      libmicrohttpd libmicrohttpd-dev)
-find_package(Threads REQUIRED)
 if(BUILD_TESTING)
   v2v_require_pkg(CRITERION criterion libcriterion-dev)
+  # Tests check that the agent's inspection XML is well-formed.
+  v2v_require_pkg(LIBXML2   libxml-2.0 libxml2-dev)
 endif()
+
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+find_package(Threads REQUIRED)

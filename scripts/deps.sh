@@ -30,7 +30,8 @@ runtime_pkgs="
 #   mmdebstrap, grub, ovmf  - real bootable fixtures and the boot harness
 #   hivex, ntfs-3g          - phony Windows guests
 #   xorriso                 - a virtio-win ISO for the Windows tests
-#   python3-*               - the loopback EC2 and Kubernetes fakes
+#   python3-*               - the loopback EC2 and Kubernetes fakes;
+#                             prometheus-client parses the agent's metrics
 #   virt-v2v                - the peer we benchmark against
 build_pkgs="
     build-essential cmake pkg-config git
@@ -40,7 +41,7 @@ build_pkgs="
     mmdebstrap debian-archive-keyring grub-pc-bin grub-efi-amd64-bin
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
     libhivex-bin ntfs-3g busybox-static xorriso
-    python3 python3-botocore python3-jsonschema
+    python3 python3-botocore python3-jsonschema python3-prometheus-client
     openssl jq zstd time
     virt-v2v
 "

@@ -1,0 +1,41 @@
+# Unit tests for agent/: the run state and the status server.
+v2v_unit_test(test-agent-status
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/agent-status.c
+  LIBS v2vagent PkgConfig::LIBXML2)
+
+# The status server against the real HTTP client on 127.0.0.1.
+v2v_unit_test(test-agent-httpd
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/agent-httpd.c
+  LIBS v2vagent)
+
+# The metrics, parsed by the reference Prometheus parser
+# (python3-prometheus-client).  Debian's package is for Debian's python3,
+# which a python3 earlier on PATH (pyenv, a venv) may not see: take the
+# first interpreter that can import it.
+add_executable(agent-metrics-dump
+  ${CMAKE_CURRENT_SOURCE_DIR}/agent-metrics-dump.c)
+target_link_libraries(agent-metrics-dump PRIVATE v2vagent)
+
+set(V2V_PROM_PYTHON "")
+foreach(py /usr/bin/python3 python3)
+  execute_process(COMMAND ${py} -c "import prometheus_client.parser"
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(rc EQUAL 0)
+    set(V2V_PROM_PYTHON ${py})
+    break()
+  endif()
+endforeach()
+if(NOT V2V_PROM_PYTHON)
+  # prom-parse.py exits 77 without the module: the test is skipped.
+  set(V2V_PROM_PYTHON python3)
+endif()
+
+add_test(NAME test-agent-metrics-parse
+  COMMAND sh -c "$<TARGET_FILE:agent-metrics-dump> > agent-metrics.txt && ${V2V_PROM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/prom-parse.py agent-metrics.txt"
+  WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+# The same check must fail on a broken exposition.
+add_test(NAME test-agent-metrics-parse-rejects-broken
+  COMMAND sh -c "printf '# HELP v2v_agent_phase x\\n# TYPE v2v_agent_phase gauge\\nv2v_agent_phase{phase=\"done} 1\\n' | ${V2V_PROM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/prom-parse.py -; rc=$?; [ $rc -ne 77 ] || exit 77; test $rc -eq 1")
+set_tests_properties(test-agent-metrics-parse
+  test-agent-metrics-parse-rejects-broken
+  PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)

@@ -54,8 +54,8 @@ usage (FILE *fp)
 "  --block-driver virtio-blk|virtio-scsi    (default virtio-blk)\n");
 }
 
-static int
-parse_enum (const char *opt, const char *val, const char *const *names)
+int
+agent_parse_enum (const char *opt, const char *val, const char *const *names)
 {
   for (int i = 0; names[i]; i++)
     if (strcmp (val, names[i]) == 0)
@@ -64,8 +64,8 @@ parse_enum (const char *opt, const char *val, const char *const *names)
   return -1;
 }
 
-static int
-exit_for (enum convert_status s)
+int
+agent_exit_for (enum convert_status s)
 {
   switch (s) {
   case CONVERT_OK: case CONVERT_ALREADY_DONE: return AGENT_EXIT_OK;
@@ -88,8 +88,8 @@ exit_for (enum convert_status s)
 /* "--key all:file:PATH" becomes "all:key:<contents>", so the secret is
  * read once, here, and never appears on a command line or in a log.
  */
-static char *
-resolve_key (const char *arg)
+char *
+agent_resolve_key (const char *arg)
 {
   const char *c = strchr (arg, ':');
   char *out = NULL;
@@ -132,8 +132,8 @@ on_retry (void *opaque, const char *msg)
 /* Default overlay directory: one per set of disks, stable across runs so
  * that an interrupted commit is found by the next run on the same disks.
  */
-static void
-default_overlay_dir (const struct blockdev_list *list, char *out, size_t len)
+void
+agent_default_overlay_dir (const struct blockdev_list *list, char *out, size_t len)
 {
   char joined[4096] = "", sum[SHA256_HEX_LEN];
   const char *base = getenv ("V2V_OVERLAY_DIR");
@@ -147,8 +147,8 @@ default_overlay_dir (const struct blockdev_list *list, char *out, size_t len)
             : "/var/tmp/v2v-kubevirt", sum);
 }
 
-static int
-mkdir_p (const char *dir)
+int
+agent_mkdir_p (const char *dir)
 {
   char buf[512];
 
@@ -165,8 +165,8 @@ mkdir_p (const char *dir)
   return 0;
 }
 
-static void
-print_summary (struct json_object *report)
+void
+agent_print_summary (struct json_object *report)
 {
   struct json_object *steps, *changes, *warnings, *guest, *v;
 
@@ -211,8 +211,11 @@ print_summary (struct json_object *report)
            ? " (dry run: nothing was written)" : "");
 }
 
+/* The options "convert" and "run" share, parsed into A.  Returns 1 if
+ * C is not one of them, 0 if it was handled, -1 on a bad value (logged).
+ */
 int
-agent_cmd_convert (int argc, char **argv)
+agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
 {
   static const char *const ci_names[] = { "rework", "keep", "disable",
                                           "reset", NULL };
@@ -223,112 +226,139 @@ agent_cmd_convert (int argc, char **argv)
   static const char *const compat_names[] = { "off", "check", "fix", NULL };
   static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
   static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
+  struct convert_options *opts = &a->opts;
+  int v;
+
+  switch (c) {
+  case 'n': opts->dry_run = true; break;
+  case 'r': a->report_file = arg; break;
+  case 'R': opts->root = arg; break;
+  case 'k': {
+    char *k = agent_resolve_key (arg);
+    char **n;
+    if (k == NULL)
+      return -1;
+    if ((n = realloc (a->keys, (a->nkeys + 2) * sizeof *n)) == NULL) {
+      free (k);
+      log_error ("out of memory");
+      return -1;
+    }
+    a->keys = n;
+    a->keys[a->nkeys++] = k;
+    a->keys[a->nkeys] = NULL;
+    break;
+  }
+  case 'c':
+    if ((v = agent_parse_enum ("cloud-init", arg, ci_names)) < 0)
+      return -1;
+    opts->cloud_init = v;
+    break;
+  case 'a':
+    if ((v = agent_parse_enum ("agents", arg, ag_names)) < 0)
+      return -1;
+    opts->agents = v;
+    break;
+  case 'N':
+    if ((v = agent_parse_enum ("network", arg, net_names)) < 0)
+      return -1;
+    opts->network = v;
+    break;
+  case 's':
+    if ((v = agent_parse_enum ("selinux-relabel", arg, rl_names)) < 0)
+      return -1;
+    opts->relabel = v;
+    break;
+  case 'd': a->bopts.device_dir = arg; break;
+  case 'O': a->overlay = false; break;
+  case 'o': a->overlay_dir = arg; break;
+  case 'D': a->bopts.deadline_ms = atoll (arg) * 1000; break;
+  case 'C':
+    if ((v = agent_parse_enum ("compat", arg ? arg : "check",
+                               compat_names)) < 0)
+      return -1;
+    opts->compat = v;
+    break;
+  case 'V': opts->virtio_win = arg; break;
+  case 'L': opts->virtio_win_legacy = arg; break;
+  case 'l':
+    if ((v = agent_parse_enum ("legacy-drivers", arg, legacy_names)) < 0)
+      return -1;
+    opts->legacy_drivers = v;
+    break;
+  case 'b':
+    if ((v = agent_parse_enum ("block-driver", arg, bd_names)) < 0)
+      return -1;
+    opts->block_driver = v;
+    break;
+  default:
+    return 1;
+  }
+  return 0;
+}
+
+void
+agent_convert_args_init (struct agent_convert_args *a)
+{
+  memset (a, 0, sizeof *a);
+  a->opts.virtio_win = getenv ("VIRTIO_WIN");
+  a->opts.virtio_win_legacy = getenv ("VIRTIO_WIN_LEGACY");
+  a->overlay = true;
+}
+
+void
+agent_convert_args_free (struct agent_convert_args *a)
+{
+  for (size_t i = 0; i < a->nkeys; i++) {
+    explicit_bzero (a->keys[i], strlen (a->keys[i]));
+    free (a->keys[i]);
+  }
+  free (a->keys);
+  a->keys = NULL;
+  a->nkeys = 0;
+}
+
+int
+agent_cmd_convert (int argc, char **argv)
+{
   static const struct option longopts[] = {
+    AGENT_CONVERT_LONGOPTS,
     { "dry-run", no_argument, NULL, 'n' },
-    { "report", required_argument, NULL, 'r' },
-    { "root", required_argument, NULL, 'R' },
-    { "key", required_argument, NULL, 'k' },
-    { "cloud-init", required_argument, NULL, 'c' },
-    { "agents", required_argument, NULL, 'a' },
-    { "network", required_argument, NULL, 'N' },
-    { "selinux-relabel", required_argument, NULL, 's' },
-    { "device-dir", required_argument, NULL, 'd' },
     { "no-overlay", no_argument, NULL, 'O' },
-    { "overlay-dir", required_argument, NULL, 'o' },
-    { "deadline", required_argument, NULL, 'D' },
-    { "compat", optional_argument, NULL, 'C' },
-    { "virtio-win", required_argument, NULL, 'V' },
-    { "virtio-win-legacy", required_argument, NULL, 'L' },
-    { "legacy-drivers", required_argument, NULL, 'l' },
-    { "block-driver", required_argument, NULL, 'b' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
-  struct convert_options opts = {
-    .progress = on_progress,
-    .virtio_win = getenv ("VIRTIO_WIN"),
-    .virtio_win_legacy = getenv ("VIRTIO_WIN_LEGACY"),
-  };
-  struct blockdev_options bopts = { .on_retry = on_retry };
+  struct agent_convert_args a;
   struct blockdev_list *list = NULL;
   struct json_object *report = NULL;
   struct v2v_error err = { 0 };
-  const char *report_file = NULL, *overlay_dir = NULL;
-  bool overlay = true;
-  char **keys = NULL;
-  size_t nkeys = 0;
   char odir[512];
-  int c, ret = AGENT_EXIT_INTERNAL, v;
+  int c, ret = AGENT_EXIT_INTERNAL, r;
 
+  agent_convert_args_init (&a);
+  a.opts.progress = on_progress;
+  a.bopts.on_retry = on_retry;
   optind = 1;
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'n': opts.dry_run = true; break;
-    case 'r': report_file = optarg; break;
-    case 'R': opts.root = optarg; break;
-    case 'k': {
-      char *k = resolve_key (optarg);
-      if (k == NULL)
-        return AGENT_EXIT_USAGE;
-      keys = realloc (keys, (nkeys + 2) * sizeof *keys);
-      keys[nkeys++] = k;
-      keys[nkeys] = NULL;
-      break;
+    if (c == 'h') {
+      usage (stdout);
+      agent_convert_args_free (&a);
+      return AGENT_EXIT_OK;
     }
-    case 'c':
-      if ((v = parse_enum ("cloud-init", optarg, ci_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.cloud_init = v;
-      break;
-    case 'a':
-      if ((v = parse_enum ("agents", optarg, ag_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.agents = v;
-      break;
-    case 'N':
-      if ((v = parse_enum ("network", optarg, net_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.network = v;
-      break;
-    case 's':
-      if ((v = parse_enum ("selinux-relabel", optarg, rl_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.relabel = v;
-      break;
-    case 'd': bopts.device_dir = optarg; break;
-    case 'O': overlay = false; break;
-    case 'o': overlay_dir = optarg; break;
-    case 'D': bopts.deadline_ms = atoll (optarg) * 1000; break;
-    case 'C':
-      if ((v = parse_enum ("compat", optarg ? optarg : "check",
-                           compat_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.compat = v;
-      break;
-    case 'V': opts.virtio_win = optarg; break;
-    case 'L': opts.virtio_win_legacy = optarg; break;
-    case 'l':
-      if ((v = parse_enum ("legacy-drivers", optarg, legacy_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.legacy_drivers = v;
-      break;
-    case 'b':
-      if ((v = parse_enum ("block-driver", optarg, bd_names)) < 0)
-        return AGENT_EXIT_USAGE;
-      opts.block_driver = v;
-      break;
-    case 'h': usage (stdout); return AGENT_EXIT_OK;
-    default: usage (stderr); return AGENT_EXIT_USAGE;
+    if ((r = agent_convert_option (c, optarg, &a)) != 0) {
+      if (r > 0)
+        usage (stderr);
+      agent_convert_args_free (&a);
+      return AGENT_EXIT_USAGE;
     }
   }
-  opts.keys = keys;
-  bopts.explicit_disks = optind < argc ? argv + optind : NULL;
+  a.opts.keys = a.keys;
+  a.bopts.explicit_disks = optind < argc ? argv + optind : NULL;
   /* A compatibility check writes nothing, like a dry run. */
-  bool read_only = opts.dry_run || opts.compat == CONVERT_COMPAT_CHECK;
-  bopts.need_write = !read_only;
+  bool read_only = a.opts.dry_run || a.opts.compat == CONVERT_COMPAT_CHECK;
+  a.bopts.need_write = !read_only;
 
   log_set_phase ("devices");
-  if (blockdev_discover (&bopts, &list, &err) < 0 ||
+  if (blockdev_discover (&a.bopts, &list, &err) < 0 ||
       blockdev_probe (list, &err) < 0) {
     log_error ("%s", err.msg);
     ret = AGENT_EXIT_DEVICE;
@@ -340,20 +370,20 @@ agent_cmd_convert (int argc, char **argv)
     goto out;
   }
 
-  if (overlay && !read_only) {
+  if (a.overlay && !read_only) {
     CLEANUP_FREE char *summary = NULL;
-    if (overlay_dir == NULL) {
-      default_overlay_dir (list, odir, sizeof odir);
-      overlay_dir = odir;
+    if (a.overlay_dir == NULL) {
+      agent_default_overlay_dir (list, odir, sizeof odir);
+      a.overlay_dir = odir;
     }
     log_set_phase ("overlay");
-    if (mkdir_p (overlay_dir) < 0) {
-      log_error ("cannot create the overlay directory %s: %m", overlay_dir);
+    if (agent_mkdir_p (a.overlay_dir) < 0) {
+      log_error ("cannot create the overlay directory %s: %m", a.overlay_dir);
       ret = AGENT_EXIT_DEVICE;
       goto out;
     }
-    if (blockdev_overlay_recover (list, overlay_dir, true, &summary, &err) < 0 ||
-        blockdev_overlay_create (list, overlay_dir, &err) < 0) {
+    if (blockdev_overlay_recover (list, a.overlay_dir, true, &summary, &err) < 0 ||
+        blockdev_overlay_create (list, a.overlay_dir, &err) < 0) {
       log_error ("%s", err.msg);
       ret = AGENT_EXIT_DEVICE;
       goto out;
@@ -362,10 +392,10 @@ agent_cmd_convert (int argc, char **argv)
       log_warn ("%s", summary);
   }
 
-  enum convert_status status = convert_run (list, &opts, &report, &err);
-  ret = exit_for (status);
+  enum convert_status status = convert_run (list, &a.opts, &report, &err);
+  ret = agent_exit_for (status);
 
-  if (status == CONVERT_OK && !read_only && overlay) {
+  if (status == CONVERT_OK && !read_only && a.overlay) {
     log_set_phase ("commit");
     log_info ("committing the overlays to the disks");
     if (blockdev_overlay_commit (list, &err) < 0) {
@@ -391,12 +421,12 @@ agent_cmd_convert (int argc, char **argv)
                "e1000e); convert it to virtio instead (without --compat)");
   else if (status != CONVERT_OK)
     log_error ("%s", err.msg);
-  print_summary (report);
-  if (report_file) {
-    if (json_object_to_file_ext (report_file, report,
+  agent_print_summary (report);
+  if (a.report_file) {
+    if (json_object_to_file_ext (a.report_file, report,
                                  JSON_C_TO_STRING_PRETTY |
                                  JSON_C_TO_STRING_NOSLASHESCAPE) < 0) {
-      log_error ("--report %s: cannot write: %m", report_file);
+      log_error ("--report %s: cannot write: %m", a.report_file);
       if (ret == AGENT_EXIT_OK)
         ret = AGENT_EXIT_INTERNAL;
     }
@@ -405,10 +435,6 @@ agent_cmd_convert (int argc, char **argv)
 out:
   json_object_put (report);
   blockdev_list_free (list);
-  for (size_t i = 0; i < nkeys; i++) {
-    explicit_bzero (keys[i], strlen (keys[i]));
-    free (keys[i]);
-  }
-  free (keys);
+  agent_convert_args_free (&a);
   return ret;
 }

@@ -2,6 +2,8 @@
  *
  *   v2v-agent accel      print the accelerator qemu can use here (kvm|tcg)
  *   v2v-agent convert    convert the guest on the disks in place
+ *   v2v-agent run        the conversion pod's entrypoint: convert and
+ *                        report to the Kubernetes API
  *   v2v-agent --version
  */
 #include <getopt.h>
@@ -23,6 +25,8 @@ usage (FILE *fp)
            "  accel [--verbose]   print the accelerator (kvm or tcg) and why\n"
            "  devices [--json]    list and probe the disks\n"
            "  convert [OPTIONS]   convert the guest on the disks in place\n"
+           "  run [OPTIONS]       the conversion pod's entrypoint (reports to\n"
+           "                      the Kubernetes API; see docs/agent-run.md)\n"
            "\n"
            "  v2v-agent --version | --help\n"
            "\n"
@@ -69,6 +73,8 @@ main (int argc, char **argv)
     return agent_cmd_devices (argc - 1, argv + 1);
   if (strcmp (argv[1], "convert") == 0)
     return agent_cmd_convert (argc - 1, argv + 1);
+  if (strcmp (argv[1], "run") == 0)
+    return agent_cmd_run (argc - 1, argv + 1);
 
   log_error ("unknown command '%s' (try: v2v-agent --help)", argv[1]);
   return AGENT_EXIT_USAGE;

@@ -1,0 +1,10 @@
+# "v2v-agent run" in a simulated pod against the strict fake kube-apiserver
+# (tests/fakes/), on the xen fixture attached through a loop device.
+foreach(s report outage cancel rogue-ca)
+  add_test(NAME e2e-agent-run-${s}
+    COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/agent-run.sh ${s}
+            ${V2V_REAL_DIR}/xen.img)
+  set_tests_properties(e2e-agent-run-${s} PROPERTIES
+    LABELS e2e TIMEOUT 900 FIXTURES_REQUIRED guest-xen SKIP_RETURN_CODE 77
+    ENVIRONMENT "${V2V_E2E_ENV}")
+endforeach()

@@ -675,6 +675,40 @@ fail:
   return code;
 }
 
+/* The long option name of ARG ("--cloud-init=x" -> "cloud-init"), or
+ * NULL if ARG is not a long option.
+ */
+static const struct option *
+find_longopt (const char *arg, const struct option *longopts)
+{
+  if (strncmp (arg, "--", 2) != 0 || arg[2] == '\0')
+    return NULL;
+  size_t len = strcspn (arg + 2, "=");
+  for (const struct option *o = longopts; o->name; o++)
+    if (strlen (o->name) == len && strncmp (o->name, arg + 2, len) == 0)
+      return o;
+  return NULL;
+}
+
+/* If ENV[I] is an option that the command line (ARGV[1..]) also gives,
+ * the number of ENV words it takes (1, or 2 with a separate value);
+ * else 0.  --key adds up rather than overrides.
+ */
+static int
+overridden (char **env, int envc, int i, int argc, char **argv,
+            const struct option *longopts)
+{
+  const struct option *o = find_longopt (env[i], longopts);
+
+  if (o == NULL || strcmp (o->name, "key") == 0)
+    return 0;
+  for (int j = 1; j < argc; j++)
+    if (find_longopt (argv[j], longopts) == o)
+      return o->has_arg == required_argument && !strchr (env[i], '=') &&
+        i + 1 < envc ? 2 : 1;
+  return 0;
+}
+
 int
 agent_cmd_run (int argc, char **argv)
 {
@@ -723,8 +757,21 @@ agent_cmd_run (int argc, char **argv)
       return AGENT_EXIT_INTERNAL;
     }
     all.argv[all.argc++] = strdup (argv[0]);
-    for (int i = 0; i < args.argc; i++)
-      all.argv[all.argc++] = args.argv[i];
+    for (int i = 0; i < args.argc; i++) {
+      int n = overridden (args.argv, args.argc, i, argc, argv, longopts);
+      if (n == 0) {
+        all.argv[all.argc++] = args.argv[i];
+        continue;
+      }
+      /* The command line sets this option: the environment's value is
+       * not even looked at, so a bad one cannot fail the run.
+       */
+      log_info ("%s from the environment is overridden by the command line",
+                args.argv[i]);
+      for (int j = i; j < i + n; j++)
+        free (args.argv[j]);
+      i += n - 1;
+    }
     for (int i = 1; i < argc; i++)
       all.argv[all.argc++] = strdup (argv[i]);
     free (args.argv);

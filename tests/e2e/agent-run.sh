@@ -152,8 +152,9 @@ echo "--- agent log (tail)"
 tail -n 15 "$T/agent.log" >&2
 
 # Every log record is one JSON object with time, level, phase and msg.
-jq -e 'has("time") and has("level") and has("phase") and has("msg")' \
-    "$T/agent.log" >/dev/null || fail "a log line is not a JSON record"
+jq -se 'length > 10 and all(.[]; has("time") and has("level") and
+    has("phase") and has("msg"))' "$T/agent.log" >/dev/null ||
+    fail "a log line is not a JSON record"
 
 term=$T/termination-log
 [ -s "$term" ] || fail "no termination message"

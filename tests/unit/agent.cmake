@@ -39,3 +39,11 @@ add_test(NAME test-agent-metrics-parse-rejects-broken
 set_tests_properties(test-agent-metrics-parse
   test-agent-metrics-parse-rejects-broken
   PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
+
+# v2v-agent run without an appliance, against the fake kube-apiserver:
+# faults, Retry-After, --timeout, SIGTERM, Forklift settings.
+add_test(NAME agent-run
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-run.sh)
+set_tests_properties(agent-run PROPERTIES
+  LABELS unit TIMEOUT 180 SKIP_RETURN_CODE 77
+  ENVIRONMENT "V2V_AGENT=$<TARGET_FILE:v2v-agent>;SHARED_DATA=${V2V_SHARED_DATA}")

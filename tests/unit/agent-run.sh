@@ -1,0 +1,200 @@
+#!/bin/bash
+# "v2v-agent run" without an appliance (--skip-conversion, or stopped
+# while it waits for a disk), against the strict fake kube-apiserver:
+# retries through injected faults, Retry-After, a timed-out request, a
+# dropped connection; --timeout and SIGTERM; Forklift's settings; no
+# secret in the logs.  Fast enough for the unit tier, so it also runs
+# under the sanitizers.
+#
+#   agent-run.sh            (V2V_AGENT, SHARED_DATA from the environment)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+fakes=$here/../fakes
+: "${V2V_AGENT:?}" "${SHARED_DATA:?}"
+agent=$V2V_AGENT
+unset V2V_AGENT
+export V2V_ACCEL=tcg V2V_LOG_FORMAT=json
+
+fail () { echo "FAIL: agent-run: $*" >&2; exit 1; }
+for c in python3 jq sfdisk mkfs.ext4 openssl; do
+    command -v $c >/dev/null || { echo "SKIP: $c is missing"; exit 77; }
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/v2v-agent-run.XXXXXX")
+fake_pid=
+trap '[ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; rm -rf "$T"' EXIT
+
+# A small disk an OS could live on: one bootable ext4 partition.
+mkdir "$T/dev"
+truncate -s 64M "$T/disk.img"
+printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk -q "$T/disk.img"
+mkfs.ext4 -q -F -E offset=1048576 "$T/disk.img" 60M
+ln -s "$T/disk.img" "$T/dev/block0"
+sum_before=$(sha256sum < "$T/disk.img")
+
+ns=v2v pod=convert-vm-1 token=tok-$RANDOM$RANDOM-s3cret
+"$fakes/make-certs.sh" "$T/certs" >/dev/null
+cat > "$T/seed.json" <<JSON
+[{"apiVersion": "v1", "kind": "Pod",
+  "metadata": {"name": "$pod", "namespace": "$ns", "uid": "u-1234"},
+  "spec": {"containers": [{"name": "agent", "image": "v2v-agent:test"}]}}]
+JSON
+# The first two Events get 500, the next is dropped on the floor; the
+# first Pod patch gets 429 (Retry-After: 1), the second outlives the
+# agent's 10 s request timeout.
+cat > "$T/faults.json" <<'JSON'
+[{"method": "POST", "path_regex": "/events$", "times": 2, "status": 500},
+ {"method": "POST", "path_regex": "/events$", "times": 1, "drop": true},
+ {"method": "PATCH", "path_regex": "/pods/", "times": 1, "status": 429,
+  "retry_after": 1},
+ {"method": "PATCH", "path_regex": "/pods/", "times": 1, "delay": 11}]
+JSON
+python3 "$fakes/kube-apiserver.py" --quiet \
+    --cert "$T/certs/server.crt" --key "$T/certs/server.key" \
+    --schemas "$SHARED_DATA/schemas" --token "$token" --seed "$T/seed.json" \
+    --record "$T/requests.jsonl" --faults "$T/faults.json" \
+    --port 0 --port-file "$T/port" &
+fake_pid=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || fail "the fake API server did not start"
+port=$(cat "$T/port")
+
+kubeconfig () {     # kubeconfig FILE [insecure]
+    local ca_line="certificate-authority: certs/ca.crt"
+    [ "${2:-}" = insecure ] && ca_line="insecure-skip-tls-verify: true"
+    cat > "$1" <<YAML
+apiVersion: v1
+kind: Config
+current-context: c
+contexts:
+- name: c
+  context:
+    cluster: fake
+    user: agent
+    namespace: $ns
+clusters:
+- name: fake
+  cluster:
+    server: "https://127.0.0.1:$port/"
+    $ca_line
+users:
+- name: agent
+  user:
+    tokenFile: token
+YAML
+}
+printf '%s\n' "$token" > "$T/token"
+kubeconfig "$T/kubeconfig"
+kubeconfig "$T/kubeconfig-insecure" insecure
+export KUBECONFIG=$T/kubeconfig POD_NAME=$pod
+unset POD_NAMESPACE KUBERNETES_SERVICE_HOST
+
+requests () { cat "$T/requests.jsonl" 2>/dev/null || true; }
+
+# --- 1. skip-conversion through faults -----------------------------------
+rc=0
+"$agent" run --device-dir "$T/dev" --skip-conversion \
+    --termination-log "$T/term1" 2> "$T/log1" || rc=$?
+[ $rc -eq 0 ] || { cat "$T/log1"; fail "skip-conversion run exited $rc"; }
+jq -e '.outcome == "Succeeded" and .reason == "ConversionSkipped"' \
+    "$T/term1" >/dev/null || fail "termination message: $(cat "$T/term1")"
+for r in Devices Probing ConversionSkipped; do
+    requests | jq -se --arg r "$r" 'any(.[]; .method == "POST" and
+        .body.reason? == $r and .status == 201)' >/dev/null ||
+        fail "Event $r never created"
+done
+n500=$(requests | jq -s '[.[] | select(.method == "POST" and .status == 500)] | length')
+ndrop=$(requests | jq -s '[.[] | select(.dropped == true)] | length')
+[ "$n500" -eq 2 ] && [ "$ndrop" -eq 1 ] ||
+    fail "faults not all hit: $n500 x 500, $ndrop dropped"
+# Retry-After was honoured, and the final annotations arrived.
+python3 - "$T/requests.jsonl" <<'PY' || fail "the 429 was not retried after Retry-After"
+import json, sys, datetime
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+patches = [r for r in reqs if r["method"] == "PATCH" and "/pods/" in r["path"]]
+t = lambda r: datetime.datetime.fromisoformat(r["time"].rstrip("Z"))
+i = next(i for i, r in enumerate(patches) if r["status"] == 429)
+assert i + 1 < len(patches), "no patch after the 429"
+gap = (t(patches[i + 1]) - t(patches[i])).total_seconds()
+assert gap >= 0.95, f"retried {gap:.2f} s after a Retry-After of 1 s"
+PY
+curl -sf --cacert "$T/certs/ca.crt" "https://127.0.0.1:$port/_fake/objects" |
+    jq -e --arg n "$pod" '[.. | objects | select(.kind? == "Pod" and
+        .metadata.name == $n)][0].metadata.annotations["v2v.kubevirt.io/result"]
+        | fromjson | .outcome == "Succeeded"' >/dev/null ||
+    fail "the result annotation did not arrive"
+bad=$(requests | jq -c 'select(.schema_errors // [] | length > 0)')
+[ -z "$bad" ] || fail "bodies the schema refused: $bad"
+[ "$(sha256sum < "$T/disk.img")" = "$sum_before" ] ||
+    fail "--skip-conversion wrote to the disk"
+grep -qF -- "$token" "$T/log1" "$T/term1" "$T/requests.jsonl" &&
+    fail "the token leaked"
+echo "ok 1: reported through 500, a dropped connection, 429 and a timeout"
+
+# --- 2. --timeout while waiting for a disk that never comes ----------------
+mkdir "$T/dev2"
+ln -s "$T/disk.img" "$T/dev2/block1"          # block0 never appears
+start=$(date +%s)
+rc=0
+"$agent" run --device-dir "$T/dev2" --timeout 2 \
+    --termination-log "$T/term2" 2> "$T/log2" || rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc -eq 15 ] || { cat "$T/log2"; fail "--timeout exited $rc, want 15"; }
+[ $took -lt 15 ] || fail "--timeout 2 took $took s"
+jq -e '.outcome == "Cancelled" and .reason == "Timeout" and .exitCode == 15' \
+    "$T/term2" >/dev/null || fail "termination message: $(cat "$T/term2")"
+requests | jq -se 'any(.[]; .body.reason? == "Timeout" and
+    .body.type == "Warning" and .status == 201)' >/dev/null ||
+    fail "no Timeout Warning Event"
+echo "ok 2: --timeout cancels a run waiting for its disks ($took s)"
+
+# --- 3. SIGTERM while waiting ----------------------------------------------
+"$agent" run --device-dir "$T/dev2" --termination-log "$T/term3" \
+    2> "$T/log3" &
+apid=$!
+sleep 1
+kill -TERM $apid
+rc=0
+wait $apid || rc=$?
+[ $rc -eq 15 ] || fail "SIGTERM: exit $rc, want 15"
+jq -e '.outcome == "Cancelled" and .reason == "Cancelled"' "$T/term3" \
+    >/dev/null || fail "termination message: $(cat "$T/term3")"
+echo "ok 3: SIGTERM cancels"
+
+# --- 4. Forklift's settings ------------------------------------------------
+rc=0
+V2V_source=vSphere "$agent" run --device-dir "$T/dev" --skip-conversion \
+    --termination-log "$T/term4" 2> "$T/log4" || rc=$?
+[ $rc -eq 2 ] && grep -q 'V2V_inPlace' "$T/log4" ||
+    fail "V2V_source=vSphere without V2V_inPlace: exit $rc"
+rc=0
+V2V_extra_args='["--cloud-init", "bogus"]' "$agent" run --device-dir "$T/dev" \
+    --skip-conversion 2> "$T/log5" || rc=$?
+[ $rc -eq 2 ] && grep -q "cloud-init.*bogus" "$T/log5" ||
+    fail "a bad value in V2V_extra_args: exit $rc"
+# The command line wins over V2V_extra_args.
+rc=0
+V2V_extra_args='["--cloud-init", "bogus"]' "$agent" run --device-dir "$T/dev" \
+    --skip-conversion --cloud-init keep 2> "$T/log5b" || rc=$?
+[ $rc -eq 0 ] || fail "--cloud-init on the command line did not win: exit $rc"
+rc=0
+V2V_source=ec2 V2V_secretKey=very-secret-value V2V_libvirtURL=vpx://x \
+V2V_extra_args='["--compat=check"]' \
+    "$agent" run --device-dir "$T/dev" --skip-conversion 2> "$T/log6" || rc=$?
+[ $rc -eq 0 ] || fail "supported Forklift settings: exit $rc"
+[ "$(grep -c 'V2V_secretKey is not supported' "$T/log6")" -eq 1 ] ||
+    fail "V2V_secretKey not warned about exactly once"
+grep -q 'V2V_libvirtURL is not supported' "$T/log6" ||
+    fail "V2V_libvirtURL not warned about"
+! grep -q 'very-secret-value' "$T/log6" || fail "a V2V_ value was logged"
+echo "ok 4: Forklift settings mapped, refused or warned about"
+
+# --- 5. insecure only when the kubeconfig says so, and loudly --------------
+rc=0
+KUBECONFIG=$T/kubeconfig-insecure "$agent" run --device-dir "$T/dev" \
+    --skip-conversion 2> "$T/log7" || rc=$?
+[ $rc -eq 0 ] || fail "insecure kubeconfig: exit $rc"
+jq -se 'any(.[]; .level == "warning" and (.msg | startswith("INSECURE")))' \
+    "$T/log7" >/dev/null || { cat "$T/log7" >&2; fail "insecure-skip-tls-verify was not logged loudly"; }
+echo "ok 5: insecure-skip-tls-verify is obeyed and logged as a warning"
+echo "PASS: agent-run"

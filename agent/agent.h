@@ -76,6 +76,8 @@ extern char *agent_resolve_key (const char *arg);
 extern void agent_default_overlay_dir (const struct blockdev_list *list,
                                        char *out, size_t len);
 extern int agent_mkdir_p (const char *dir);
+/* V2V_LAUNCH_TIMEOUT into *RET (seconds; unset: 0); -1 if invalid (logged). */
+extern int agent_launch_timeout_from_env (unsigned *ret);
 extern void agent_print_summary (struct json_object *report);
 
 /* An argument vector built by the program, e.g. from the environment. */

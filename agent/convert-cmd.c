@@ -114,6 +114,32 @@ agent_resolve_key (const char *arg)
   return strdup (arg);
 }
 
+/* V2V_LAUNCH_TIMEOUT: seconds the appliance may take to start (see
+ * docs/troubleshooting.md).  Unset or empty: the default.  Returns -1 for
+ * anything but a whole number of seconds from 1 to a day.
+ */
+int
+agent_launch_timeout_from_env (unsigned *ret)
+{
+  const char *s = getenv ("V2V_LAUNCH_TIMEOUT");
+  char *end;
+  unsigned long v;
+
+  if (s == NULL || *s == '\0') {
+    *ret = 0;
+    return 0;
+  }
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno != 0 || *end != '\0' || *s == '-' || v < 1 || v > 86400) {
+    log_error ("V2V_LAUNCH_TIMEOUT=%s: expected a number of seconds "
+               "from 1 to 86400", s);
+    return -1;
+  }
+  *ret = (unsigned) v;
+  return 0;
+}
+
 static void
 on_progress (const char *phase, const char *msg, void *opaque)
 {
@@ -337,6 +363,10 @@ agent_cmd_convert (int argc, char **argv)
   agent_convert_args_init (&a);
   a.opts.progress = on_progress;
   a.bopts.on_retry = on_retry;
+  if (agent_launch_timeout_from_env (&a.opts.launch_timeout) < 0) {
+    agent_convert_args_free (&a);
+    return AGENT_EXIT_USAGE;
+  }
   optind = 1;
   while ((c = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
     if (c == 'h') {

@@ -33,6 +33,12 @@ enum convert_legacy { CONVERT_LEGACY_AUTO, CONVERT_LEGACY_YES,
 enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
                             CONVERT_BLOCK_VIRTIO_SCSI };
 
+/* How long the appliance may take to start, in seconds.  It takes 7 to
+ * 12 s under TCG on 2 cores; a launch that hangs is seen only rarely and
+ * would otherwise wait for libguestfs's own 20 minute timeout.
+ */
+#define CONVERT_LAUNCH_TIMEOUT 240
+
 struct convert_options {
   bool dry_run;                 /* open read-only, print the plan */
   const char *root;             /* NULL or "first", or an appliance device */
@@ -49,6 +55,10 @@ struct convert_options {
   const char *virtio_win_legacy;
   enum convert_legacy legacy_drivers;
   enum convert_block_driver block_driver;
+  /* Seconds the appliance may take to start before it is killed and
+   * started once more (docs/troubleshooting.md); 0 means
+   * CONVERT_LAUNCH_TIMEOUT. */
+  unsigned launch_timeout;
   /* Progress callback for the human summary; may be NULL. */
   void (*progress) (const char *phase, const char *msg, void *opaque);
   void *progress_opaque;

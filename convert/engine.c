@@ -145,6 +145,100 @@ add_disk (guestfs_h *g, const struct blockdev_disk *d, bool readonly,
   return 0;
 }
 
+static void
+progress (const struct convert_options *opts, const char *phase,
+          const char *msg)
+{
+  if (opts->progress)
+    opts->progress (phase, msg, opts->progress_opaque);
+}
+
+/* A new handle for DISKS, set up as every launch of ours wants it:
+ * errors returned to us (the default handler prints to stderr), TCG
+ * settings, the appliance sized to the pod, the disks added.  Returns
+ * NULL with ERR set.  The caller closes the handle.
+ */
+static guestfs_h *
+appliance_create (const struct blockdev_list *disks,
+                  const struct accel_result *accel, bool readonly,
+                  struct json_object *report, struct v2v_error *err)
+{
+  CLEANUP_GUESTFS guestfs_h *g = guestfs_create ();
+
+  if (g == NULL) {
+    v2v_error_set (err, -ENOMEM, "guestfs_create failed");
+    return NULL;
+  }
+  guestfs_set_error_handler (g, NULL, NULL);
+  if (accel->kind == ACCEL_TCG) {
+    char *settings[] = { (char *) "force_tcg", NULL };
+    guestfs_set_backend_settings (g, settings);
+    /* TCG caches a translation under its guest-virtual address too, so
+     * with address-space randomisation every new process in the
+     * appliance (update-initramfs runs hundreds) translates ld.so and
+     * libc afresh: 32 ms per exec here, 7 ms without it.  This is the
+     * throwaway appliance's kernel, never the guest's.
+     */
+    guestfs_set_append (g, "norandmaps");
+  }
+  size_appliance (g, report);
+  for (size_t i = 0; i < disks->nr_disks; i++)
+    if (add_disk (g, &disks->disks[i], readonly, err) < 0)
+      return NULL;
+  return TAKE_PTR (g);
+}
+
+/* Launch the appliance, with a fresh handle a second time if the
+ * watchdog had to kill the first (launch.c): the hang is rare and a new
+ * qemu starts normally.  Only a timeout is retried, at once and once:
+ * no backoff, since nothing outside us is busy, and a launch that failed
+ * by itself (a bad disk, no qemu) would only fail again.
+ * Returns the launched handle (the caller closes it), or NULL with ERR
+ * set.
+ */
+static guestfs_h *
+appliance_launch (const struct blockdev_list *disks,
+                  const struct convert_options *opts,
+                  const struct accel_result *accel, bool readonly,
+                  struct json_object *report, struct v2v_error *err)
+{
+  unsigned timeout = opts->launch_timeout ? opts->launch_timeout
+                                          : CONVERT_LAUNCH_TIMEOUT;
+  const int max_attempts = 2;
+
+  json_object_object_add (report, "launch_timeout",
+                          json_object_new_int64 (timeout));
+  for (int attempt = 1; ; attempt++) {
+    CLEANUP_GUESTFS guestfs_h *g = appliance_create (disks, accel, readonly,
+                                                     report, err);
+    char msg[V2V_ERROR_MAX + 64];
+    int r;
+
+    if (g == NULL)
+      return NULL;
+    json_object_object_add (report, "launch_attempts",
+                            json_object_new_int (attempt));
+    r = convert_internal_launch (g, timeout, err);
+    if (r == 0)
+      return TAKE_PTR (g);
+    if (r != -ETIMEDOUT) {
+      if (attempt > 1)
+        v2v_error_prefix (err, "second launch, after a timeout");
+      return NULL;
+    }
+    if (attempt == max_attempts) {
+      v2v_error_set (err, -ETIMEDOUT, "the libguestfs appliance did not "
+                     "start within %u s (tried twice); see "
+                     "docs/troubleshooting.md", timeout);
+      return NULL;
+    }
+    /* The first attempt's error, before it is replaced by the second's. */
+    snprintf (msg, sizeof msg, "%s; starting the appliance again "
+              "(attempt %d of %d)", err->msg, attempt + 1, max_attempts);
+    progress (opts, "launch", msg);
+  }
+}
+
 static struct json_object *
 hints_json (const struct guest *guest, const struct convert_options *opts)
 {
@@ -169,14 +263,6 @@ hints_json (const struct guest *guest, const struct convert_options *opts)
   if (guest->win)
     convert_internal_windows_hints (guest, opts, h);
   return h;
-}
-
-static void
-progress (const struct convert_options *opts, const char *phase,
-          const char *msg)
-{
-  if (opts->progress)
-    opts->progress (phase, msg, opts->progress_opaque);
 }
 
 static int
@@ -255,13 +341,6 @@ convert_run (const struct blockdev_list *disks,
 
   /* Launch. */
   progress (opts, "launch", "starting the appliance");
-  g = guestfs_create ();
-  if (g == NULL) {
-    v2v_error_set (err, -ENOMEM, "guestfs_create failed");
-    status = CONVERT_ERR_INTERNAL;
-    goto out;
-  }
-  guestfs_set_error_handler (g, NULL, NULL);
   if (accel_detect (ACCEL_PROBE_TIMEOUT_MS, &accel, err) < 0) {
     status = CONVERT_ERR_INTERNAL;
     goto out;
@@ -270,30 +349,13 @@ convert_run (const struct blockdev_list *disks,
                           json_object_new_string (accel_name (accel.kind)));
   json_object_object_add (report, "accelerator_reason",
                           json_object_new_string (accel.reason));
-  if (accel.kind == ACCEL_TCG) {
-    char *settings[] = { (char *) "force_tcg", NULL };
-    guestfs_set_backend_settings (g, settings);
-    /* TCG caches a translation under its guest-virtual address too, so
-     * with address-space randomisation every new process in the
-     * appliance (update-initramfs runs hundreds) translates ld.so and
-     * libc afresh: 32 ms per exec here, 7 ms without it.  This is the
-     * throwaway appliance's kernel, never the guest's.
-     */
-    guestfs_set_append (g, "norandmaps");
-  }
-  size_appliance (g, report);
-  guest.g = g;
   guest.readonly = opts->dry_run || opts->compat == CONVERT_COMPAT_CHECK;
-  for (size_t i = 0; i < disks->nr_disks; i++)
-    if (add_disk (g, &disks->disks[i], guest.readonly, err) < 0) {
-      status = CONVERT_ERR_INTERNAL;
-      goto out;
-    }
-  if (guestfs_launch (g) == -1) {
-    convert_internal_gerror (g, err, "launch", "appliance");
+  g = appliance_launch (disks, opts, &accel, guest.readonly, report, err);
+  if (g == NULL) {
     status = CONVERT_ERR_INTERNAL;
     goto out;
   }
+  guest.g = g;
   t = now_s ();
   json_object_object_add (timings, "launch", json_object_new_double (t - t0));
 

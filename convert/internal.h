@@ -219,6 +219,14 @@ extern struct json_object *
 extern int convert_internal_gerror (guestfs_h *g, struct v2v_error *err,
                                     const char *op, const char *arg);
 
+/* launch.c: guestfs_launch (G), killing the appliance's qemu if it has
+ * not started within TIMEOUT_S seconds.  Returns 0; -ETIMEDOUT if it was
+ * killed (G is then useless: close it); or another -errno for a launch
+ * that failed by itself.
+ */
+extern int convert_internal_launch (guestfs_h *g, unsigned timeout_s,
+                                    struct v2v_error *err);
+
 /* inspect.c */
 struct blockdev_list;
 extern enum convert_status convert_internal_inspect (struct guest *guest,

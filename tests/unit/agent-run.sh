@@ -39,12 +39,14 @@ cat > "$T/seed.json" <<JSON
   "metadata": {"name": "$pod", "namespace": "$ns", "uid": "u-1234"},
   "spec": {"containers": [{"name": "agent", "image": "v2v-agent:test"}]}}]
 JSON
-# The first two Events get 500, the next is dropped on the floor; the
+# The first two Events get 500, the next is dropped on the floor and
+# the one after gets 409 (as if an earlier try had made it); the
 # first Pod patch gets 429 (Retry-After: 1), the second outlives the
 # agent's 10 s request timeout.
 cat > "$T/faults.json" <<'JSON'
 [{"method": "POST", "path_regex": "/events$", "times": 2, "status": 500},
  {"method": "POST", "path_regex": "/events$", "times": 1, "drop": true},
+ {"method": "POST", "path_regex": "/events$", "times": 1, "status": 409},
  {"method": "PATCH", "path_regex": "/pods/", "times": 1, "status": 429,
   "retry_after": 1},
  {"method": "PATCH", "path_regex": "/pods/", "times": 1, "delay": 11}]
@@ -91,17 +93,24 @@ unset POD_NAMESPACE KUBERNETES_SERVICE_HOST
 
 requests () { cat "$T/requests.jsonl" 2>/dev/null || true; }
 
+python3 "$here/status-receiver.py" "$T/status-posts" "$T/status-port" &
+status_pid=$!
+trap '[ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; kill $status_pid 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 100); do [ -s "$T/status-port" ] && break; sleep 0.1; done
+
 # --- 1. skip-conversion through faults -----------------------------------
 rc=0
 "$agent" run --device-dir "$T/dev" --skip-conversion \
+    --status-url "http://127.0.0.1:$(cat "$T/status-port")/v2v/status" \
     --termination-log "$T/term1" 2> "$T/log1" || rc=$?
 [ $rc -eq 0 ] || { cat "$T/log1"; fail "skip-conversion run exited $rc"; }
 jq -e '.outcome == "Succeeded" and .reason == "ConversionSkipped"' \
     "$T/term1" >/dev/null || fail "termination message: $(cat "$T/term1")"
 for r in Devices Probing ConversionSkipped; do
+    # 409: the server says it has it (here, an injected fault).
     requests | jq -se --arg r "$r" 'any(.[]; .method == "POST" and
-        .body.reason? == $r and .status == 201)' >/dev/null ||
-        fail "Event $r never created"
+        .body.reason? == $r and (.status == 201 or .status == 409))' \
+        >/dev/null || fail "Event $r never created"
 done
 n500=$(requests | jq -s '[.[] | select(.method == "POST" and .status == 500)] | length')
 ndrop=$(requests | jq -s '[.[] | select(.dropped == true)] | length')
@@ -129,7 +138,19 @@ bad=$(requests | jq -c 'select(.schema_errors // [] | length > 0)')
     fail "--skip-conversion wrote to the disk"
 grep -qF -- "$token" "$T/log1" "$T/term1" "$T/requests.jsonl" &&
     fail "the token leaked"
-echo "ok 1: reported through 500, a dropped connection, 429 and a timeout"
+# A 409 ends the Event's retries: nothing more is sent for it.
+requests | jq -se '[.[] | select(.method == "POST" and .body.reason? == "Devices")]
+    | length == 4 and .[-1].status == 409' >/dev/null ||
+    fail "the Devices Event was not 500, 500, dropped, 409 and no more"
+! grep -q 'refused it (HTTP 409)' "$T/log1" ||
+    fail "a 409 on an Event (made by an earlier try) was treated as an error"
+# --status-url got the status JSON, ending with the outcome.
+jq -se 'length >= 1 and all(.[]; .ct == "application/json") and
+    (.[-1].body | .outcome == "Succeeded" and .reason == "ConversionSkipped"
+     and .phase != null and (.warnings | type == "array"))' \
+    "$T/status-posts" >/dev/null ||
+    fail "--status-url: $(cat "$T/status-posts" 2>/dev/null)"
+echo "ok 1: reported through 500, a dropped connection, 409, 429 and a timeout"
 
 # --- 2. --timeout while waiting for a disk that never comes ----------------
 mkdir "$T/dev2"

@@ -80,9 +80,23 @@ http_redact_url (const char *url, struct buf *out)
   }
 }
 
-/* Set ERR to "METHOD URL: message" and return CODE.  The bearer token is
- * masked if it turns up anyway, say quoted back by a server in a curl
- * error, so it cannot reach a log through this path.
+/* Mask every occurrence of SECRET in MSG. */
+static void
+http_mask (char *msg, const char *secret)
+{
+  size_t len;
+  char *p;
+
+  if (secret == NULL || *secret == '\0')
+    return;
+  len = strlen (secret);
+  while ((p = strstr (msg, secret)) != NULL)
+    memset (p, '*', len);
+}
+
+/* Set ERR to "METHOD URL: message" and return CODE.  The bearer token and
+ * the AWS secret are masked if they turn up anyway, say quoted back by a
+ * server in a curl error, so they cannot reach a log through this path.
  */
 static int __attribute__ ((format (printf, 4, 5)))
 http_error (struct v2v_error *err, const struct http_request *req,
@@ -90,7 +104,6 @@ http_error (struct v2v_error *err, const struct http_request *req,
 {
   char detail[V2V_ERROR_MAX];
   struct buf url;
-  const char *token = req->bearer_token;
   va_list ap;
 
   if (err == NULL)
@@ -107,13 +120,8 @@ http_error (struct v2v_error *err, const struct http_request *req,
                  url.data ? url.data : "", detail);
   buf_free (&url);
 
-  if (token && *token) {
-    size_t tlen = strlen (token);
-    char *p;
-
-    while ((p = strstr (err->msg, token)) != NULL)
-      memset (p, '*', tlen);
-  }
+  http_mask (err->msg, req->bearer_token);
+  http_mask (err->msg, req->aws_secret);
   return code;
 }
 
@@ -323,6 +331,10 @@ http_perform (const struct http_request *req, struct http_response *ret,
                          "header %zu contains CR or LF", i);
   if (req->bearer_token && strpbrk (req->bearer_token, "\r\n"))
     return http_error (err, req, -EINVAL, "bearer token contains CR or LF");
+  if (req->aws_sigv4 && req->aws_user == NULL)
+    return http_error (err, req, -EINVAL, "aws_sigv4 without aws_user");
+  if (req->aws_user && strpbrk (req->aws_user, "\r\n"))
+    return http_error (err, req, -EINVAL, "AWS access key ID contains CR or LF");
 
   buf_init (&t.body, max);
 
@@ -376,6 +388,18 @@ http_perform (const struct http_request *req, struct http_response *ret,
     /* libcurl sends this to the original host only. */
     HTTP_SETOPT (curl, rc, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
     HTTP_SETOPT (curl, rc, CURLOPT_XOAUTH2_BEARER, req->bearer_token);
+  }
+
+  if (req->aws_sigv4) {
+    /* libcurl signs the method, path, query, every header it sends, and
+     * the body; the user name and password are the access key ID and the
+     * secret.  Setting them apart, rather than as "id:secret" in
+     * CURLOPT_USERPWD, means a ':' in either cannot split them wrongly.
+     */
+    HTTP_SETOPT (curl, rc, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+    HTTP_SETOPT (curl, rc, CURLOPT_USERNAME, req->aws_user);
+    HTTP_SETOPT (curl, rc, CURLOPT_PASSWORD,
+                 req->aws_secret ? req->aws_secret : "");
   }
 
   if (strcmp (method, "HEAD") == 0)

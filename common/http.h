@@ -6,7 +6,8 @@
  * come from the usual environment variables.  Error messages name the
  * method and URL, with any user:password and token-like query values
  * (token, signature, secret, password, credential) replaced by
- * "REDACTED"; no header and no bearer token ever appears in them.
+ * "REDACTED"; no header, no bearer token and no AWS secret ever appears
+ * in them.
  *
  * Call curl_global_init (CURL_GLOBAL_DEFAULT) from main() before
  * starting threads; libcurl otherwise does it on first use, unsafely.
@@ -47,6 +48,10 @@ struct http_request {
   const void *ca_blob;          /* PEM in memory, e.g. a service account's */
   size_t ca_blob_len;           /*   ca.crt; takes precedence over ca_file */
   const char *bearer_token;     /* sent as "Authorization: Bearer ..." */
+  const char *aws_sigv4;        /* sign with AWS SigV4, "aws:amz:REGION:SERVICE"
+                                   (CURLOPT_AWS_SIGV4); needs aws_user */
+  const char *aws_user;         /* access key ID */
+  const char *aws_secret;       /* secret access key: never in messages */
   bool insecure;                /* skip TLS verification: tests only */
   size_t max_response;          /* body cap; 0: HTTP_MAX_RESPONSE_DEFAULT */
 };

@@ -400,6 +400,51 @@ Test (http, bearer_token_sent_as_authorization)
                       "%s", srv.seen.headers.data);
 }
 
+#define AWS_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+Test (http, aws_sigv4_signs_request)
+{
+  const char *headers[] = {
+    "Content-Type: application/x-www-form-urlencoded; charset=utf-8", NULL,
+  };
+  struct http_request req = {
+    .method = "POST", .url = make_url ("/"), .headers = headers,
+    .body = "Action=X", .body_len = 8,
+    .aws_sigv4 = "aws:amz:us-east-1:ec2",
+    .aws_user = "AKIDEXAMPLE", .aws_secret = AWS_SECRET,
+  };
+  CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
+  struct v2v_error err = { 0 };
+
+  cr_assert_eq (http_perform (&req, &resp, &err), 0, "%s", err.msg);
+  cr_assert_not_null (strstr (srv.seen.headers.data,
+                              "Authorization: AWS4-HMAC-SHA256 "
+                              "Credential=AKIDEXAMPLE/"),
+                      "%s", srv.seen.headers.data);
+  cr_assert_not_null (strstr (srv.seen.headers.data, "X-Amz-Date: "));
+  cr_assert_null (strstr (srv.seen.headers.data, AWS_SECRET));
+}
+
+Test (http, aws_secret_is_masked_in_errors)
+{
+  int port = closed_port ();
+  char u[256];
+  struct http_request req = {
+    .url = u, .aws_sigv4 = "aws:amz:us-east-1:ec2",
+    .aws_user = "AKIDEXAMPLE", .aws_secret = AWS_SECRET,
+  };
+  CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
+  struct v2v_error err = { 0 };
+
+  /* Only a URL can carry the secret into a message here; it stands for
+   * a server or proxy that quotes it back.
+   */
+  snprintf (u, sizeof u, "http://127.0.0.1:%d/" AWS_SECRET, port);
+  cr_assert_eq (http_perform (&req, &resp, &err), -ECONNREFUSED);
+  cr_assert_prefix (err.msg, "GET http://127.0.0.1:");
+  cr_assert_null (strstr (err.msg, AWS_SECRET), "%s", err.msg);
+}
+
 Test (http, client_socket_is_cloexec)
 {
   struct http_request req = { .url = make_url ("/x") };

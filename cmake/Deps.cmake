@@ -23,10 +23,11 @@ v2v_require_pkg(OPENSSL  libcrypto   libssl-dev)
 v2v_require_pkg(YAML     yaml-0.1    libyaml-dev)
 # The agent's optional status server; the HTTP client tests use it too.
 v2v_require_pkg(MHD      libmicrohttpd libmicrohttpd-dev)
+# The orchestrator's EC2 client reads EC2's XML responses; tests also
+# check that the agent's inspection XML is well-formed.
+v2v_require_pkg(LIBXML2  libxml-2.0  libxml2-dev)
 if(BUILD_TESTING)
   v2v_require_pkg(CRITERION criterion libcriterion-dev)
-  # Tests check that the agent's inspection XML is well-formed.
-  v2v_require_pkg(LIBXML2   libxml-2.0 libxml2-dev)
 endif()
 
 set(THREADS_PREFER_PTHREAD_FLAG ON)

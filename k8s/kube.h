@@ -31,6 +31,7 @@
 #include "http.h"
 
 struct kube_config;
+struct json_object;
 
 #define KUBE_SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
@@ -82,5 +83,37 @@ extern void kube_status_message (const char *body, char *out, size_t len);
  */
 extern int kube_yaml_to_json (const char *data, size_t len,
                               struct json_object **ret, struct v2v_error *err);
+
+/* --- Objects (objects.c) ----------------------------------------------
+ *
+ * JSON objects by path, retried like the reporter does (429 after its
+ * Retry-After, 408, 5xx, timeouts and broken connections, with capped
+ * backoff and jitter, for at most KUBE_RETRY_DEADLINE_MS).  Other
+ * statuses end the call: -ENOENT for 404, -EEXIST for 409 on create,
+ * -EACCES for 401/403, -EINVAL for 400/422 (the Status message in ERR),
+ * -EIO otherwise.
+ */
+#define KUBE_RETRY_DEADLINE_MS (120 * 1000)
+
+/* GET PATH into *RET. */
+extern int kube_get (struct kube_config *cfg, const char *path,
+                     struct json_object **ret, struct v2v_error *err);
+/* POST OBJ to the collection PATH.  -EEXIST if it is already there (the
+ * caller decides whether that is fine).  *RET (may be NULL) is what the
+ * server stored.
+ */
+extern int kube_create (struct kube_config *cfg, const char *path,
+                        struct json_object *obj, struct json_object **ret,
+                        struct v2v_error *err);
+/* DELETE PATH with propagationPolicy Background; a 404 is success. */
+extern int kube_delete (struct kube_config *cfg, const char *path,
+                        struct v2v_error *err);
+/* PATCH PATH with a JSON merge patch. */
+extern int kube_merge_patch (struct kube_config *cfg, const char *path,
+                             struct json_object *patch,
+                             struct v2v_error *err);
+
+/* A reusable key=value label selector, percent-encoded for a query. */
+extern char *kube_label_selector (const char *const *kv);
 
 #endif /* V2V_K8S_KUBE_H */

@@ -1,0 +1,93 @@
+/* The orchestrator's model of one VM's migration, shared by the phase
+ * runner (migrate.c) and the Kubernetes object renderers (render.c).
+ */
+#ifndef V2V_ORCH_H
+#define V2V_ORCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan.h"
+
+struct json_object;
+
+/* Tags on EC2 resources, labels on Kubernetes ones: what a re-run looks
+ * for so that it never creates anything twice.
+ */
+#define ORCH_TAG_PLAN    "v2v-kubevirt/plan"
+#define ORCH_TAG_VM      "v2v-kubevirt/vm"
+#define ORCH_TAG_VOLUME  "v2v-kubevirt/source-volume"
+#define ORCH_LABEL_PLAN  "v2v.kubevirt.io/plan"
+#define ORCH_LABEL_VM    "v2v.kubevirt.io/vm"
+#define ORCH_LABEL_VOLUME "v2v.kubevirt.io/source-volume"
+
+#define ORCH_MAX_DISKS 40
+#define ORCH_MAX_NICS  16
+
+struct orch_disk {
+  char device[32];              /* /dev/xvda, /dev/sda1, /dev/sdf */
+  char src_volume[32];          /* vol-... in the source account */
+  int64_t size_gib;
+  char type[16];                /* gp3, io2, ... */
+  int64_t iops, throughput;     /* 0: not set */
+  bool encrypted;
+  char kms_key[256];
+  char snapshot[32];            /* snap-... */
+  char snapshot_state[16];
+  char volume[32];              /* vol-... created in the target */
+  char volume_state[16];
+  char pv[96], pvc[96];
+  bool root;
+};
+
+struct orch_nic {
+  char mac[32];
+  char subnet[32];
+  int device_index;
+};
+
+struct orch_vm {
+  const struct plan_vm *pv;
+  char id[32];
+  char name[64];                /* the VirtualMachine and the PVCs' prefix */
+  char job[96];
+
+  /* From EC2. */
+  char state[16];               /* running, stopping, stopped, ... */
+  char prior_state[16];         /* before the migration touched it */
+  char type[32];
+  char az[32];
+  char boot_mode[24];           /* legacy-bios, uefi, uefi-preferred, "" */
+  char root_device[32];
+  int vcpus;
+  int64_t memory_mib;
+  char *user_data;              /* base64, as EC2 gives it, or NULL */
+  struct orch_disk disks[ORCH_MAX_DISKS];
+  size_t nr_disks;              /* root first, then by device name */
+  struct orch_nic nics[ORCH_MAX_NICS];
+  size_t nr_nics;
+  char instance_store[128];     /* not migrated: a note, or "" */
+
+  /* From the conversion. */
+  struct json_object *result;   /* the agent's termination message */
+};
+
+/* Kubernetes objects for VM, as the fake and the real API server take
+ * them; each returns a new object.
+ */
+extern struct json_object *orch_render_pv (const struct plan *p,
+                                           const struct orch_vm *vm,
+                                           const struct orch_disk *d);
+extern struct json_object *orch_render_pvc (const struct plan *p,
+                                            const struct orch_vm *vm,
+                                            const struct orch_disk *d);
+extern struct json_object *orch_render_job (const struct plan *p,
+                                            const struct orch_vm *vm);
+extern struct json_object *orch_render_vm (const struct plan *p,
+                                           const struct orch_vm *vm);
+
+/* "8Gi" and the like. */
+extern void orch_quantity_gib (int64_t gib, char *out, size_t len);
+
+#endif /* V2V_ORCH_H */

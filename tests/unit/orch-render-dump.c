@@ -1,0 +1,87 @@
+/* Render the Kubernetes objects of a sample VM for each plan given and
+ * print them as a JSON array, for validate-k8s.py to check against the
+ * strict schemas.
+ *
+ *   orch-render-dump PLAN.json...
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "orch.h"
+#include "plan.h"
+
+static void
+sample_vm (struct orch_vm *vm, bool uefi, bool with_result)
+{
+  static const char *const devs[] = { "/dev/xvda", "/dev/xvdb", "/dev/xvdc" };
+  static const char *const types[] = { "gp3", "io2", "gp2" };
+
+  memset (vm, 0, sizeof *vm);
+  strcpy (vm->id, "i-0123456789abcdef0");
+  strcpy (vm->name, "web-1");
+  strcpy (vm->job, "v2v-plan-a-i-0123456789abcdef0");
+  strcpy (vm->type, "m5.large");
+  strcpy (vm->prior_state, "running");
+  strcpy (vm->az, "us-east-1a");
+  strcpy (vm->boot_mode, uefi ? "uefi" : "legacy-bios");
+  strcpy (vm->root_device, "/dev/xvda");
+  vm->vcpus = 2;
+  vm->memory_mib = 8192;
+  vm->user_data = strdup ("I2Nsb3VkLWNvbmZpZwo=");
+  for (size_t i = 0; i < 3; i++) {
+    struct orch_disk *d = &vm->disks[i];
+    strcpy (d->device, devs[i]);
+    snprintf (d->src_volume, sizeof d->src_volume, "vol-0%016zx", i + 1);
+    snprintf (d->volume, sizeof d->volume, "vol-0%016zx", i + 100);
+    strcpy (d->type, types[i]);
+    d->size_gib = 8 << i;
+    d->root = i == 0;
+    snprintf (d->pvc, sizeof d->pvc, "web-1-disk%zu", i);
+    snprintf (d->pv, sizeof d->pv, "v2v-plan-a-%s", d->src_volume);
+  }
+  vm->nr_disks = 3;
+  strcpy (vm->nics[0].mac, "02:00:00:00:00:01");
+  strcpy (vm->nics[0].subnet, "subnet-0aaaaaaaaaaaaaaa1");
+  strcpy (vm->nics[1].mac, "02:00:00:00:00:02");
+  strcpy (vm->nics[1].subnet, "subnet-0aaaaaaaaaaaaaaa2");
+  vm->nr_nics = 2;
+  if (with_result)
+    json_parse ("{\"outcome\":\"Succeeded\",\"kubevirtHints\":"
+                "{\"firmware\":\"efi\",\"diskBus\":\"virtio\","
+                "\"nicModel\":\"virtio\"}}", 83, 0, &vm->result, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  struct json_object *out = json_object_new_array ();
+
+  for (int i = 1; i < argc; i++) {
+    struct plan *p;
+    struct v2v_error err = { 0 };
+    struct orch_vm vm;
+
+    if (plan_load (argv[i], &p, &err) < 0) {
+      fprintf (stderr, "%s\n", err.msg);
+      return 1;
+    }
+    for (int variant = 0; variant < 2; variant++) {
+      sample_vm (&vm, variant == 1, variant == 1);
+      for (size_t d = 0; d < vm.nr_disks; d++) {
+        json_object_array_add (out, orch_render_pv (p, &vm, &vm.disks[d]));
+        json_object_array_add (out, orch_render_pvc (p, &vm, &vm.disks[d]));
+      }
+      json_object_array_add (out, orch_render_job (p, &vm));
+      json_object_array_add (out, orch_render_vm (p, &vm));
+      free (vm.user_data);
+      json_object_put (vm.result);
+    }
+    plan_free (p);
+  }
+  puts (json_object_to_json_string_ext (out, JSON_C_TO_STRING_PRETTY |
+                                        JSON_C_TO_STRING_NOSLASHESCAPE));
+  json_object_put (out);
+  return 0;
+}

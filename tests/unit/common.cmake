@@ -10,3 +10,8 @@ endforeach()
 v2v_unit_test(test-http
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test-http.c
   LIBS v2vcommon PkgConfig::MHD)
+
+# The Kubernetes client's configuration (kubeconfig, in-cluster, YAML).
+v2v_unit_test(test-k8s-kube
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/k8s-kube.c
+  LIBS v2vk8s)

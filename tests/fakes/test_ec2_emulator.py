@@ -389,6 +389,33 @@ class RawRequests(EmulatorTest):
         self.assertEqual(rules[0]["times"], 0)
 
 
+class Libcurl(EmulatorTest):
+    """The orchestrator signs with libcurl's CURLOPT_AWS_SIGV4; the curl
+    tool uses the same code, so it shows what the emulator makes of it."""
+
+    def curl(self, *args):
+        if shutil.which("curl") is None:
+            self.skipTest("no curl")
+        r = subprocess.run(
+            ["curl", "-sS", "--aws-sigv4", "aws:amz:us-east-1:ec2",
+             "--user", f"{AKID_A}:{SECRET_A}", "-w", "\\n%{http_code}",
+             *args], capture_output=True, text=True, timeout=10)
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code), body
+
+    def test_post_form(self):
+        code, body = self.curl(
+            "--data", "Action=DescribeInstances&Version=2016-11-15"
+            "&Filter.1.Name=tag%3AName&Filter.1.Value.1=web", self.emu.url)
+        self.assertEqual(code, 200, body)
+        self.assertIn(f"<instanceId>{INSTANCE}</instanceId>", body)
+
+    def test_get_sorted_query(self):
+        code, body = self.curl(
+            f"{self.emu.url}/?Action=DescribeVolumes&Version=2016-11-15")
+        self.assertEqual(code, 200, body)
+
+
 class Pagination(EmulatorTest):
     ARGS = ("--page-size", "2")
 

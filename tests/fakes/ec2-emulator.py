@@ -625,7 +625,7 @@ def verify_sigv4(state, method, path, query_pairs, headers, body):
     if service != "ec2":
         raise Ec2Error(403, "SignatureDoesNotMatch",
                        "Credential should be scoped to correct service: "
-                       f"'ec2'. ")
+                       "'ec2'.")
     if region not in state.args.region:
         raise Ec2Error(403, "SignatureDoesNotMatch",
                        f"Credential should be scoped to a valid region, "

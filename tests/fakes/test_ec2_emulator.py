@@ -1,0 +1,513 @@
+#!/usr/bin/python3
+"""Tests for the EC2 emulator (tests/fakes/ec2-emulator.py).
+
+The emulator is what proves the orchestrator's EC2 client right, so it is
+tested on its own first, mostly with botocore's own client: if botocore's
+signer, serialiser and parser agree with the emulator, the emulator speaks
+EC2.  Raw requests then check what an SDK never sends: bad signatures,
+unknown and missing parameters.
+
+Needs Debian's python3-botocore: run with /usr/bin/python3.
+"""
+
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+import botocore.config
+import botocore.exceptions
+import botocore.session
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR = os.path.join(HERE, "ec2-emulator.py")
+ACCT_A, AKID_A, SECRET_A = "111111111111", "AKIDAAAAAAAAAAAAAAAA", "secret/A+1"
+ACCT_B, AKID_B, SECRET_B, TOKEN_B = ("222222222222", "AKIDBBBBBBBBBBBBBBBB",
+                                     "secretB", "session-token-B")
+INSTANCE = "i-0123456789abcdef0"
+
+
+def seed():
+    vols = [{"VolumeId": f"vol-0000000000000000{i}", "Account": ACCT_A,
+             "Size": 8 + i, "VolumeType": "gp3",
+             "AvailabilityZone": "us-east-1a",
+             "Tags": {"n": str(i)}} for i in range(1, 6)]
+    vols[0]["File"] = "DISK"
+    return {
+        "instances": [{
+            "InstanceId": INSTANCE, "Account": ACCT_A,
+            "InstanceType": "m5.large", "State": "running",
+            "AvailabilityZone": "us-east-1a", "BootMode": "uefi",
+            "RootDeviceName": "/dev/xvda", "Tags": {"Name": "web"},
+            "UserData": "#cloud-config\n",
+            "NetworkInterfaces": [{"MacAddress": "02:00:00:00:00:01",
+                                   "SubnetId": "subnet-0abc",
+                                   "VpcId": "vpc-0abc",
+                                   "PrivateIpAddress": "10.0.0.5"}],
+            "BlockDeviceMappings": [
+                {"DeviceName": "/dev/xvda",
+                 "VolumeId": "vol-00000000000000001"},
+                {"DeviceName": "/dev/sdf",
+                 "VolumeId": "vol-00000000000000002"}],
+            "InstanceStore": [{"DeviceName": "/dev/sdb",
+                               "VirtualName": "ephemeral0"}]}],
+        "volumes": vols,
+    }
+
+
+class Emulator:
+    """One running emulator, started with ARGS on a free port."""
+
+    def __init__(self, tmp, *args):
+        self.port_file = os.path.join(tmp, f"port-{id(self)}")
+        self.record = os.path.join(tmp, f"record-{id(self)}.jsonl")
+        disk = os.path.join(tmp, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate(1024 * 1024)
+            f.write(b"bootsector")
+        s = seed()
+        s["volumes"][0]["File"] = disk
+        seed_file = os.path.join(tmp, f"seed-{id(self)}.json")
+        with open(seed_file, "w") as f:
+            json.dump(s, f)
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", EMULATOR, "--port-file", self.port_file,
+             "--credentials", f"{ACCT_A}:{AKID_A}:{SECRET_A}",
+             "--credentials", f"{ACCT_B}:{AKID_B}:{SECRET_B}:{TOKEN_B}",
+             "--seed", seed_file, "--record", self.record, "--quiet",
+             *args])
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the emulator wrote no port file")
+            time.sleep(0.02)
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.clients = []
+
+    def stop(self):
+        for c in self.clients:
+            c.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def client(self, akid=AKID_A, secret=SECRET_A, token=None,
+               region="us-east-1"):
+        c = botocore.session.get_session().create_client(
+            "ec2", endpoint_url=self.url, region_name=region,
+            aws_access_key_id=akid, aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=botocore.config.Config(retries={"max_attempts": 1}))
+        self.clients.append(c)
+        return c
+
+    def control(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn.request(method, path,
+                     json.dumps(body) if body is not None else None)
+        r = conn.getresponse()
+        data = json.loads(r.read())
+        conn.close()
+        return r.status, data
+
+    def raw(self, params, secret=SECRET_A, akid=AKID_A, tamper=False):
+        """POST PARAMS signed by hand (SigV4, as libcurl does it)."""
+        body = urllib.parse.urlencode(params).encode()
+        host = f"127.0.0.1:{self.port}"
+        amz_date = datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y%m%dT%H%M%SZ")
+        ctype = "application/x-www-form-urlencoded"
+        canonical = "\n".join([
+            "POST", "/", "",
+            f"content-type:{ctype}\nhost:{host}\nx-amz-date:{amz_date}\n",
+            "content-type;host;x-amz-date",
+            hashlib.sha256(body).hexdigest()])
+        scope = f"{amz_date[:8]}/us-east-1/ec2/aws4_request"
+        sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+        key = ("AWS4" + secret).encode()
+        for part in (amz_date[:8], "us-east-1", "ec2", "aws4_request"):
+            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+        sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
+        if tamper:
+            sig = ("0" if sig[0] != "0" else "1") + sig[1:]
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn.request("POST", "/", body, {
+            "Content-Type": ctype, "X-Amz-Date": amz_date,
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={akid}/{scope}, "
+                             f"SignedHeaders=content-type;host;x-amz-date, "
+                             f"Signature={sig}"})
+        r = conn.getresponse()
+        data = r.read().decode()
+        conn.close()
+        return r.status, data
+
+
+def error_code(exc):
+    return exc.response["Error"]["Code"]
+
+
+class EmulatorTest(unittest.TestCase):
+    ARGS = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ec2-emulator-test-")
+        cls.emu = Emulator(cls.tmp, "--backing-dir",
+                           os.path.join(cls.tmp, "backing"), *cls.ARGS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.emu.control("POST", "/_fake/reset")
+
+
+class SdkRoundTrip(EmulatorTest):
+    def test_describe_instances_filters(self):
+        ec2 = self.emu.client()
+        r = ec2.describe_instances(Filters=[
+            {"Name": "tag:Name", "Values": ["w*"]},
+            {"Name": "instance-state-name", "Values": ["running"]}])
+        inst = r["Reservations"][0]["Instances"][0]
+        self.assertEqual(r["Reservations"][0]["OwnerId"], ACCT_A)
+        self.assertEqual(inst["InstanceId"], INSTANCE)
+        self.assertEqual(inst["State"], {"Code": 16, "Name": "running"})
+        self.assertEqual(inst["BootMode"], "uefi")
+        self.assertEqual(inst["NetworkInterfaces"][0]["MacAddress"],
+                         "02:00:00:00:00:01")
+        self.assertEqual([b["Ebs"]["VolumeId"]
+                          for b in inst["BlockDeviceMappings"]],
+                         ["vol-00000000000000001", "vol-00000000000000002"])
+        self.assertEqual(ec2.describe_instances(Filters=[
+            {"Name": "tag-key", "Values": ["Nope"]}])["Reservations"], [])
+
+    def test_other_account_sees_nothing(self):
+        ec2 = self.emu.client(AKID_B, SECRET_B, TOKEN_B)
+        self.assertEqual(ec2.describe_instances()["Reservations"], [])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.describe_instances(InstanceIds=[INSTANCE])
+        self.assertEqual(error_code(cm.exception),
+                         "InvalidInstanceID.NotFound")
+
+    def test_stop_start_transitions(self):
+        ec2 = self.emu.client()
+        r = ec2.stop_instances(InstanceIds=[INSTANCE])
+        self.assertEqual(r["StoppingInstances"][0]["CurrentState"]["Name"],
+                         "stopping")
+        state = ec2.describe_instances(InstanceIds=[INSTANCE])[
+            "Reservations"][0]["Instances"][0]["State"]["Name"]
+        self.assertEqual(state, "stopped")  # --state-latency 0
+        r = ec2.start_instances(InstanceIds=[INSTANCE])
+        self.assertEqual(r["StartingInstances"][0]["PreviousState"]["Name"],
+                         "stopped")
+
+    def test_instance_types_and_userdata(self):
+        ec2 = self.emu.client()
+        t = ec2.describe_instance_types(InstanceTypes=["r5.large"])[
+            "InstanceTypes"][0]
+        self.assertEqual((t["VCpuInfo"]["DefaultVCpus"],
+                          t["MemoryInfo"]["SizeInMiB"]), (2, 16384))
+        ud = ec2.describe_instance_attribute(InstanceId=INSTANCE,
+                                             Attribute="userData")
+        self.assertEqual(ud["UserData"]["Value"], "I2Nsb3VkLWNvbmZpZwo=")
+        zones = ec2.describe_availability_zones()["AvailabilityZones"]
+        self.assertIn("us-east-1a", [z["ZoneName"] for z in zones])
+
+    def test_snapshot_volume_backing_files(self):
+        ec2 = self.emu.client()
+        snaps = ec2.create_snapshots(
+            InstanceSpecification={"InstanceId": INSTANCE,
+                                   "ExcludeBootVolume": False},
+            TagSpecifications=[{"ResourceType": "snapshot",
+                                "Tags": [{"Key": "mig", "Value": "1"}]}],
+            CopyTagsFromSource="volume")["Snapshots"]
+        self.assertEqual(len(snaps), 2)
+        root = [s for s in snaps
+                if s["VolumeId"] == "vol-00000000000000001"][0]
+        self.assertEqual({t["Key"] for t in root["Tags"]}, {"n", "mig"})
+        vol = ec2.create_volume(SnapshotId=root["SnapshotId"],
+                                AvailabilityZone="us-east-1b",
+                                VolumeType="gp3", Iops=4000,
+                                Throughput=250)
+        self.assertEqual(vol["Size"], 9)
+        _, state = self.emu.control("GET", "/_fake/state")
+        v = [x for x in state["volumes"]
+             if x["VolumeId"] == vol["VolumeId"]][0]
+        with open(v["file"], "rb") as f:
+            self.assertEqual(f.read(10), b"bootsector")
+        ec2.delete_volume(VolumeId=vol["VolumeId"])
+        self.assertFalse(os.path.exists(v["file"]))
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.delete_volume(VolumeId="vol-00000000000000001")
+        self.assertEqual(error_code(cm.exception), "VolumeInUse")
+
+    def test_tags(self):
+        ec2 = self.emu.client()
+        ec2.create_tags(Resources=["vol-00000000000000003"],
+                        Tags=[{"Key": "k", "Value": "v"}])
+        vols = ec2.describe_volumes(Filters=[
+            {"Name": "tag:k", "Values": ["v"]}])["Volumes"]
+        self.assertEqual([v["VolumeId"] for v in vols],
+                         ["vol-00000000000000003"])
+        ec2.delete_tags(Resources=["vol-00000000000000003"],
+                        Tags=[{"Key": "k"}])
+        self.assertEqual(ec2.describe_volumes(Filters=[
+            {"Name": "tag-key", "Values": ["k"]}])["Volumes"], [])
+
+    def test_session_token_required(self):
+        ec2 = self.emu.client(AKID_B, SECRET_B)  # no token
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.describe_volumes()
+        self.assertEqual(error_code(cm.exception), "InvalidClientTokenId")
+
+    def test_wrong_region(self):
+        ec2 = self.emu.client(region="eu-west-1")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.describe_volumes()
+        self.assertEqual(error_code(cm.exception), "SignatureDoesNotMatch")
+
+    def test_bad_enum(self):
+        ec2 = self.emu.client()
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                              VolumeType="gp9")
+        self.assertEqual(error_code(cm.exception), "InvalidParameterValue")
+
+    def test_record_and_counts(self):
+        ec2 = self.emu.client()
+        ec2.describe_volumes()
+        _, reqs = self.emu.control("GET", "/_fake/requests")
+        self.assertEqual(reqs[-1]["action"], "DescribeVolumes")
+        self.assertTrue(reqs[-1]["polling"])
+        self.assertEqual(reqs[-1]["account"], ACCT_A)
+        self.assertNotIn(SECRET_A, json.dumps(reqs))
+        _, counts = self.emu.control("GET", "/_fake/counts")
+        self.assertEqual(counts["by_action"]["DescribeVolumes"], 1)
+        self.assertEqual(counts["by_account"][ACCT_A], 1)
+
+
+class RawRequests(EmulatorTest):
+    def test_tampered_signature(self):
+        status, body = self.emu.raw({"Action": "DescribeVolumes",
+                                     "Version": "2016-11-15"}, tamper=True)
+        self.assertEqual(status, 403)
+        self.assertTrue(body.startswith(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors>'
+            '<Error><Code>SignatureDoesNotMatch</Code>'), body)
+        self.assertIn("<RequestID>", body)
+
+    def test_wrong_secret(self):
+        status, body = self.emu.raw({"Action": "DescribeVolumes",
+                                     "Version": "2016-11-15"},
+                                    secret="not-it")
+        self.assertEqual(status, 403)
+        self.assertIn("<Code>SignatureDoesNotMatch</Code>", body)
+
+    def test_unknown_key(self):
+        status, body = self.emu.raw({"Action": "DescribeVolumes",
+                                     "Version": "2016-11-15"},
+                                    akid="AKIDUNKNOWN")
+        self.assertEqual(status, 401)
+        self.assertIn("<Code>AuthFailure</Code>", body)
+
+    def test_good_raw_request(self):
+        status, body = self.emu.raw({
+            "Action": "DescribeVolumes", "Version": "2016-11-15",
+            "VolumeId.1": "vol-00000000000000002"})
+        self.assertEqual(status, 200, body)
+        self.assertIn('<DescribeVolumesResponse xmlns="http://ec2.amazonaws'
+                      '.com/doc/2016-11-15/"><requestId>', body)
+        self.assertIn("<volumeSet><item><volumeId>vol-00000000000000002"
+                      "</volumeId>", body)
+
+    def test_unknown_parameter(self):
+        for bad in ("VolumeIds.1", "Filter.1.Values.1", "Bogus",
+                    "Filter.0.Name"):
+            status, body = self.emu.raw({"Action": "DescribeVolumes",
+                                         "Version": "2016-11-15", bad: "x"})
+            self.assertEqual(status, 400, bad)
+            self.assertIn("<Code>UnknownParameter</Code>", body)
+            self.assertIn(f"The parameter {bad} is not recognized", body)
+
+    def test_missing_parameter(self):
+        status, body = self.emu.raw({
+            "Action": "CreateSnapshots", "Version": "2016-11-15",
+            "InstanceSpecification.ExcludeBootVolume": "true"})
+        self.assertEqual(status, 400)
+        self.assertIn("<Code>MissingParameter</Code>", body)
+        self.assertIn("InstanceSpecification.InstanceId", body)
+
+    def test_bad_integer_and_boolean(self):
+        for k, v in (("Size", "ten"), ("Encrypted", "yes")):
+            status, body = self.emu.raw({
+                "Action": "CreateVolume", "Version": "2016-11-15",
+                "AvailabilityZone": "us-east-1a", k: v})
+            self.assertEqual(status, 400)
+            self.assertIn("<Code>InvalidParameterValue</Code>", body)
+
+    def test_version_and_action(self):
+        status, body = self.emu.raw({"Action": "DescribeVolumes",
+                                     "Version": "2014-10-01"})
+        self.assertEqual((status, "<Code>NoSuchVersion</Code>" in body),
+                         (400, True))
+        status, body = self.emu.raw({"Action": "DescribeVolume",
+                                     "Version": "2016-11-15"})
+        self.assertEqual((status, "<Code>InvalidAction</Code>" in body),
+                         (400, True))
+
+    def test_throttle_rule(self):
+        self.emu.control("POST", "/_fake/faults", [
+            {"action": "CreateVolume", "times": 1,
+             "code": "RequestLimitExceeded", "status": 503}])
+        params = {"Action": "CreateVolume", "Version": "2016-11-15",
+                  "AvailabilityZone": "us-east-1a", "Size": "1"}
+        status, body = self.emu.raw(params)
+        self.assertEqual(status, 503)
+        self.assertIn("<Code>RequestLimitExceeded</Code>", body)
+        status, body = self.emu.raw(params)
+        self.assertEqual(status, 200, body)
+        _, rules = self.emu.control("GET", "/_fake/faults")
+        self.assertEqual(rules[0]["times"], 0)
+
+
+class Libcurl(EmulatorTest):
+    """The orchestrator signs with libcurl's CURLOPT_AWS_SIGV4; the curl
+    tool uses the same code, so it shows what the emulator makes of it."""
+
+    def curl(self, *args):
+        if shutil.which("curl") is None:
+            self.skipTest("no curl")
+        r = subprocess.run(
+            ["curl", "-sS", "--aws-sigv4", "aws:amz:us-east-1:ec2",
+             "--user", f"{AKID_A}:{SECRET_A}", "-w", "\\n%{http_code}",
+             *args], capture_output=True, text=True, timeout=10)
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code), body
+
+    def test_post_form(self):
+        code, body = self.curl(
+            "--data", "Action=DescribeInstances&Version=2016-11-15"
+            "&Filter.1.Name=tag%3AName&Filter.1.Value.1=web", self.emu.url)
+        self.assertEqual(code, 200, body)
+        self.assertIn(f"<instanceId>{INSTANCE}</instanceId>", body)
+
+    def test_get_sorted_query(self):
+        code, body = self.curl(
+            f"{self.emu.url}/?Action=DescribeVolumes&Version=2016-11-15")
+        self.assertEqual(code, 200, body)
+
+
+class Pagination(EmulatorTest):
+    ARGS = ("--page-size", "2")
+
+    def test_pages_of_two(self):
+        ec2 = self.emu.client()
+        seen, token, pages = [], None, 0
+        while True:
+            kw = {"NextToken": token} if token else {}
+            r = ec2.describe_volumes(**kw)
+            self.assertLessEqual(len(r["Volumes"]), 2)
+            seen += [v["VolumeId"] for v in r["Volumes"]]
+            pages += 1
+            token = r.get("NextToken")
+            if not token:
+                break
+        self.assertEqual(pages, 3)
+        self.assertEqual(sorted(seen), [f"vol-0000000000000000{i}"
+                                        for i in range(1, 6)])
+        # botocore's paginator agrees, and MaxResults is honoured.
+        pager = ec2.get_paginator("describe_volumes")
+        got = [len(p["Volumes"]) for p in pager.paginate(
+            PaginationConfig={"PageSize": 5})]
+        self.assertEqual(got, [5])
+
+    def test_token_bound_to_request(self):
+        ec2 = self.emu.client()
+        token = ec2.describe_volumes()["NextToken"]
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.describe_volumes(NextToken=token, Filters=[
+                {"Name": "status", "Values": ["in-use"]}])
+        self.assertEqual(error_code(cm.exception), "InvalidParameterValue")
+
+
+class Latencies(EmulatorTest):
+    ARGS = ("--snapshot-latency", "0.5", "--volume-latency", "0.2")
+
+    def test_snapshot_pending_then_completed(self):
+        ec2 = self.emu.client()
+        snaps = ec2.create_snapshots(InstanceSpecification={
+            "InstanceId": INSTANCE, "ExcludeBootVolume": True})["Snapshots"]
+        self.assertEqual(len(snaps), 1)
+        sid = snaps[0]["SnapshotId"]
+        self.assertEqual(snaps[0]["State"], "pending")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            ec2.create_volume(SnapshotId=sid, AvailabilityZone="us-east-1a")
+        self.assertEqual(error_code(cm.exception), "IncorrectState")
+        time.sleep(0.6)
+        s = ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]
+        self.assertEqual((s["State"], s["Progress"]), ("completed", "100%"))
+        vol = ec2.create_volume(SnapshotId=sid, AvailabilityZone="us-east-1a")
+        self.assertEqual(vol["State"], "creating")
+        ec2.get_waiter("volume_available").wait(
+            VolumeIds=[vol["VolumeId"]],
+            WaiterConfig={"Delay": 0.1, "MaxAttempts": 20})
+
+    def test_cross_account_create_volume(self):
+        a = self.emu.client()
+        b = self.emu.client(AKID_B, SECRET_B, TOKEN_B)
+        sid = a.create_snapshots(InstanceSpecification={
+            "InstanceId": INSTANCE, "ExcludeBootVolume": True})[
+            "Snapshots"][0]["SnapshotId"]
+        time.sleep(0.6)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            b.create_volume(SnapshotId=sid, AvailabilityZone="us-east-1a")
+        self.assertEqual(error_code(cm.exception), "InvalidSnapshot.NotFound")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            b.modify_snapshot_attribute(
+                SnapshotId=sid, Attribute="createVolumePermission",
+                CreateVolumePermission={"Add": [{"UserId": ACCT_B}]})
+        self.assertEqual(error_code(cm.exception), "InvalidSnapshot.NotFound")
+        a.modify_snapshot_attribute(
+            SnapshotId=sid, Attribute="createVolumePermission",
+            CreateVolumePermission={"Add": [{"UserId": ACCT_B}]})
+        vol = b.create_volume(SnapshotId=sid, AvailabilityZone="us-east-1a")
+        self.assertEqual(vol["SnapshotId"], sid)
+        self.assertEqual([s["SnapshotId"] for s in b.describe_snapshots(
+            RestorableByUserIds=["self"], OwnerIds=[ACCT_A])["Snapshots"]],
+            [sid])
+        _, state = self.emu.control("GET", "/_fake/state")
+        owners = {v["VolumeId"]: v["account"] for v in state["volumes"]}
+        self.assertEqual(owners[vol["VolumeId"]], ACCT_B)
+
+
+class ThrottleStorm(EmulatorTest):
+    ARGS = ("--throttle-rate", "0.5", "--seed-random", "7")
+
+    def test_storm(self):
+        codes = [self.emu.raw({"Action": "DescribeAvailabilityZones",
+                               "Version": "2016-11-15"})[0]
+                 for _ in range(40)]
+        self.assertTrue(10 < codes.count(503) < 30, codes)
+        self.assertEqual(set(codes), {200, 503})
+
+
+if __name__ == "__main__":
+    unittest.main()

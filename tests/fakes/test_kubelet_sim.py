@@ -410,6 +410,22 @@ class KubeletSimTest(unittest.TestCase):
         self.assertEqual([p for p in pids if alive(p)], [])
         self.assertEqual(self.control("GET", "/_fake/kubelet")["running"], [])
 
+    def test_exec_active_deadline(self):
+        self.kubelet(mode="exec", delay=0.05)
+        pidfile = os.path.join(self.tmp, "deadline.pids")
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        j = job("conv-slow", command=["sleeper"], args=[pidfile])
+        j["spec"]["activeDeadlineSeconds"] = 1
+        self.create(j)
+        done = self.wait_job("conv-slow")
+        self.assertEqual([(c["type"], c["reason"])
+                          for c in done["status"]["conditions"]],
+                         [("FailureTarget", "DeadlineExceeded"),
+                          ("Failed", "DeadlineExceeded")])
+        t = self.terminated(self.job_pods("conv-slow")[0])
+        self.assertEqual((t["exitCode"], t["reason"]), (137, "Error"))
+
     # -- nodes --
 
     def test_nodes_by_zone(self):

@@ -21,10 +21,13 @@ import http.server
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -613,6 +616,7 @@ class State:
             if not isinstance(self.seed, list):
                 raise SystemExit("kube-apiserver.py: --seed must hold a JSON "
                                  "list of objects")
+        self.kubelet = Kubelet(self, args)
         self.load_seed()
 
     def next_rv(self):
@@ -710,6 +714,952 @@ def check_faults(rules):
             raise ApiError(400, f"fault rule {i} needs status, drop or delay")
         out.append(dict(r))
     return out
+
+
+# --- the simulated kubelet and Job controller --------------------------------
+#
+# With --kubelet MODE (or POST /_fake/kubelet) the fake plays the Job
+# controller and a kubelet for batch/v1 Jobs: it creates each Job's Pod,
+# moves it through Pending, Running and Succeeded or Failed, and keeps the
+# Job's status as a Kubernetes 1.32 Job controller would.  In "succeed" and
+# "fail" the container is imaginary; in "exec" its command really runs on
+# this machine.  Every status written is validated like any other write.
+# See docs/testing-fakes.md, "The simulated kubelet".
+
+KUBELET_MODES = ("off", "succeed", "fail", "exec")
+# The alphabet of Kubernetes' generated name suffixes (no vowels, no 0/1/3).
+NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+DEFAULT_RESULTS = {
+    "succeed": {"outcome": "Succeeded", "reason": "Converted", "exitCode": 0,
+                "message": "the guest was converted (simulated kubelet)"},
+    "fail": {"outcome": "Failed", "reason": "StepFailed", "exitCode": 11,
+             "message": "a conversion step failed (simulated kubelet)"},
+}
+MAX_TERMINATION_MESSAGE = 4096
+BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
+DEADLINE_MESSAGE = "Job was active longer than specified deadline"
+COMPLETE_MESSAGE = "Reached expected number of succeeded pods"
+# Passed from the fake's own environment to an exec'd container, so that a
+# test can run sanitized builds; everything else comes from the Pod.
+PASSTHROUGH_ENV = ("PATH", "LD_LIBRARY_PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+                   "LSAN_OPTIONS", "TSAN_OPTIONS", "TMPDIR")
+
+
+class Gone(Exception):
+    """The object a controller write was for no longer exists."""
+
+
+class Blocked(Exception):
+    """The container cannot start yet (a kubelet would retry)."""
+
+    def __init__(self, waiting, event_reason, message):
+        super().__init__(message)
+        self.waiting = waiting
+        self.event_reason = event_reason
+        self.message = message
+
+
+def check_kubelet_settings(d, where):
+    """A {mode, delay, result} dict from the control API, checked."""
+    if not isinstance(d, dict):
+        raise ApiError(400, f"{where}: must be a JSON object")
+    unknown = set(d) - {"mode", "delay", "result", "job_regex"}
+    if unknown:
+        raise ApiError(400, f"{where}: unknown keys {sorted(unknown)}")
+    if "mode" in d and d["mode"] not in KUBELET_MODES:
+        raise ApiError(400, f"{where}: mode must be one of "
+                       f"{', '.join(KUBELET_MODES)}")
+    if "delay" in d and not (isinstance(d["delay"], (int, float))
+                             and not isinstance(d["delay"], bool)
+                             and 0 <= d["delay"] <= 3600):
+        raise ApiError(400, f"{where}: delay must be 0..3600 seconds")
+    if "result" in d and d["result"] is not None and \
+            not isinstance(d["result"], dict):
+        raise ApiError(400, f"{where}: result must be a JSON object or null")
+    if "job_regex" in d:
+        try:
+            re.compile(d["job_regex"])
+        except (re.error, TypeError) as e:
+            raise ApiError(400, f"{where}: job_regex: {e}")
+    return dict(d)
+
+
+def rand_suffix(n=5):
+    return "".join(NAME_SUFFIX_CHARS[b % len(NAME_SUFFIX_CHARS)]
+                   for b in os.urandom(n))
+
+
+def expand_vars(text, env):
+    """Kubernetes' $(VAR) expansion: $$ is a $, unknown references stay."""
+    def sub(m):
+        if m.group(0) == "$$":
+            return "$"
+        name = m.group(1)
+        return env[name] if name in env else m.group(0)
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
+
+
+class Kubelet:
+    """The Job controller and kubelet; all its state is under state.lock."""
+
+    def __init__(self, state, args):
+        self.state = state
+        self.args = args
+        self.port = None              # set once the server listens
+        self.runs = {}                # job uid -> JobRun
+        self.errors = []              # writes the fake refused (must be [])
+        self.workdir = tempfile.mkdtemp(prefix="kubelet-sim-")
+        self.result_file = None
+        if args.kubelet_result:
+            with open(args.kubelet_result, encoding="utf-8") as f:
+                self.result_file = json.load(f)
+            if not isinstance(self.result_file, dict):
+                raise SystemExit("kube-apiserver.py: --kubelet-result must "
+                                 "hold a JSON object")
+        self.ca = args.kubelet_ca
+        if self.ca is None:
+            guess = os.path.join(os.path.dirname(os.path.abspath(args.cert)),
+                                 "ca.crt")
+            self.ca = guess if os.path.exists(guess) else None
+        self.reset_settings()
+        self.stop = threading.Event()
+
+    def reset_settings(self):
+        self.default = {"mode": self.args.kubelet,
+                        "delay": self.args.kubelet_delay,
+                        "result": self.result_file}
+        self.rules = []
+
+    def settings(self):
+        return {**self.default, "rules": [dict(r) for r in self.rules],
+                "running": sorted(r.job_name for r in self.runs.values()
+                                  if not r.finished),
+                "errors": list(self.errors)}
+
+    def configure(self, data):
+        """POST /_fake/kubelet.  Locked."""
+        if not isinstance(data, dict):
+            raise ApiError(400, "kubelet settings must be a JSON object")
+        unknown = set(data) - {"mode", "delay", "result", "rules"}
+        if unknown:
+            raise ApiError(400, f"kubelet settings: unknown keys "
+                           f"{sorted(unknown)}")
+        top = check_kubelet_settings(
+            {k: v for k, v in data.items() if k != "rules"}, "kubelet")
+        rules = None
+        if "rules" in data:
+            if not isinstance(data["rules"], list):
+                raise ApiError(400, "kubelet rules must be a JSON list")
+            rules = []
+            for i, r in enumerate(data["rules"]):
+                r = check_kubelet_settings(r, f"kubelet rule {i}")
+                if "job_regex" not in r:
+                    raise ApiError(400, f"kubelet rule {i} needs job_regex")
+                rules.append(r)
+        self.default.update(top)
+        if rules is not None:
+            self.rules = rules
+
+    def settings_for(self, job_name):
+        s = dict(self.default)
+        for r in self.rules:
+            if re.search(r["job_regex"], job_name):
+                s.update({k: v for k, v in r.items() if k != "job_regex"})
+                break
+        return s
+
+    def shutdown(self):
+        """The fake is stopping: no container outlives it."""
+        self.stop.set()
+        with self.state.lock:
+            runs = list(self.runs.values())
+            for run in runs:
+                run.abort.set()
+        for run in runs:
+            if run.proc is not None:
+                try:
+                    os.killpg(run.proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def reset(self):
+        """Back to the command line's settings; every run stops.  Locked."""
+        for run in self.runs.values():
+            run.abort.set()
+        self.runs = {}
+        self.errors = []
+        self.reset_settings()
+
+    # -- hooks from the REST layer (locked) --
+
+    def deleted(self, res, obj, policy):
+        """OBJ was deleted; returns extra response headers."""
+        headers = []
+        uid = obj["metadata"]["uid"]
+        if res.kind == "Pod":
+            for run in self.runs.values():
+                if run.pod_uid == uid:
+                    run.pod_deleted.set()
+        elif res.kind == "Job":
+            if policy is None:
+                headers.append(("Warning", '299 - "child pods are preserved '
+                                'by default when jobs are deleted; set '
+                                'propagationPolicy=Background to remove them '
+                                'or set propagationPolicy=Orphan to suppress '
+                                'this warning"'))
+            pods = [(k, o) for k, o in self.state.objects.items()
+                    if k[:3] == ("", "v1", "pods") and
+                    any(r.get("uid") == uid for r in
+                        (o["metadata"].get("ownerReferences") or []))]
+            for key, pod in pods:
+                if policy in ("Background", "Foreground"):
+                    del self.state.objects[key]
+                    self.state.rv += 1
+                    self.deleted(BY_KIND[("v1", "Pod")], pod, None)
+                else:
+                    # Orphaned: the garbage collector drops the owner
+                    # reference and the Pod runs on.
+                    refs = [r for r in pod["metadata"]["ownerReferences"]
+                            if r.get("uid") != uid]
+                    if refs:
+                        pod["metadata"]["ownerReferences"] = refs
+                    else:
+                        del pod["metadata"]["ownerReferences"]
+                    pod["metadata"]["resourceVersion"] = self.state.next_rv()
+        return headers
+
+    # -- the controller loop --
+
+    def loop(self):
+        while not self.stop.wait(0.05):
+            try:
+                self.sync()
+            except Exception as e:      # never let the loop die silently
+                with self.state.lock:
+                    self.errors.append(f"controller loop: {e!r}")
+
+    def sync(self):
+        with self.state.lock:
+            for key, job in list(self.state.objects.items()):
+                if key[:3] != ("batch", "v1", "jobs"):
+                    continue
+                uid = job["metadata"]["uid"]
+                if uid in self.runs:
+                    continue
+                spec = job.get("spec") or {}
+                status = job.get("status") or {}
+                if spec.get("suspend") or any(
+                        c.get("type") in ("Complete", "Failed") and
+                        c.get("status") == "True"
+                        for c in status.get("conditions") or []):
+                    continue
+                s = self.settings_for(key[4])
+                if s["mode"] == "off":
+                    continue
+                run = JobRun(self, key[3], key[4], uid, s)
+                self.runs[uid] = run
+                threading.Thread(target=run.main, daemon=True,
+                                 name=f"job-{key[4]}").start()
+
+    # -- writes, as a controller makes them (locked by the caller) --
+
+    def store(self, res, obj):
+        meta = obj["metadata"]
+        meta["resourceVersion"] = str(self.state.rv + 1)
+        errors = schema_errors(res, obj)
+        if errors:
+            self.errors.append(f"{res.kind} {meta.get('name')}: "
+                               + "; ".join(errors))
+            raise ApiError(422, f"kubelet-sim: invalid {res.kind}: "
+                           + "; ".join(errors))
+        self.state.rv += 1
+        self.state.objects[(res.group, res.version, res.plural,
+                            meta.get("namespace"), meta["name"])] = obj
+        return obj
+
+    def current(self, res, ns, name, uid):
+        obj = self.state.objects.get((res.group, res.version, res.plural,
+                                      ns, name))
+        if obj is None or obj["metadata"]["uid"] != uid:
+            raise Gone(f"{res.kind} {ns}/{name}")
+        return obj
+
+    def event(self, involved, etype, reason, message, component):
+        res = BY_KIND[("v1", "Event")]
+        meta = involved["metadata"]
+        ts = now_rfc3339()
+        ev = {"apiVersion": "v1", "kind": "Event",
+              "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}",
+                           "namespace": meta["namespace"],
+                           "uid": str(uuid.uuid4()),
+                           "creationTimestamp": ts},
+              "involvedObject": {"apiVersion": involved["apiVersion"],
+                                 "kind": involved["kind"],
+                                 "name": meta["name"],
+                                 "namespace": meta["namespace"],
+                                 "uid": meta["uid"]},
+              "type": etype, "reason": reason, "message": message,
+              "source": {"component": component},
+              "reportingComponent": component, "reportingInstance": "",
+              "firstTimestamp": ts, "lastTimestamp": ts, "count": 1}
+        try:
+            self.store(res, ev)
+        except ApiError:
+            pass
+
+
+def _ready_conditions(ready, reason=None, ts=None):
+    ts = ts or now_rfc3339()
+    out = []
+    for t in ("PodReadyToStartContainers", "Initialized", "Ready",
+              "ContainersReady", "PodScheduled"):
+        c = {"type": t, "status": "True", "lastProbeTime": None,
+             "lastTransitionTime": ts}
+        if t in ("Ready", "ContainersReady") and not ready:
+            c["status"] = "False"
+            if reason:
+                c["reason"] = reason
+            elif t == "Ready":
+                c["reason"] = "ContainersNotReady"
+        if t == "PodReadyToStartContainers" and ready is None:
+            c["status"] = "False"
+        out.append(c)
+    return out
+
+
+class JobRun:
+    """One Job, from its first Pod to its terminal condition."""
+
+    def __init__(self, kubelet, ns, name, uid, settings):
+        self.k = kubelet
+        self.state = kubelet.state
+        self.ns = ns
+        self.job_name = name
+        self.uid = uid
+        self.s = settings
+        self.mode = settings["mode"]
+        self.abort = threading.Event()        # reset: stop everything
+        self.pod_deleted = threading.Event()  # the current Pod was deleted
+        self.pod_uid = None
+        self.proc = None
+        self.deadline = None
+        self.finished = False
+        self.jstatus = {}
+        self.pod_ip = f"10.244.{os.urandom(1)[0] % 250 + 1}." \
+                      f"{os.urandom(1)[0] % 250 + 2}"
+
+    # -- helpers --
+
+    def sleep(self, seconds):
+        """False if the run was aborted meanwhile."""
+        return not self.abort.wait(seconds)
+
+    def job(self):
+        return self.k.current(BY_KIND[("batch/v1", "Job")], self.ns,
+                              self.job_name, self.uid)
+
+    def write_job(self, **changes):
+        """Update the Job's status; Gone if the Job is gone."""
+        with self.state.lock:
+            if self.abort.is_set():
+                raise Gone("reset")
+            job = copy.deepcopy(self.job())
+            for k, v in changes.items():
+                if v is None:
+                    self.jstatus.pop(k, None)
+                else:
+                    self.jstatus[k] = v
+            job["status"] = copy.deepcopy(self.jstatus)
+            self.k.store(BY_KIND[("batch/v1", "Job")], job)
+
+    def write_pod(self, name, status):
+        """Update the Pod's status; Gone if it was deleted."""
+        with self.state.lock:
+            if self.abort.is_set():
+                raise Gone("reset")
+            pod = copy.deepcopy(self.k.current(BY_KIND[("v1", "Pod")],
+                                               self.ns, name, self.pod_uid))
+            pod["status"] = status
+            self.k.store(BY_KIND[("v1", "Pod")], pod)
+
+    def job_event(self, etype, reason, message):
+        with self.state.lock:
+            try:
+                self.k.event(self.job(), etype, reason, message,
+                             "job-controller")
+            except Gone:
+                pass
+
+    # -- the Job --
+
+    def main(self):
+        try:
+            self.run_job()
+        except Gone:
+            pass
+        except Exception as e:
+            with self.state.lock:
+                self.k.errors.append(f"job {self.ns}/{self.job_name}: {e!r}")
+        finally:
+            self.finished = True
+
+    def run_job(self):
+        if not self.sleep(self.s["delay"]):
+            return
+        with self.state.lock:
+            spec = self.job().get("spec") or {}
+        # exec mode does not retry: one real run per Job keeps tests short.
+        limit = 0 if self.mode == "exec" else spec.get("backoffLimit", 6)
+        deadline = spec.get("activeDeadlineSeconds")
+        start = time.monotonic()
+        self.deadline = start + deadline if deadline else None
+        self.write_job(startTime=now_rfc3339(), active=1, ready=0,
+                       terminating=0, uncountedTerminatedPods={})
+        failed = 0
+        while True:
+            outcome = self.run_pod()
+            if outcome == "succeeded":
+                self.write_job(active=None, ready=0, succeeded=1,
+                               conditions=[self.cond("SuccessCriteriaMet",
+                                                     "CompletionsReached",
+                                                     COMPLETE_MESSAGE)])
+                self.write_job(completionTime=now_rfc3339(), conditions=[
+                    *self.jstatus["conditions"],
+                    self.cond("Complete", "CompletionsReached",
+                              COMPLETE_MESSAGE)])
+                self.job_event("Normal", "Completed", "Job completed")
+                return
+            if outcome is None:       # the Job is gone, or a reset
+                return
+            failed += 1
+            over = outcome == "deadline" or failed > limit
+            self.write_job(active=None if over else 0, ready=0,
+                           failed=failed)
+            if over:
+                reason, msg = ("DeadlineExceeded", DEADLINE_MESSAGE) \
+                    if outcome == "deadline" else \
+                    ("BackoffLimitExceeded", BACKOFF_MESSAGE)
+                self.write_job(conditions=[self.cond("FailureTarget", reason,
+                                                     msg)])
+                self.write_job(conditions=[
+                    *self.jstatus["conditions"],
+                    self.cond("Failed", reason, msg)])
+                self.job_event("Warning", reason, msg)
+                return
+            # A real controller backs off 10 s, 20 s, ...; tests cannot wait.
+            if not self.sleep(min(self.s["delay"], 1.0)):
+                return
+            self.write_job(active=1)
+
+    @staticmethod
+    def cond(ctype, reason, message):
+        ts = now_rfc3339()
+        return {"type": ctype, "status": "True", "reason": reason,
+                "message": message, "lastProbeTime": ts,
+                "lastTransitionTime": ts}
+
+    # -- one Pod --
+
+    def pick_node(self, spec):
+        if self.k.args.kubelet_node:
+            return self.k.args.kubelet_node
+        nodes = sorted((o for k, o in self.state.objects.items()
+                        if k[:3] == ("", "v1", "nodes")),
+                       key=lambda o: o["metadata"]["name"])
+        want = spec.get("nodeSelector") or {}
+        for n in nodes:
+            labels = n["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in want.items()):
+                return n["metadata"]["name"]
+        return nodes[0]["metadata"]["name"] if nodes else "kubelet-sim-node"
+
+    def create_pod(self):
+        with self.state.lock:
+            if self.abort.is_set():
+                raise Gone("reset")
+            job = self.job()
+            tmpl = (job.get("spec") or {}).get("template") or {}
+            tmeta = tmpl.get("metadata") or {}
+            spec = copy.deepcopy(tmpl.get("spec") or {})
+            spec["nodeName"] = self.pick_node(spec)
+            labels = dict(tmeta.get("labels") or {})
+            labels.update({"controller-uid": self.uid,
+                           "batch.kubernetes.io/controller-uid": self.uid,
+                           "job-name": self.job_name,
+                           "batch.kubernetes.io/job-name": self.job_name})
+            prefix = self.job_name[:57] + "-"
+            while True:
+                name = prefix + rand_suffix()
+                if ("", "v1", "pods", self.ns, name) not in \
+                        self.state.objects:
+                    break
+            meta = {"name": name, "generateName": prefix,
+                    "namespace": self.ns, "uid": str(uuid.uuid4()),
+                    "creationTimestamp": now_rfc3339(), "labels": labels,
+                    "ownerReferences": [{
+                        "apiVersion": "batch/v1", "kind": "Job",
+                        "name": self.job_name, "uid": self.uid,
+                        "controller": True, "blockOwnerDeletion": True}]}
+            if tmeta.get("annotations"):
+                meta["annotations"] = dict(tmeta["annotations"])
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                   "spec": spec}
+            pod["status"] = self.pod_status(pod, "Pending", None)
+            self.pod_deleted.clear()
+            self.pod_uid = meta["uid"]
+            self.k.store(BY_KIND[("v1", "Pod")], pod)
+            self.k.event(job, "Normal", "SuccessfulCreate",
+                         f"Created pod: {name}", "job-controller")
+            return copy.deepcopy(pod)
+
+    def pod_status(self, pod, phase, states, reason=None):
+        """Pod status for PHASE; STATES: container name -> state dict."""
+        spec = pod["spec"]
+        ts = now_rfc3339()
+        st = {"phase": phase, "qosClass": "BestEffort",
+              "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
+              "startTime": (pod.get("status") or {}).get("startTime", ts)}
+        if phase == "Pending" and states is None:
+            st["conditions"] = _ready_conditions(None, ts=ts)
+        elif phase == "Pending":
+            st["conditions"] = _ready_conditions(False, ts=ts)
+        elif phase == "Running":
+            st["conditions"] = _ready_conditions(True, ts=ts)
+        else:
+            st["conditions"] = _ready_conditions(
+                False, "PodCompleted" if phase == "Succeeded" else "PodFailed",
+                ts=ts)
+            # A finished Pod's sandbox is gone: no readiness to start.
+            st["conditions"][0]["status"] = "False"
+        if phase in ("Running", "Succeeded", "Failed"):
+            st["podIP"] = self.pod_ip
+            st["podIPs"] = [{"ip": self.pod_ip}]
+        cstats = []
+        for c in spec.get("containers") or []:
+            state = (states or {}).get(c["name"]) or \
+                {"waiting": {"reason": "ContainerCreating"}}
+            running = "running" in state
+            cs = {"name": c["name"], "image": c.get("image", ""),
+                  "imageID": "", "ready": running, "restartCount": 0,
+                  "started": running, "state": state}
+            if "waiting" not in state:
+                cs["imageID"] = (c.get("image", "").split(":")[0] +
+                                 "@sha256:" + "0" * 64)
+                cs["containerID"] = "containerd://" + \
+                    uuid.uuid5(uuid.NAMESPACE_OID, self.pod_uid + c["name"]
+                               ).hex * 2
+            cstats.append(cs)
+        st["containerStatuses"] = cstats
+        if reason:
+            st["reason"] = reason
+        return st
+
+    def run_pod(self):
+        """Run one Pod: "succeeded", "failed", "deadline", or None."""
+        pod = self.create_pod()
+        name = pod["metadata"]["name"]
+        try:
+            if self.mode == "exec":
+                return self.exec_pod(pod)
+            return self.pretend_pod(pod)
+        except Gone:
+            # The Pod was deleted under us (a cascading Job deletion, or
+            # someone deleting the Pod): a failure, if the Job still cares.
+            if self.abort.is_set():
+                return None
+            return "failed"
+
+    def past_deadline(self):
+        return self.deadline is not None and time.monotonic() > self.deadline
+
+    def wait_pod(self, seconds):
+        """Sleep; Gone if the Pod is deleted or the run aborted."""
+        end = time.monotonic() + seconds
+        while True:
+            if self.abort.is_set() or self.pod_deleted.is_set():
+                raise Gone("pod")
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self.abort.wait(min(left, 0.05))
+
+    def pretend_pod(self, pod):
+        name = pod["metadata"]["name"]
+        containers = pod["spec"].get("containers") or []
+        step = max(self.s["delay"] / 2, 0.05)
+        self.wait_pod(step)
+        started = now_rfc3339()
+        pod["status"] = self.pod_status(pod, "Running", {
+            c["name"]: {"running": {"startedAt": started}}
+            for c in containers})
+        self.write_pod(name, pod["status"])
+        self.write_job(ready=1)
+        self.wait_pod(step)
+        result = self.s.get("result") or DEFAULT_RESULTS[self.mode]
+        if self.mode == "succeed":
+            code, reason = 0, "Completed"
+        else:
+            code = result.get("exitCode")
+            if not isinstance(code, int) or isinstance(code, bool) or \
+                    not 0 < code < 256:
+                code = 11
+            reason = "Error"
+        msg = json.dumps(result, separators=(",", ":"))
+        msg = msg.encode()[:MAX_TERMINATION_MESSAGE].decode("utf-8", "ignore")
+        self.finish_pod(pod, {c["name"]: code for c in containers},
+                        {c["name"]: reason for c in containers},
+                        {c["name"]: msg for c in containers}, started)
+        return "succeeded" if code == 0 else "failed"
+
+    def finish_pod(self, pod, codes, reasons, messages, started):
+        name = pod["metadata"]["name"]
+        done = now_rfc3339()
+        states = {}
+        for c in pod["spec"].get("containers") or []:
+            t = {"exitCode": codes[c["name"]], "reason": reasons[c["name"]],
+                 "startedAt": started, "finishedAt": done}
+            if messages.get(c["name"]):
+                t["message"] = messages[c["name"]]
+            states[c["name"]] = {"terminated": t}
+        ok = all(v == 0 for v in codes.values())
+        pod["status"] = self.pod_status(
+            pod, "Succeeded" if ok else "Failed", states)
+        for cs in pod["status"]["containerStatuses"]:
+            cs["containerID"] = cs.get("containerID") or \
+                "containerd://" + "0" * 64
+        self.write_pod(name, pod["status"])
+
+    # -- exec mode --
+
+    def exec_pod(self, pod):
+        name = pod["metadata"]["name"]
+        c0 = pod["spec"]["containers"][0]
+        poddir = os.path.join(self.k.workdir, name)
+        os.makedirs(poddir, exist_ok=True)
+        warned = set()
+        while True:
+            try:
+                argv, env, cwd = self.prepare(pod, c0, poddir)
+                break
+            except Blocked as b:
+                pod["status"] = self.pod_status(pod, "Pending", {
+                    c0["name"]: {"waiting": {"reason": b.waiting,
+                                             "message": b.message}}})
+                self.write_pod(name, pod["status"])
+                if b.message not in warned:
+                    warned.add(b.message)
+                    with self.state.lock:
+                        self.k.event(pod, "Warning", b.event_reason,
+                                     b.message, "kubelet")
+                if self.past_deadline():
+                    self.kill_for_deadline(pod, None)
+                    return "deadline"
+                self.wait_pod(0.5)
+        logdir = self.k.args.kubelet_log_dir or poddir
+        os.makedirs(logdir, exist_ok=True)
+        log = open(os.path.join(logdir, f"{name}.log"), "ab")
+        started = now_rfc3339()
+        others = {c["name"]: 0 for c in pod["spec"]["containers"][1:]}
+        other_reasons = {n: "Completed" for n in others}
+        other_msgs = {n: "not run by the simulated kubelet" for n in others}
+        try:
+            proc = subprocess.Popen(argv, env=env, cwd=cwd,
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        except OSError as e:
+            log.close()
+            msg = (f"failed to create containerd task: exec: "
+                   f"{argv[0]!r}: {e.strerror}")
+            self.finish_pod(pod, {c0["name"]: 128, **others},
+                            {c0["name"]: "StartError", **other_reasons},
+                            {c0["name"]: msg, **other_msgs}, started)
+            return "failed"
+        log.close()
+        self.proc = proc
+        if self.abort.is_set():       # a reset raced with the start
+            self.kill(proc, pod)
+            raise Gone("reset")
+        try:
+            pod["status"] = self.pod_status(pod, "Running", {
+                c["name"]: {"running": {"startedAt": started}}
+                for c in pod["spec"]["containers"]})
+            self.write_pod(name, pod["status"])
+            try:
+                self.write_job(ready=1)
+            except Gone:
+                pass                  # orphaned: the Pod runs on
+            while proc.poll() is None:
+                if self.abort.is_set() or self.pod_deleted.is_set():
+                    self.kill(proc, pod)
+                    raise Gone("pod")
+                if self.past_deadline():
+                    self.kill(proc, pod)
+                    self.kill_for_deadline(pod, started)
+                    return "deadline"
+                try:
+                    proc.wait(0.05)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            # The container's other processes die with it, as they would
+            # with its PID namespace.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        code = proc.returncode if proc.returncode >= 0 \
+            else 128 - proc.returncode
+        msg = self.termination_message(c0, code, poddir, logdir, name)
+        self.finish_pod(pod, {c0["name"]: code, **others},
+                        {c0["name"]: "Completed" if code == 0 else "Error",
+                         **other_reasons},
+                        {c0["name"]: msg, **other_msgs}, started)
+        return "succeeded" if code == 0 else "failed"
+
+    def kill(self, proc, pod):
+        """SIGTERM the container's process group, SIGKILL after the grace
+        period (capped at 3 s, for tests)."""
+        grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except OSError:
+            return
+        try:
+            proc.wait(min(grace, 3))
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
+
+    def kill_for_deadline(self, pod, started):
+        # The Job controller deletes a Job's Pods when its deadline passes;
+        # here the Pod stays, failed, so that a test can look at it.
+        codes = {c["name"]: 137 for c in pod["spec"]["containers"]}
+        self.finish_pod(pod, codes, {n: "Error" for n in codes}, {},
+                        started or now_rfc3339())
+
+    def termination_message(self, c0, code, poddir, logdir, name):
+        data = b""
+        try:
+            with open(os.path.join(poddir, "termination-log"), "rb") as f:
+                data = f.read(MAX_TERMINATION_MESSAGE)
+        except OSError:
+            pass
+        if not data and code != 0 and \
+                c0.get("terminationMessagePolicy") == "FallbackToLogsOnError":
+            try:
+                with open(os.path.join(logdir, f"{name}.log"), "rb") as f:
+                    lines = f.read().splitlines()[-80:]
+                data = b"\n".join(lines)[-2048:]
+            except OSError:
+                pass
+        return data.decode("utf-8", "replace")
+
+    def prepare(self, pod, c0, poddir):
+        """(argv, env, cwd) for the container, or Blocked."""
+        meta = pod["metadata"]
+        spec = pod["spec"]
+        with self.state.lock:
+            objects = self.state.objects
+            env = {}
+            for k in PASSTHROUGH_ENV:
+                if k in os.environ:
+                    env[k] = os.environ[k]
+            env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:"
+                           "/usr/sbin:/usr/bin:/sbin:/bin")
+            env["HOSTNAME"] = meta["name"]
+            env["HOME"] = poddir
+            port = str(self.k.port)
+            env.update({
+                "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+                "KUBERNETES_SERVICE_PORT": port,
+                "KUBERNETES_SERVICE_PORT_HTTPS": port,
+                "KUBERNETES_PORT": f"tcp://127.0.0.1:{port}",
+                "KUBERNETES_PORT_443_TCP": f"tcp://127.0.0.1:{port}",
+                "KUBERNETES_PORT_443_TCP_PROTO": "tcp",
+                "KUBERNETES_PORT_443_TCP_ADDR": "127.0.0.1",
+                "KUBERNETES_PORT_443_TCP_PORT": port})
+            # envFrom, then env, as the kubelet does.
+            for src in c0.get("envFrom") or []:
+                if "configMapRef" in src:
+                    ref = src["configMapRef"]
+                    cm = objects.get(("", "v1", "configmaps", self.ns,
+                                      ref.get("name")))
+                    if cm is None:
+                        if ref.get("optional"):
+                            continue
+                        raise Blocked("CreateContainerConfigError", "Failed",
+                                      f'configmap "{ref.get("name")}" not '
+                                      "found")
+                    for k, v in (cm.get("data") or {}).items():
+                        env[(src.get("prefix") or "") + k] = v
+                else:
+                    raise Blocked("CreateContainerConfigError", "Failed",
+                                  "envFrom other than configMapRef is not "
+                                  "supported by the simulated kubelet")
+            for e in c0.get("env") or []:
+                if "valueFrom" in (e or {}) and e["valueFrom"]:
+                    env[e["name"]] = self.value_from(pod, e["valueFrom"],
+                                                     objects)
+                else:
+                    env[e["name"]] = expand_vars(e.get("value") or "", env)
+            # The container's view of the node, mapped into this machine.
+            devdir = os.path.join(poddir, "dev")
+            os.makedirs(devdir, exist_ok=True)
+            volumes = {v.get("name"): v for v in spec.get("volumes") or []}
+            links = []
+            for vd in c0.get("volumeDevices") or []:
+                links.append((os.path.basename(vd["devicePath"]),
+                              self.map_device(vd, volumes, objects)))
+            sa = os.path.join(poddir, "serviceaccount")
+            os.makedirs(sa, exist_ok=True)
+            token = (self.k.args.token or [None])[0] or \
+                next(iter(sorted(self.state.tokens())), "")
+        for base, target in links:
+            link = os.path.join(devdir, base)
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(target, link)
+        with open(os.path.join(sa, "token"), "w", encoding="utf-8") as f:
+            f.write(token)
+        with open(os.path.join(sa, "namespace"), "w", encoding="utf-8") as f:
+            f.write(self.ns)
+        tlog = os.path.join(poddir, "termination-log")
+        open(tlog, "wb").close()
+        env["V2V_DEVICE_DIR"] = devdir
+        env["V2V_TERMINATION_LOG"] = tlog
+        if self.k.ca:
+            shutil.copyfile(self.k.ca, os.path.join(sa, "ca.crt"))
+            env["V2V_SERVICEACCOUNT_DIR"] = sa
+            kc = os.path.join(poddir, "kubeconfig")
+            with open(kc, "w", encoding="utf-8") as f:
+                json.dump({
+                    "apiVersion": "v1", "kind": "Config",
+                    "clusters": [{"name": "fake", "cluster": {
+                        "server": f"https://127.0.0.1:{port}",
+                        "certificate-authority": os.path.join(sa, "ca.crt")}}],
+                    "users": [{"name": "kubelet-sim", "user": {
+                        "tokenFile": os.path.join(sa, "token")}}],
+                    "contexts": [{"name": "fake", "context": {
+                        "cluster": "fake", "user": "kubelet-sim",
+                        "namespace": self.ns}}],
+                    "current-context": "fake"}, f, indent=1)
+            env["KUBECONFIG"] = kc
+        cmd = [expand_vars(a, env) for a in c0.get("command") or []]
+        args = [expand_vars(a, env) for a in c0.get("args") or []]
+        if not cmd:
+            raise Blocked("CreateContainerError", "Failed",
+                          "the simulated kubelet needs a command: it has no "
+                          "image to take an entrypoint from")
+        cmd[0] = self.find_command(cmd[0], env.get("PATH", ""))
+        cwd = c0.get("workingDir")
+        if not cwd or not os.path.isdir(cwd):
+            cwd = poddir
+        return cmd + args, env, cwd
+
+    def find_command(self, word, path):
+        bindir = self.k.args.kubelet_bin_dir
+        if bindir:
+            cand = os.path.join(bindir, os.path.basename(word))
+            if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                return cand
+        if "/" in word:
+            return word
+        found = shutil.which(word, path=path)
+        return found or word          # exec fails: StartError
+
+    def value_from(self, pod, vf, objects):
+        meta, spec = pod["metadata"], pod["spec"]
+        if "fieldRef" in vf:
+            fp = vf["fieldRef"].get("fieldPath", "")
+            simple = {"metadata.name": meta["name"],
+                      "metadata.namespace": meta["namespace"],
+                      "metadata.uid": meta["uid"],
+                      "spec.nodeName": spec.get("nodeName", ""),
+                      "spec.serviceAccountName":
+                          spec.get("serviceAccountName", "default"),
+                      "status.hostIP": "127.0.0.1",
+                      "status.hostIPs": "127.0.0.1",
+                      "status.podIP": self.pod_ip,
+                      "status.podIPs": self.pod_ip}
+            if fp in simple:
+                return simple[fp]
+            m = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", fp)
+            if m:
+                return (meta.get(m.group(1)) or {}).get(m.group(2), "")
+            raise Blocked("CreateContainerConfigError", "Failed",
+                          f"fieldRef {fp!r} is not supported")
+        if "configMapKeyRef" in vf:
+            ref = vf["configMapKeyRef"]
+            cm = objects.get(("", "v1", "configmaps", self.ns,
+                              ref.get("name")))
+            val = ((cm or {}).get("data") or {}).get(ref.get("key"))
+            if val is None and not ref.get("optional"):
+                raise Blocked("CreateContainerConfigError", "Failed",
+                              f'couldn\'t find key {ref.get("key")} in '
+                              f'ConfigMap {self.ns}/{ref.get("name")}')
+            return val or ""
+        which = next(iter(vf), "?")
+        raise Blocked("CreateContainerConfigError", "Failed",
+                      f"valueFrom.{which} is not supported by the simulated "
+                      "kubelet (no Secrets, no resources)")
+
+    def map_device(self, vd, volumes, objects):
+        """The file behind a volumeDevice: PVC -> PV -> volumeHandle."""
+        vol = volumes.get(vd["name"])
+        claim = ((vol or {}).get("persistentVolumeClaim") or {}).get(
+            "claimName")
+        if not claim:
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          f"volumeDevice {vd['name']!r} is not a "
+                          "persistentVolumeClaim volume of the Pod")
+        pvc = objects.get(("", "v1", "persistentvolumeclaims", self.ns,
+                           claim))
+        if pvc is None:
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          f'persistentvolumeclaim "{claim}" not found')
+        if (pvc.get("spec") or {}).get("volumeMode") != "Block":
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          f'persistentvolumeclaim "{claim}": volumeMode is '
+                          "not Block, but the container wants a "
+                          "volumeDevice")
+        pvname = (pvc.get("spec") or {}).get("volumeName")
+        pv = objects.get(("", "v1", "persistentvolumes", None, pvname)) \
+            if pvname else None
+        if pv is None:
+            for k, o in objects.items():
+                ref = (o.get("spec") or {}).get("claimRef") or {}
+                if k[:3] == ("", "v1", "persistentvolumes") and \
+                        ref.get("name") == claim and \
+                        ref.get("namespace") == self.ns:
+                    pv = o
+                    break
+        if pv is None:
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          f'persistentvolumeclaim "{claim}" is not bound '
+                          "to a PersistentVolume")
+        handle = ((pv.get("spec") or {}).get("csi") or {}).get(
+            "volumeHandle")
+        if not handle:
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          f'persistentvolume "{pv["metadata"]["name"]}" has '
+                          "no spec.csi.volumeHandle")
+        vdir = self.k.args.volume_dir
+        if not vdir:
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          "the fake was started without --volume-dir")
+        path = os.path.join(vdir, os.path.basename(handle) + ".img")
+        if not os.path.exists(path):
+            raise Blocked("ContainerCreating", "FailedMapVolume",
+                          f"MapVolume.SetUpDevice failed for volume "
+                          f'"{pv["metadata"]["name"]}": {path} does not '
+                          "exist")
+        return os.path.abspath(path)
 
 
 # --- HTTP --------------------------------------------------------------------
@@ -1212,17 +2162,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 raise ApiError(409, f"Precondition failed for "
                                f"{res.qualified} \"{name}\"",
                                reason="Conflict")
+            headers = []
             if not dry_run:
                 del state.objects[(res.group, res.version, res.plural, ns,
                                    name)]
                 state.rv += 1
+                headers = state.kubelet.deleted(res, obj, policy)
         # Pods answer with the object (their deletion is graceful on a real
         # cluster); everything else with a Success Status.
         if res.kind == "Pod":
-            return 200, copy.deepcopy(obj), []
+            return 200, copy.deepcopy(obj), headers
         return 200, status_object(200, "", reason="", details={
             "name": name, "group": res.group, "kind": res.plural,
-            "uid": obj["metadata"]["uid"]}), []
+            "uid": obj["metadata"]["uid"]}), headers
 
     # -- the control API --
 
@@ -1272,8 +2224,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     stored = [copy.deepcopy(state.insert(o, strict=True))
                               for o in objs]
                 self.send_json(200, stored)
+            elif path == "/_fake/kubelet" and m == "GET":
+                with state.lock:
+                    self.send_json(200, state.kubelet.settings())
+            elif path == "/_fake/kubelet" and m == "POST":
+                with state.lock:
+                    state.kubelet.configure(data if data is not None else {})
+                    self.send_json(200, state.kubelet.settings())
             elif path == "/_fake/reset" and m == "POST":
                 with state.lock:
+                    state.kubelet.reset()
                     state.requests.clear()
                     state.faults = []
                     state.outage = None
@@ -1327,6 +2287,29 @@ def main():
                     help="answer every API request with STATUS")
     ap.add_argument("--quiet", action="store_true",
                     help="do not log requests to stderr")
+    kg = ap.add_argument_group("simulated kubelet and Job controller")
+    kg.add_argument("--kubelet", choices=KUBELET_MODES, default="off",
+                    help="what happens to a Job: off (nothing, the "
+                    "default), succeed, fail, exec (run its command here)")
+    kg.add_argument("--kubelet-delay", type=float, default=1.0,
+                    metavar="SECONDS",
+                    help="from a Job's creation to its Pod (and the step "
+                    "between Pod phases in succeed/fail); default 1")
+    kg.add_argument("--kubelet-result", metavar="FILE",
+                    help="JSON object: the termination message in "
+                    "succeed/fail mode (its exitCode is fail's exit code)")
+    kg.add_argument("--kubelet-bin-dir", metavar="DIR",
+                    help="exec: look the command up here first, then PATH")
+    kg.add_argument("--kubelet-ca", metavar="FILE",
+                    help="exec: the CA in the container's kubeconfig "
+                    "(default: ca.crt next to --cert, if there)")
+    kg.add_argument("--kubelet-log-dir", metavar="DIR",
+                    help="exec: write each container's output to DIR/POD.log")
+    kg.add_argument("--kubelet-node", metavar="NAME",
+                    help="the Pods' spec.nodeName (default: the first Node "
+                    "matching the nodeSelector, else the first Node)")
+    kg.add_argument("--volume-dir", metavar="DIR",
+                    help="exec: a PV's block device is DIR/VOLUMEHANDLE.img")
     args = ap.parse_args()
     if not args.token and not args.token_file:
         ap.error("give --token and/or --token-file: the fake always "
@@ -1367,6 +2350,9 @@ def main():
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
                                    do_handshake_on_connect=False)
     port = httpd.server_address[1]
+    state.kubelet.port = port
+    threading.Thread(target=state.kubelet.loop, daemon=True,
+                     name="kubelet").start()
     if args.port_file:
         tmp = args.port_file + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
@@ -1380,7 +2366,10 @@ def main():
         threading.Thread(target=httpd.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    httpd.serve_forever(poll_interval=0.1)
+    try:
+        httpd.serve_forever(poll_interval=0.1)
+    finally:
+        state.kubelet.shutdown()
     httpd.server_close()
     return 0
 

@@ -33,6 +33,7 @@ struct vm_run {
   char error[1024];
   bool stop_sent, snapshots_sent, snapshots_seen, volumes_seen;
   bool job_created;
+  int discover;                 /* resumed: polls still to make first */
   double phase_start, job_start;
 };
 
@@ -166,6 +167,8 @@ load_records (struct orch *o, struct v2v_error *err)
     json_object_object_add (meta, "labels", labels);
     json_object_object_add (obj, "metadata", meta);
     json_object_object_add (obj, "data", json_object_new_object ());
+    snprintf (path, sizeof path, "/api/v1/namespaces/%s/configmaps",
+              o->p->target_namespace);
     r = kube_create (o->o->kube, path, obj, NULL, err);
     json_object_put (obj);
     if (r == -EEXIST)
@@ -1085,6 +1088,20 @@ fail_cleanup (struct orch *o, struct vm_run *r)
 static void
 advance (struct orch *o, struct vm_run *r)
 {
+  /* A VM resumed past the snapshot phase needs to know its snapshots
+   * and volumes again before it goes on: one batched poll of each.
+   */
+  if (r->discover == 2) {
+    r->discover = 1;
+    r->waiting = POLL_SNAPSHOTS;
+    return;
+  }
+  if (r->discover == 1) {
+    r->discover = 0;
+    r->snapshots_seen = r->volumes_seen = true;
+    r->waiting = POLL_VOLUMES;
+    return;
+  }
   while (r->st == RUN_ACTIVE) {
     enum step s;
     r->waiting = POLL_NONE;
@@ -1146,6 +1163,18 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
       run->phase = NR_PHASES;
       finished++;
       log_info ("%s: already migrated", run->vm.id);
+    }
+    else if (rec && strcmp (s, "Running") == 0 &&
+             json_get_string (rec, "phase", &s, NULL) == 0) {
+      /* Interrupted: go on from the phase it was in (which looks for
+       * what it had begun to make).  A failed VM starts over.
+       */
+      for (size_t p = 0; p < NR_PHASES; p++)
+        if (strcmp (phases[p].name, s) == 0 && p > 0) {
+          run->phase = p;
+          run->discover = p > 2 ? 2 : 0;
+          log_info ("%s: resuming at %s", run->vm.id, s);
+        }
     }
   }
 

@@ -1,0 +1,208 @@
+# Shared by the orchestrator tests.  Sourced by bash.
+#
+# Starts the EC2 emulator and the fake kube-apiserver on loopback (both
+# strict: SigV4 and botocore's service model; the strict JSON schemas),
+# seeds one running instance with three EBS volumes and two NICs, and
+# writes a plan.  Variables: T (scratch dir), EC2 and KUBE (base URLs),
+# PLAN (the plan file), SRC and DST (account ids).
+set -euo pipefail
+
+: "${V2V_ORCHESTRATOR:?}" "${SHARED_DATA:?}"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fakes=$here/../fakes
+orch=$V2V_ORCHESTRATOR
+PY=/usr/bin/python3
+
+fail () { echo "FAIL: $(basename "$0"): $*" >&2; exit 1; }
+skip () { echo "SKIP: $(basename "$0"): $*" >&2; exit 77; }
+for c in jq curl openssl; do
+    command -v $c >/dev/null || skip "$c is missing"
+done
+$PY -c 'import botocore, jsonschema' 2>/dev/null ||
+    skip "python3-botocore and python3-jsonschema are needed"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/v2v-orch.XXXXXX")
+fake_pids=()
+cleanup () {
+    local rc=$?
+    for p in "${fake_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ $rc -eq 0 ] || [ -z "${KEEP_T:-}" ] || { echo "kept $T" >&2; exit $rc; }
+    rm -rf "$T"
+    exit $rc
+}
+trap cleanup EXIT
+
+SRC=111111111111 DST=222222222222
+INSTANCE=i-0123456789abcdef0
+export AWS_ACCESS_KEY_ID=AKIASRCEXAMPLE00001
+export AWS_SECRET_ACCESS_KEY=src-secret-$RANDOM$RANDOM
+DST_AKID=AKIADSTEXAMPLE00002
+DST_SECRET=dst-secret-$RANDOM$RANDOM
+KUBE_TOKEN=kube-token-$RANDOM$RANDOM
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL KUBERNETES_SERVICE_HOST
+
+wait_port () {
+    local f=$1
+    for _ in $(seq 150); do [ -s "$f" ] && { cat "$f"; return; }; sleep 0.1; done
+    fail "$f: a fake did not start"
+}
+
+# start_fakes [EC2 OPTIONS...]: both fakes, with the default seeds.
+start_fakes () {
+    cat > "$T/ec2-seed.json" <<JSON
+{"instances": [{"InstanceId": "$INSTANCE", "Account": "$SRC",
+   "InstanceType": "m5.large", "State": "running",
+   "AvailabilityZone": "us-east-1b", "BootMode": "uefi",
+   "RootDeviceName": "/dev/xvda", "Tags": {"Name": "web"},
+   "UserData": "#cloud-config\nhostname: web\n",
+   "NetworkInterfaces": [
+     {"MacAddress": "02:00:00:00:00:01", "SubnetId": "subnet-0aaaaaaaaaaaaaaa1",
+      "VpcId": "vpc-0abc", "PrivateIpAddress": "10.0.0.5"},
+     {"MacAddress": "02:00:00:00:00:02", "SubnetId": "subnet-0aaaaaaaaaaaaaaa2",
+      "VpcId": "vpc-0abc", "PrivateIpAddress": "10.0.1.5"}],
+   "BlockDeviceMappings": [
+     {"DeviceName": "/dev/xvdf", "VolumeId": "vol-0000000000000000c"},
+     {"DeviceName": "/dev/xvda", "VolumeId": "vol-0000000000000000a"},
+     {"DeviceName": "/dev/xvdb", "VolumeId": "vol-0000000000000000b"}]}],
+ "volumes": [
+   {"VolumeId": "vol-0000000000000000a", "Account": "$SRC", "Size": 8,
+    "VolumeType": "gp3", "Iops": 3000, "Throughput": 250, "Encrypted": false,
+    "AvailabilityZone": "us-east-1b"},
+   {"VolumeId": "vol-0000000000000000b", "Account": "$SRC", "Size": 16,
+    "VolumeType": "io2", "Iops": 4000, "Encrypted": true,
+    "KmsKeyId": "arn:aws:kms:us-east-1:$SRC:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "AvailabilityZone": "us-east-1b"},
+   {"VolumeId": "vol-0000000000000000c", "Account": "$SRC", "Size": 4,
+    "VolumeType": "gp2", "Encrypted": false,
+    "AvailabilityZone": "us-east-1b"}]}
+JSON
+    $PY "$fakes/ec2-emulator.py" --quiet \
+        --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+        --credentials "$DST:$DST_AKID:$DST_SECRET" \
+        --seed "$T/ec2-seed.json" --record "$T/ec2.jsonl" \
+        --state-latency 0.3 --snapshot-latency 0.6 --volume-latency 0.4 \
+        --page-size 2 --port 0 --port-file "$T/ec2.port" "$@" &
+    fake_pids+=($!)
+    EC2=http://127.0.0.1:$(wait_port "$T/ec2.port")
+    export AWS_ENDPOINT_URL_EC2=$EC2
+
+    "$fakes/make-certs.sh" "$T/certs" >/dev/null
+    cat > "$T/kube-seed.json" <<JSON
+[{"apiVersion": "v1", "kind": "Node",
+  "metadata": {"name": "node-a", "labels": {"topology.kubernetes.io/zone": "us-east-1a"}}},
+ {"apiVersion": "v1", "kind": "Node",
+  "metadata": {"name": "node-b", "labels": {"topology.kubernetes.io/zone": "us-east-1c"}}}]
+JSON
+    $PY "$fakes/kube-apiserver.py" --quiet \
+        --cert "$T/certs/server.crt" --key "$T/certs/server.key" \
+        --schemas "$SHARED_DATA/schemas" --token "$KUBE_TOKEN" \
+        --seed "$T/kube-seed.json" --record "$T/kube.jsonl" \
+        --port 0 --port-file "$T/kube.port" ${KUBELET_ARGS:-} &
+    fake_pids+=($!)
+    KUBE=https://127.0.0.1:$(wait_port "$T/kube.port")
+    cat > "$T/kubeconfig" <<YAML
+apiVersion: v1
+kind: Config
+current-context: fake
+contexts: [{name: fake, context: {cluster: fake, user: orch}}]
+clusters: [{name: fake, cluster: {server: "$KUBE", certificate-authority: certs/ca.crt}}]
+users: [{name: orch, user: {token: $KUBE_TOKEN}}]
+YAML
+    export KUBECONFIG=$T/kubeconfig
+}
+
+# write_plan [JQ FILTER]: the default plan, adjusted by the filter.
+write_plan () {
+    PLAN=$T/plan.json
+    jq "${1:-.}" > "$PLAN" <<JSON
+{"name": "wave1", "region": "us-east-1", "targetAZ": "us-east-1a",
+ "targetNamespace": "vms",
+ "vms": [{"id": "$INSTANCE", "newName": "web-1"}],
+ "storageMap": {"gp3": "ebs-gp3", "io2": "ebs-io2", "gp2": "ebs-gp3"},
+ "networkMap": {"subnet-0aaaaaaaaaaaaaaa1": {"type": "pod"},
+                "subnet-0aaaaaaaaaaaaaaa2": {"type": "multus", "name": "vms/vlan-20"}},
+ "conversionImage": "registry.example.com/v2v-agent:0.1.0",
+ "pollIntervalSeconds": 0.2}
+JSON
+}
+
+ec2_state () { curl -sf "$EC2/_fake/state"; }
+ec2_requests () { curl -sf "$EC2/_fake/requests"; }
+kube_objects () { curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/objects"; }
+# kube_kind KIND: the stored objects of that kind, as a JSON array.
+kube_kind () {
+    kube_objects | jq --arg k "$1" '[.. | objects | select(.kind? == $k and
+        (.metadata? | type) == "object")] | unique_by(.metadata.name)'
+}
+
+# The migrated state every successful scenario ends in.
+check_migrated () {
+    local owner=${1:-$SRC} s
+    s=$(ec2_state)
+    echo "$s" | jq -e --arg i "$INSTANCE" '
+        (.instances[] | select(.InstanceId == $i) | .State) as $st |
+        ($st == "stopped" or $st.Name? == "stopped")' >/dev/null ||
+        fail "the source instance is not stopped"
+    # Every snapshot this plan made is gone.
+    n=$(echo "$s" | jq '[.snapshots[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length')
+    [ "$n" -eq 0 ] || fail "$n snapshot(s) left behind"
+    # One new volume per source volume, in the target AZ and account,
+    # with the source's type, IOPS, throughput and encryption.
+    vols=$(echo "$s" | jq '[.volumes[] |
+        select(.tags | has("v2v-kubevirt/source-volume")) |
+        select(.State != "deleted")]')
+    [ "$(echo "$vols" | jq length)" -eq 3 ] ||
+        fail "want 3 new volumes: $(echo "$vols" | jq -c '[.[] | .VolumeId]')"
+    echo "$vols" | jq -e --arg o "$owner" 'all(.[]; .AvailabilityZone ==
+        "us-east-1a" and .account == $o)' >/dev/null ||
+        fail "a new volume is not in us-east-1a of account $owner"
+    echo "$vols" | jq -e '
+        (.[] | select(.tags["v2v-kubevirt/source-volume"] == "vol-0000000000000000a")
+         | .VolumeType == "gp3" and .Iops == 3000 and .Throughput == 250) and
+        (.[] | select(.tags["v2v-kubevirt/source-volume"] == "vol-0000000000000000b")
+         | .VolumeType == "io2" and .Iops == 4000 and .Encrypted == true and
+           (.KmsKeyId | endswith("1234567890ab")))' >/dev/null ||
+        fail "the new volumes lost type, IOPS, throughput or encryption: $vols"
+    # Pre-bound PV/PVC pairs on those volumes.
+    pvs=$(kube_kind PersistentVolume)
+    [ "$(echo "$pvs" | jq length)" -eq 3 ] || fail "want 3 PVs"
+    echo "$pvs" | jq -e --argjson v "$vols" '
+        ([$v[].VolumeId] | sort) == ([.[].spec.csi.volumeHandle] | sort) and
+        all(.[]; .spec.claimRef.namespace == "vms" and
+            .spec.volumeMode == "Block" and
+            .spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values
+              == ["us-east-1a"])' >/dev/null || fail "PVs: $pvs"
+    [ "$(kube_kind PersistentVolumeClaim | jq length)" -eq 3 ] ||
+        fail "want 3 PVCs"
+    vm=$(kube_kind VirtualMachine)
+    [ "$(echo "$vm" | jq length)" -eq 1 ] || fail "want 1 VirtualMachine"
+    echo "$vm" | jq -e '.[0] | .metadata.name == "web-1" and
+        .spec.template.spec.domain.cpu.cores == 2 and
+        .spec.template.spec.domain.memory.guest == "8192Mi" and
+        .spec.template.spec.domain.firmware.bootloader.efi != null and
+        .spec.runStrategy == "Always" and
+        (.spec.template.spec.domain.devices.disks[0] | .name == "disk0" and
+            .bootOrder == 1) and
+        (.spec.template.spec.volumes[0].persistentVolumeClaim.claimName ==
+            "web-1-disk0") and
+        ([.spec.template.spec.domain.devices.interfaces[].macAddress] ==
+            ["02:00:00:00:00:01", "02:00:00:00:00:02"]) and
+        (.spec.template.spec.networks[1].multus.networkName == "vms/vlan-20") and
+        (.spec.template.spec.volumes[] | select(.name == "cloudinit") |
+            .cloudInitNoCloud.userDataBase64 | @base64d | test("hostname: web"))' \
+        >/dev/null || fail "VirtualMachine: $(echo "$vm" | jq -c '.[0].spec')"
+    # The root volume (xvda) is disk0 whatever the mapping order.
+    echo "$pvs" | jq -e --argjson v "$vols" '
+        ($v[] | select(.tags["v2v-kubevirt/source-volume"] ==
+                       "vol-0000000000000000a") | .VolumeId) as $root |
+        any(.[]; .spec.csi.volumeHandle == $root and
+                 .spec.claimRef.name == "web-1-disk0")' >/dev/null ||
+        fail "the root volume is not disk0"
+}
+
+# non_polling_calls: EC2 calls that change something (not Describe*).
+non_polling_calls () {
+    ec2_requests | jq '[.[] | select(.polling != true)] | length'
+}

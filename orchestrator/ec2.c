@@ -18,7 +18,11 @@
 
 #define EC2_CRED_FILE_MAX   (64 * 1024)
 #define EC2_SHARED_FILE_MAX (1024 * 1024)
-#define EC2_BODY_MAX        (8 * 1024 * 1024)
+/* The largest EC2 requests (RunInstances with 16 KiB of UserData) are
+ * far smaller; staying under 1 MiB also keeps libcurl from asking for
+ * 100-continue (see common/http.c).
+ */
+#define EC2_BODY_MAX        (1024 * 1024)
 #define EC2_RESPONSE_MAX    (16 * 1024 * 1024)
 #define EC2_ACTION_MAX      64
 #define EC2_DESCRIBE_MAX_PAGES 10000

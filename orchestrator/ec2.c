@@ -981,6 +981,8 @@ ec2_describe (struct ec2_client *c, const char *action,
 {
   CLEANUP_FREE char *token = NULL;
 
+  if (item_xpath == NULL || fn == NULL)
+    return v2v_error_set (err, -EINVAL, "ec2_describe: no XPath or callback");
   for (unsigned page = 0; ; page++) {
     CLEANUP_FREE const char **p = NULL;
     CLEANUP_XMLDOC xmlDocPtr doc = NULL;

@@ -651,6 +651,18 @@ Test (ec2, describe_repeated_token_is_eproto)
   ec2_client_free (c);
 }
 
+Test (ec2, describe_bad_xpath_is_einval)
+{
+  struct ec2_client *c = new_client (NULL);
+  struct collected col = { .n = 0 };
+  struct v2v_error err = { 0 };
+
+  cr_assert_eq (ec2_describe (c, "DescribeVolumes", NULL, "//[", collect,
+                              &col, &err), -EINVAL);
+  cr_assert_str_eq (err.msg, "DescribeVolumes: invalid XPath \"//[\"");
+  ec2_client_free (c);
+}
+
 Test (ec2, describe_error_is_returned)
 {
   struct ec2_srv_reply r[] = {

@@ -331,6 +331,16 @@ http_perform (const struct http_request *req, struct http_response *ret,
                          "header %zu contains CR or LF", i);
   if (req->bearer_token && strpbrk (req->bearer_token, "\r\n"))
     return http_error (err, req, -EINVAL, "bearer token contains CR or LF");
+  /* For the same reason as "Expect:" below, a header that removes one
+   * of libcurl's would be signed but not sent.
+   */
+  for (size_t i = 0; req->aws_sigv4 && req->headers && req->headers[i]; i++) {
+    const char *colon = strchr (req->headers[i], ':');
+
+    if (colon == NULL || colon[1 + strspn (colon + 1, " \t")] == '\0')
+      return http_error (err, req, -EINVAL, "header %zu has no value, "
+                         "which cannot be signed", i);
+  }
   if (req->aws_sigv4 && req->aws_user == NULL)
     return http_error (err, req, -EINVAL, "aws_sigv4 without aws_user");
   if (req->aws_user && strpbrk (req->aws_user, "\r\n"))
@@ -342,11 +352,12 @@ http_perform (const struct http_request *req, struct http_response *ret,
   if (curl == NULL)
     return http_error (err, req, -ENOMEM, "curl_easy_init failed");
 
-  /* 100-continue costs a round trip, or a second, per upload.  Not
-   * with SigV4: libcurl 7.88 signs the empty "Expect:" that removes the
-   * header as if it were sent, and the server then finds a signed header
-   * missing.  EC2 request bodies are far below the 1 MB at which
-   * libcurl would ask for 100-continue.
+  /* 100-continue costs a round trip, or a second, per upload.  Not when
+   * signing: libcurl 7.88's SigV4 signs every header in the list, "Expect:"
+   * (which only tells it not to send one) included, with an empty value,
+   * and the server, which never sees it, computes another signature.
+   * Signed bodies stay below libcurl's 100-continue threshold (1 MiB)
+   * anyway.
    */
   if (req->aws_sigv4 == NULL) {
     headers = curl_slist_append (headers, "Expect:");

@@ -18,7 +18,11 @@
 
 #define EC2_CRED_FILE_MAX   (64 * 1024)
 #define EC2_SHARED_FILE_MAX (1024 * 1024)
-#define EC2_BODY_MAX        (8 * 1024 * 1024)
+/* The largest EC2 requests (RunInstances with 16 KiB of UserData) are
+ * far smaller; staying under 1 MiB also keeps libcurl from asking for
+ * 100-continue (see common/http.c).
+ */
+#define EC2_BODY_MAX        (1024 * 1024)
 #define EC2_RESPONSE_MAX    (16 * 1024 * 1024)
 #define EC2_ACTION_MAX      64
 #define EC2_DESCRIBE_MAX_PAGES 10000
@@ -977,6 +981,8 @@ ec2_describe (struct ec2_client *c, const char *action,
 {
   CLEANUP_FREE char *token = NULL;
 
+  if (item_xpath == NULL || fn == NULL)
+    return v2v_error_set (err, -EINVAL, "ec2_describe: no XPath or callback");
   for (unsigned page = 0; ; page++) {
     CLEANUP_FREE const char **p = NULL;
     CLEANUP_XMLDOC xmlDocPtr doc = NULL;

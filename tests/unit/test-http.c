@@ -425,6 +425,49 @@ Test (http, aws_sigv4_signs_request)
   cr_assert_null (strstr (srv.seen.headers.data, AWS_SECRET));
 }
 
+Test (http, aws_sigv4_signs_only_headers_it_sends)
+{
+  /* Past 1 KiB, as in post_sends_exact_body_without_expect. */
+  static char body[4000];
+  const char *headers[] = { "Content-Type: text/plain", NULL };
+  struct http_request req = {
+    .method = "POST", .url = make_url ("/"), .headers = headers,
+    .body = body, .body_len = sizeof body,
+    .aws_sigv4 = "aws:amz:us-east-1:ec2",
+    .aws_user = "AKIDEXAMPLE", .aws_secret = AWS_SECRET,
+  };
+  CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
+  struct v2v_error err = { 0 };
+  const char *signed_headers;
+
+  memset (body, 'x', sizeof body);
+  cr_assert_eq (http_perform (&req, &resp, &err), 0, "%s", err.msg);
+  signed_headers = strstr (srv.seen.headers.data, "SignedHeaders=");
+  cr_assert_not_null (signed_headers, "%s", srv.seen.headers.data);
+  cr_assert_eq (strncmp (signed_headers,
+                         "SignedHeaders=content-type;host;x-amz-date,", 43),
+                0, "%s", srv.seen.headers.data);
+  cr_assert_null (strcasestr (srv.seen.headers.data, "Expect:"));
+  cr_assert_eq (srv.seen.body.len, sizeof body);
+}
+
+Test (http, aws_sigv4_refuses_header_without_value)
+{
+  const char *headers[] = { "Accept:", NULL };
+  struct http_request req = {
+    .url = make_url ("/"), .headers = headers,
+    .aws_sigv4 = "aws:amz:us-east-1:ec2",
+    .aws_user = "AKIDEXAMPLE", .aws_secret = AWS_SECRET,
+  };
+  CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
+  struct v2v_error err = { 0 };
+
+  cr_assert_eq (http_perform (&req, &resp, &err), -EINVAL);
+  cr_assert_not_null (strstr (err.msg, ": header 0 has no value, which "
+                              "cannot be signed"), "%s", err.msg);
+  cr_assert_eq (srv.seen.count, 0);
+}
+
 Test (http, aws_secret_is_masked_in_errors)
 {
   int port = closed_port ();

@@ -136,9 +136,11 @@ kube_kind () {
         (.metadata? | type) == "object")] | unique_by(.metadata.name)'
 }
 
-# The migrated state every successful scenario ends in.
+# check_migrated [OWNER] [FIRMWARE]: the state every successful scenario
+# ends in (FIRMWARE: the VM's bootloader, efi from the seed's boot mode
+# unless the agent said otherwise).
 check_migrated () {
-    local owner=${1:-$SRC} s
+    local owner=${1:-$SRC} firmware=${2:-efi} s
     s=$(ec2_state)
     echo "$s" | jq -e --arg i "$INSTANCE" '
         (.instances[] | select(.InstanceId == $i) | .State) as $st |
@@ -178,10 +180,10 @@ check_migrated () {
         fail "want 3 PVCs"
     vm=$(kube_kind VirtualMachine)
     [ "$(echo "$vm" | jq length)" -eq 1 ] || fail "want 1 VirtualMachine"
-    echo "$vm" | jq -e '.[0] | .metadata.name == "web-1" and
+    echo "$vm" | jq -e --arg fw "$firmware" '.[0] | .metadata.name == "web-1" and
         .spec.template.spec.domain.cpu.cores == 2 and
         .spec.template.spec.domain.memory.guest == "8192Mi" and
-        .spec.template.spec.domain.firmware.bootloader.efi != null and
+        .spec.template.spec.domain.firmware.bootloader[$fw] != null and
         .spec.runStrategy == "Always" and
         (.spec.template.spec.domain.devices.disks[0] | .name == "disk0" and
             .bootOrder == 1) and

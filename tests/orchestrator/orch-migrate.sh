@@ -8,6 +8,12 @@
 #   orch-migrate.sh crash-resume    SIGKILL after each phase's first change,
 #                                   then a re-run: no duplicates, all clean
 #   orch-migrate.sh bad-plan        every problem listed, nothing called
+#   orch-migrate.sh convert         the conversion Job (simulated kubelet):
+#                                   its spec, and the agent's hints in the VM
+#   orch-migrate.sh compat          useCompatibilityMode: --compat=fix, SATA
+#                                   and e1000e
+#   orch-migrate.sh job-fail        the Job fails: snapshots, volumes, PV,
+#                                   PVC and Job deleted, source restarted
 set -euo pipefail
 scenario=$1
 . "$(dirname "$0")/orch-lib.sh"
@@ -108,6 +114,90 @@ bad-plan)
     grep -q "3 problem(s)" "$T/orch.log" || fail "$(cat "$T/orch.log")"
     [ "$(ec2_requests | jq length)" -eq 0 ] || fail "EC2 was called for a bad plan"
     echo "PASS: bad-plan: refused before any call"
+    ;;
+convert|compat)
+    # The agent's result says BIOS: it looked at the disk, and that wins
+    # over the instance's boot mode (uefi in the seed).
+    cat > "$T/result.json" <<'JSON'
+{"outcome": "Succeeded", "reason": "Converted", "exitCode": 0,
+ "message": "Debian GNU/Linux 12 (bookworm) was converted",
+ "kubevirtHints": {"firmware": "bios", "diskBus": "virtio", "nicModel": "virtio"},
+ "warnings": []}
+JSON
+    KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.3 --kubelet-result $T/result.json"
+    start_fakes
+    if [ "$scenario" = compat ]; then
+        write_plan '.useCompatibilityMode = true'
+    else
+        write_plan '.'
+    fi
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    check_migrated "$SRC" bios
+    job=$(kube_kind Job)
+    # deleteGuestConversionPod (default true): the Job is gone at the end,
+    # but the fake recorded what was created.
+    [ "$(echo "$job" | jq length)" -eq 0 ] || fail "the Job was not deleted"
+    spec=$(curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" |
+           jq '[.[] | select(.method == "POST" and (.path | endswith("/jobs")))][0].body')
+    echo "$spec" | jq -e '.spec.template.spec as $p |
+        $p.nodeSelector["topology.kubernetes.io/zone"] == "us-east-1a" and
+        $p.securityContext.runAsNonRoot == true and
+        ($p.containers[0] | .resources.requests["devices.kubevirt.io/kvm"] == "1"
+         and ([.volumeDevices[].devicePath] ==
+              ["/dev/block0", "/dev/block1", "/dev/block2"])
+         and ([.env[].name] | index("POD_NAME") != null)
+         and .securityContext.readOnlyRootFilesystem == true) and
+        ([$p.volumes[] | select(.persistentVolumeClaim) |
+          .persistentVolumeClaim.claimName] ==
+         ["web-1-disk0", "web-1-disk1", "web-1-disk2"])' >/dev/null ||
+        fail "Job spec: $(echo "$spec" | jq -c .spec.template.spec)"
+    vm=$(kube_kind VirtualMachine | jq '.[0].spec.template.spec')
+    echo "$vm" | jq -e '.domain.firmware.bootloader.bios != null' >/dev/null ||
+        fail "the agent's firmware hint (bios) was not used"
+    if [ "$scenario" = compat ]; then
+        echo "$spec" | jq -e '.spec.template.spec.containers[0].args |
+            index("--compat=fix") != null' >/dev/null || fail "no --compat=fix"
+        echo "$vm" | jq -e '(.domain.devices.disks | all(.disk.bus == "sata")) and
+            (.domain.devices.interfaces | all(.model == "e1000e"))' >/dev/null ||
+            fail "compat VM devices: $(echo "$vm" | jq -c .domain.devices)"
+    else
+        echo "$vm" | jq -e '(.domain.devices.disks | all(.disk.bus == "virtio")) and
+            (.domain.devices.interfaces | all(.model == "virtio"))' >/dev/null ||
+            fail "VM devices: $(echo "$vm" | jq -c .domain.devices)"
+    fi
+    echo "PASS: $scenario: Job ran, VM made with the agent's hints"
+    ;;
+job-fail)
+    cat > "$T/result.json" <<'JSON'
+{"outcome": "Refused", "reason": "NoOperatingSystem", "exitCode": 4,
+ "message": "no operating system found: 3 disks are blank or unrecognised"}
+JSON
+    KUBELET_ARGS="--kubelet fail --kubelet-delay 0.3 --kubelet-result $T/result.json"
+    start_fakes
+    write_plan '.'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 1 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc, want 1"; }
+    grep -q "no operating system found" "$T/orch.log" ||
+        fail "the agent's message is not in the log"
+    s=$(ec2_state)
+    echo "$s" | jq -e --arg i "$INSTANCE" '(.instances[] | select(.InstanceId
+        == $i) | .State) as $st | ($st == "running" or $st == "pending" or
+        $st.Name? == "running" or $st.Name? == "pending")' >/dev/null ||
+        fail "the source instance was not started again"
+    n=$(echo "$s" | jq '[.snapshots[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length')
+    [ "$n" -eq 0 ] || fail "$n snapshot(s) left after a failure"
+    n=$(echo "$s" | jq '[.volumes[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length')
+    [ "$n" -eq 0 ] || fail "$n target volume(s) left after a failure"
+    for k in PersistentVolume PersistentVolumeClaim Job VirtualMachine; do
+        [ "$(kube_kind $k | jq length)" -eq 0 ] || fail "a $k left after a failure"
+    done
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -q "Failed.*no operating system" "$T/status" ||
+        fail "status: $(cat "$T/status")"
+    echo "PASS: job-fail: cleaned up and restarted the source"
     ;;
 *) fail "unknown scenario $scenario" ;;
 esac

@@ -8,3 +8,11 @@ foreach(s report outage cancel rogue-ca)
     LABELS e2e TIMEOUT 900 FIXTURES_REQUIRED guest-xen SKIP_RETURN_CODE 77
     ENVIRONMENT "${V2V_E2E_ENV}")
 endforeach()
+
+# The orchestrator's pipeline with the real agent converting the xen
+# fixture behind an emulated EBS volume.
+add_test(NAME e2e-orch-xen
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/orch-e2e.sh ${V2V_REAL_DIR}/xen.img)
+set_tests_properties(e2e-orch-xen PROPERTIES
+  LABELS e2e TIMEOUT 1500 FIXTURES_REQUIRED guest-xen SKIP_RETURN_CODE 77
+  ENVIRONMENT "${V2V_E2E_ENV};V2V_ORCHESTRATOR=$<TARGET_FILE:v2v-orchestrator>")

@@ -77,6 +77,16 @@ start_fakes () {
     "VolumeType": "gp2", "Encrypted": false,
     "AvailabilityZone": "us-east-1b"}]}
 JSON
+    # Disk files behind the volumes, for a real conversion (optional).
+    if [ -n "${ROOT_FILE:-}" ]; then
+        jq --arg r "$ROOT_FILE" --arg b "$DATA_FILE_B" --arg c "$DATA_FILE_C" \
+           --arg bm "${BOOT_MODE:-uefi}" --argjson rs "${ROOT_SIZE:-8}" '
+            .instances[0].BootMode = $bm |
+            .volumes[0].File = $r | .volumes[0].Size = $rs |
+            .volumes[1].File = $b | .volumes[2].File = $c' \
+            "$T/ec2-seed.json" > "$T/ec2-seed.json.new"
+        mv "$T/ec2-seed.json.new" "$T/ec2-seed.json"
+    fi
     $PY "$fakes/ec2-emulator.py" --quiet \
         --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
         --credentials "$DST:$DST_AKID:$DST_SECRET" \

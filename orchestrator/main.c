@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,14 @@ usage (FILE *fp)
 "See docs/orchestrator.md.\n");
 }
 
+/* Library code does not log: the client tells us what it retries. */
+static void
+on_ec2_retry (const struct v2v_error *err, int64_t delay_ms, void *opaque)
+{
+  log_info ("%s %s (retrying in %" PRIi64 " ms)", (const char *) opaque,
+            err->msg, delay_ms);
+}
+
 /* Credentials from the plan's secretDir or profile, else the usual
  * environment and shared file.
  */
@@ -59,6 +68,10 @@ load_client (const struct plan *p, const struct plan_credentials *pc,
   r = ec2_credentials_load (pc->secret_dir, &creds, err);
   if (r == 0)
     r = ec2_client_new (p->region, NULL, &creds, ret, err);
+  if (r == 0)
+    ec2_client_set_retry_hook (*ret, on_ec2_retry,
+                               (void *) (pc == &p->target_creds
+                                         ? "EC2 (target):" : "EC2:"));
   ec2_credentials_free (&creds);
   return r;
 }

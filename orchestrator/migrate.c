@@ -45,6 +45,7 @@ struct orch {
   char configmap[128];
   bool have_configmap;
   struct json_object *records;  /* the ConfigMap's data, parsed */
+  time_t run_id;                /* this run's start, for ClientTokens */
 };
 
 typedef enum step (*phase_fn) (struct orch *, struct vm_run *);
@@ -805,6 +806,14 @@ ph_volumes (struct orch *o, struct vm_run *r)
           params[n++] = "KmsKeyId"; params[n++] = d->kms_key;
         }
       }
+      /* A retry after a lost answer must not make a second volume;
+       * the token is this run's, as a later run finds the volume by
+       * its tags instead.
+       */
+      char token[64];
+      snprintf (token, sizeof token, "v2v-%.21s-%lld", d->src_volume,
+                (long long) o->run_id);
+      params[n++] = "ClientToken"; params[n++] = token;
       params[n++] = "TagSpecification.1.ResourceType"; params[n++] = "volume";
       params[n++] = "TagSpecification.1.Tag.1.Key"; params[n++] = ORCH_TAG_PLAN;
       params[n++] = "TagSpecification.1.Tag.1.Value"; params[n++] = o->p->name;
@@ -1141,7 +1150,7 @@ sleep_s (double s)
 int
 orch_migrate (const struct orch_options *opts, struct v2v_error *err)
 {
-  struct orch o = { .o = opts, .p = opts->plan };
+  struct orch o = { .o = opts, .p = opts->plan, .run_id = time (NULL) };
   size_t active = 0, finished = 0, failed = 0;
   int r;
 

@@ -152,6 +152,28 @@ jq -se 'length >= 1 and all(.[]; .ct == "application/json") and
     fail "--status-url: $(cat "$T/status-posts" 2>/dev/null)"
 echo "ok 1: reported through 500, a dropped connection, 409, 429 and a timeout"
 
+# --- 1b. a repeated Event is counted, not repeated --------------------------
+if [ -n "${REPORTER_EVENTS:-}" ]; then
+    curl -sf -X POST --cacert "$T/certs/ca.crt" -H 'Content-Type: application/json' \
+        -d '[]' "https://127.0.0.1:$port/_fake/faults" >/dev/null
+    POD_NAMESPACE=$ns "$REPORTER_EVENTS" "W:DiskSlow:block0 is slow" \
+        "N:Other:x" "W:DiskSlow:block0 is slow" "W:DiskSlow:block0 is slow" ||
+        fail "reporter-events failed"
+    ev=$(requests | jq -s '[.[] | select(.body.reason? == "DiskSlow" or
+        (.method == "PATCH" and (.path | contains("/events/"))))]')
+    echo "$ev" | jq -e 'length == 3 and .[0].method == "POST" and
+        .[0].body.count == 1 and .[1].method == "PATCH" and
+        .[1].body.count == 2 and .[2].body.count == 3 and
+        (.[0].body.metadata.name as $n | .[1].path | endswith($n)) and
+        all(.[]; .status == 201 or .status == 200)' >/dev/null ||
+        fail "a repeated Event: $(echo "$ev" | jq -c '[.[] | {method, path, count: .body.count, status}]')"
+    stored=$(curl -sf --cacert "$T/certs/ca.crt" "https://127.0.0.1:$port/_fake/objects" |
+        jq '[.. | objects | select(.kind? == "Event" and .reason? == "DiskSlow")]')
+    echo "$stored" | jq -e 'length == 1 and .[0].count == 3 and
+        .[0].type == "Warning"' >/dev/null || fail "stored Events: $stored"
+    echo "ok 1b: a repeated Event is one Event with count 3"
+fi
+
 # --- 2. --timeout while waiting for a disk that never comes ----------------
 mkdir "$T/dev2"
 ln -s "$T/disk.img" "$T/dev2/block1"          # block0 never appears

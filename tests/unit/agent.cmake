@@ -46,4 +46,8 @@ add_test(NAME agent-run
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-run.sh)
 set_tests_properties(agent-run PROPERTIES
   LABELS unit TIMEOUT 180 SKIP_RETURN_CODE 77
-  ENVIRONMENT "V2V_AGENT=$<TARGET_FILE:v2v-agent>;SHARED_DATA=${V2V_SHARED_DATA}")
+  ENVIRONMENT "V2V_AGENT=$<TARGET_FILE:v2v-agent>;REPORTER_EVENTS=$<TARGET_FILE:reporter-events>;SHARED_DATA=${V2V_SHARED_DATA}")
+
+# Sends Events through the reporter, for agent-run.sh's repeat check.
+add_executable(reporter-events ${CMAKE_CURRENT_SOURCE_DIR}/reporter-events.c)
+target_link_libraries(reporter-events PRIVATE v2vagent)

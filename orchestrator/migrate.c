@@ -603,13 +603,19 @@ ph_validate (struct orch *o, struct vm_run *r)
     zone_checked = true;
     if (kube_get (o->o->kube, path, &nodes, &err) < 0)
       log_warn ("listing the nodes of %s: %s", o->p->target_az, err.msg);
-    zone_ok = json_object_object_get_ex (nodes, "items", &items) &&
-      json_object_array_length (items) > 0;
+    /* Schedulable: not cordoned. */
+    if (json_object_object_get_ex (nodes, "items", &items))
+      for (size_t i = 0; i < json_object_array_length (items); i++) {
+        bool cordoned = false;
+        json_get_bool (json_object_array_get_idx (items, i),
+                       "spec.unschedulable", &cordoned, NULL);
+        zone_ok |= !cordoned;
+      }
   }
   if (!zone_ok) {
-    fail (r, "no node is labelled topology.kubernetes.io/zone=%s: volumes "
-          "there could not be attached; pick a targetAZ where the cluster "
-          "has nodes", o->p->target_az);
+    fail (r, "no schedulable node is labelled topology.kubernetes.io/zone=%s: "
+          "volumes there could not be attached; pick a targetAZ where the "
+          "cluster has nodes", o->p->target_az);
     return STEP_FAIL;
   }
   return STEP_DONE;

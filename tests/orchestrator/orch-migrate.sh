@@ -210,5 +210,42 @@ JSON
         fail "status: $(cat "$T/status")"
     echo "PASS: job-fail: cleaned up and restarted the source"
     ;;
+selector)
+    # VMs by tag; no newName: the VM and its PVCs are named by the id.
+    start_fakes
+    write_plan '.skipGuestConversion = true | del(.vms) |
+        .vmSelector = {"tags": {"Name": "web"}}'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    kube_kind VirtualMachine | jq -e --arg i "$INSTANCE" 'length == 1 and
+        .[0].metadata.name == $i' >/dev/null || fail "no VM named $INSTANCE"
+    kube_kind PersistentVolumeClaim | jq -e --arg i "$INSTANCE" '
+        [.[].metadata.name] | sort == [$i + "-disk0", $i + "-disk1",
+                                       $i + "-disk2"]' >/dev/null ||
+        fail "PVC names: $(kube_kind PersistentVolumeClaim | jq -c '[.[].metadata.name]')"
+    # A tag nothing has: refused before anything changes.
+    write_plan '.skipGuestConversion = true | del(.vms) | .name = "wave2" |
+        .vmSelector = {"tags": {"Name": "nothing"}}'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 5 ] && grep -q "vmSelector matches no instance" "$T/orch.log" ||
+        fail "an empty selection: exit $rc"
+    echo "PASS: selector: VMs chosen by tag"
+    ;;
+no-nodes)
+    # The target AZ has only a cordoned node: validation fails, nothing
+    # is stopped.
+    start_fakes
+    curl -sf -X POST --cacert "$T/certs/ca.crt" -H 'Content-Type: application/json' \
+        -d '{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a",
+             "labels": {"topology.kubernetes.io/zone": "us-east-1a"}},
+             "spec": {"unschedulable": true}}' "$KUBE/_fake/objects" >/dev/null
+    write_plan '.skipGuestConversion = true'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 1 ] && grep -q "no schedulable node" "$T/orch.log" ||
+        fail "a cordoned AZ: exit $rc"
+    ec2_requests | jq -e 'all(.[]; .polling == true)' >/dev/null ||
+        fail "something was changed in EC2 for an AZ without nodes"
+    echo "PASS: no-nodes: refused before stopping the instance"
+    ;;
 *) fail "unknown scenario $scenario" ;;
 esac

@@ -47,41 +47,10 @@ for i in range(n):
 json.dump({"instances": inst, "volumes": vols}, sys.stdout)
 PY
 
-# start_fakes's seed, replaced by this one.
-start_fakes_bench () {
-    $PY "$fakes/ec2-emulator.py" --quiet \
-        --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-        --seed "$T/seed.json" --state-latency 1 \
-        --snapshot-latency "$snap_latency" --volume-latency "$vol_latency" \
-        --port 0 --port-file "$T/ec2.port" &
-    fake_pids+=($!)
-    EC2=http://127.0.0.1:$(wait_port "$T/ec2.port")
-    export AWS_ENDPOINT_URL_EC2=$EC2
-}
-start_fakes_bench
+EC2_SEED=$T/seed.json
+EC2_LATENCY="--state-latency 1 --snapshot-latency $snap_latency --volume-latency $vol_latency"
 KUBELET_ARGS="--kubelet succeed --kubelet-delay 2"
-# The kube side of start_fakes, with the EC2 side already running.
-ec2_port=$EC2
-start_fakes () { :; }
-"$fakes/make-certs.sh" "$T/certs" >/dev/null
-echo '[{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a",
-  "labels": {"topology.kubernetes.io/zone": "us-east-1a"}}}]' > "$T/kube-seed.json"
-$PY "$fakes/kube-apiserver.py" --quiet \
-    --cert "$T/certs/server.crt" --key "$T/certs/server.key" \
-    --schemas "$SHARED_DATA/schemas" --token "$KUBE_TOKEN" \
-    --seed "$T/kube-seed.json" --port 0 --port-file "$T/kube.port" \
-    $KUBELET_ARGS &
-fake_pids+=($!)
-KUBE=https://127.0.0.1:$(wait_port "$T/kube.port")
-cat > "$T/kubeconfig" <<YAML
-apiVersion: v1
-kind: Config
-current-context: fake
-contexts: [{name: fake, context: {cluster: fake, user: orch}}]
-clusters: [{name: fake, cluster: {server: "$KUBE", certificate-authority: certs/ca.crt}}]
-users: [{name: orch, user: {token: $KUBE_TOKEN}}]
-YAML
-export KUBECONFIG=$T/kubeconfig
+start_fakes
 
 $PY - "$n" "$m" > "$T/plan.json" <<'PY'
 import json, sys

@@ -48,7 +48,8 @@ wait_port () {
     fail "$f: a fake did not start"
 }
 
-# start_fakes [EC2 OPTIONS...]: both fakes, with the default seeds.
+# start_fakes [EC2 OPTIONS...]: both fakes, with the default seeds (EC2:
+# $EC2_SEED if set) and latencies ($EC2_LATENCY if set).
 start_fakes () {
     cat > "$T/ec2-seed.json" <<JSON
 {"instances": [{"InstanceId": "$INSTANCE", "Account": "$SRC",
@@ -87,12 +88,13 @@ JSON
             "$T/ec2-seed.json" > "$T/ec2-seed.json.new"
         mv "$T/ec2-seed.json.new" "$T/ec2-seed.json"
     fi
+    [ -z "${EC2_SEED:-}" ] || cp "$EC2_SEED" "$T/ec2-seed.json"
     $PY "$fakes/ec2-emulator.py" --quiet \
         --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
         --credentials "$DST:$DST_AKID:$DST_SECRET" \
         --seed "$T/ec2-seed.json" --record "$T/ec2.jsonl" \
-        --state-latency 0.3 --snapshot-latency 0.6 --volume-latency 0.4 \
-        --page-size 2 --port 0 --port-file "$T/ec2.port" "$@" &
+        ${EC2_LATENCY:---state-latency 0.3 --snapshot-latency 0.6 --volume-latency 0.4 --page-size 2} \
+        --port 0 --port-file "$T/ec2.port" "$@" &
     fake_pids+=($!)
     EC2=http://127.0.0.1:$(wait_port "$T/ec2.port")
     export AWS_ENDPOINT_URL_EC2=$EC2

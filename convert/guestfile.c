@@ -166,7 +166,10 @@ convert_internal_write (struct convert_ctx *ctx, const char *path,
   CLEANUP_FREE char *bak = NULL;
   struct change *c;
 
-  if (guestfs_exists (g, path) > 0) {
+  /* guestfs_exists follows symlinks, so a dangling one (say to
+   * /etc/cron.d/x) would look absent and guestfs_write would create its
+   * target: a symlink is refused whether or not it dangles. */
+  if (guestfs_exists (g, path) > 0 || guestfs_is_symlink (g, path) > 0) {
     if (!convert_internal_is_regular (ctx, path))
       return v2v_error_set (err, -EINVAL, "%s: not a regular file; "
                             "refusing to overwrite it", path);

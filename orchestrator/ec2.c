@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "ec2.h"
+#include "ec2-internal.h"
 #include "http.h"
 
 #define EC2_CRED_FILE_MAX   (64 * 1024)
@@ -607,9 +608,9 @@ xml_quiet (void *opaque, xmlErrorPtr error)
  * forced to UTF-8 so that the check cannot be dodged with UTF-16.
  * Errors go to the parser context, not to stderr.
  */
-static int
-parse_xml (const char *action, const char *body, size_t len,
-           xmlDocPtr *ret, struct v2v_error *err)
+int
+ec2_internal_parse_xml (const char *action, const char *body, size_t len,
+                        xmlDocPtr *ret, struct v2v_error *err)
 {
   CLEANUP_XMLCTXT xmlParserCtxtPtr ctxt = NULL;
   xmlDocPtr doc;
@@ -727,8 +728,8 @@ error_response (struct ec2_client *c, const char *action,
   struct v2v_error ignored;
   enum attempt kind;
 
-  if (parse_xml (action, resp->body.data, resp->body.len, &doc,
-                 &ignored) == 0 &&
+  if (ec2_internal_parse_xml (action, resp->body.data, resp->body.len,
+                              &doc, &ignored) == 0 &&
       (root = xmlDocGetRootElement (doc)) != NULL) {
     code = ec2_xml_text (root, "Errors/Error/Code");
     msg = ec2_xml_text (root, "Errors/Error/Message");
@@ -819,8 +820,8 @@ attempt (struct ec2_client *c, const char *action,
   }
   *ret_retry_after_ms = resp.retry_after_ms;
   if (resp.status >= 200 && resp.status < 300) {
-    *ret_code = parse_xml (action, resp.body.data, resp.body.len, ret_doc,
-                           err);
+    *ret_code = ec2_internal_parse_xml (action, resp.body.data,
+                                        resp.body.len, ret_doc, err);
     return ATTEMPT_DONE;
   }
   return error_response (c, action, &resp, ret_code, err);

@@ -341,12 +341,42 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
 }
 
 int
-plan_load (const char *path, struct plan **ret, struct v2v_error *err)
+plan_parse (const char *data, size_t len, struct plan **ret,
+            struct v2v_error *err)
 {
-  CLEANUP_FCLOSE FILE *fp = fopen (path, "re");
   CLEANUP_JSON struct json_object *root = NULL;
   struct problems pr = { .n = 0 };
   struct plan *p;
+  int r;
+
+  if (len > PLAN_MAX_BYTES)
+    return v2v_error_set (err, -E2BIG, "larger than %d bytes",
+                          PLAN_MAX_BYTES);
+  r = json_parse (data, len, 0, &root, err);
+  if (r < 0)
+    return r;
+  if (!json_object_is_type (root, json_type_object))
+    return v2v_error_set (err, -EINVAL, "not a JSON object");
+
+  if ((p = calloc (1, sizeof *p)) == NULL)
+    return v2v_error_set (err, -ENOMEM, "out of memory");
+  buf_init (&pr.b, 64 * 1024);
+  parse (root, p, &pr);
+  if (pr.n > 0) {
+    v2v_error_set (err, -EINVAL, "%u problem(s):%s", pr.n, pr.b.data);
+    buf_free (&pr.b);
+    plan_free (p);
+    return -EINVAL;
+  }
+  buf_free (&pr.b);
+  *ret = p;
+  return 0;
+}
+
+int
+plan_load (const char *path, struct plan **ret, struct v2v_error *err)
+{
+  CLEANUP_FCLOSE FILE *fp = fopen (path, "re");
   struct buf text;
   char chunk[8192];
   size_t n;
@@ -361,29 +391,11 @@ plan_load (const char *path, struct plan **ret, struct v2v_error *err)
       return v2v_error_set (err, -E2BIG, "plan %s: larger than %d bytes",
                             path, PLAN_MAX_BYTES);
     }
-  r = json_parse (text.data ? text.data : "", text.len, 0, &root, err);
+  r = plan_parse (text.data ? text.data : "", text.len, ret, err);
   buf_free (&text);
-  if (r < 0) {
+  if (r < 0)
     v2v_error_prefix (err, "plan %s", path);
-    return r;
-  }
-  if (!json_object_is_type (root, json_type_object))
-    return v2v_error_set (err, -EINVAL, "plan %s: not a JSON object", path);
-
-  if ((p = calloc (1, sizeof *p)) == NULL)
-    return v2v_error_set (err, -ENOMEM, "out of memory");
-  buf_init (&pr.b, 64 * 1024);
-  parse (root, p, &pr);
-  if (pr.n > 0) {
-    v2v_error_set (err, -EINVAL, "plan %s: %u problem(s):%s", path, pr.n,
-                   pr.b.data);
-    buf_free (&pr.b);
-    plan_free (p);
-    return -EINVAL;
-  }
-  buf_free (&pr.b);
-  *ret = p;
-  return 0;
+  return r;
 }
 
 static void

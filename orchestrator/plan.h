@@ -67,6 +67,12 @@ struct plan {
  */
 extern int plan_load (const char *path, struct plan **ret,
                       struct v2v_error *err);
+/* The same for LEN bytes at DATA (plan_load reads the file, then calls
+ * this; the fuzz target calls it directly).  ERR is not prefixed with a
+ * path.  Caller frees *RET with plan_free.
+ */
+extern int plan_parse (const char *data, size_t len, struct plan **ret,
+                       struct v2v_error *err);
 extern void plan_free (struct plan *p);
 
 extern const char *plan_storage_class (const struct plan *p,

@@ -5,6 +5,7 @@
 #   scripts/test.sh                 everything
 #   scripts/test.sh -L unit         any extra arguments go to ctest
 #   scripts/test.sh --sanitize      ASan+UBSan build, unit and guestfs tiers
+#                                   (not the tests labelled "slow")
 #
 # BUILD_DIR (default build/, or build-asan/ with --sanitize) is reused.
 # V2V_NO_SKIP=1 makes a skipped test (exit 77) an error, as CI requires.
@@ -16,7 +17,7 @@ sanitize=OFF
 if [ "${1:-}" = --sanitize ]; then
     sanitize=ON
     shift
-    set -- -L 'unit|guestfs' "$@"
+    set -- -L 'unit|guestfs' -LE slow "$@"
 fi
 suffix=
 [ "$sanitize" = ON ] && suffix=-asan

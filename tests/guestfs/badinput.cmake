@@ -15,3 +15,8 @@ foreach(case random truncated corrupt-ptable corrupt-ext4 readonly
     RESOURCE_LOCK v2v-appliance
     ENVIRONMENT "${V2V_GUESTFS_ENV}")
 endforeach()
+# The two that run a whole conversion (or plan) take about 50 s each and
+# exercise no code the conversion tests do not: the sanitizer run skips
+# them (scripts/test.sh --sanitize excludes the label "slow").
+set_tests_properties(badinput-truncated badinput-many-disks PROPERTIES
+  LABELS "guestfs;slow")

@@ -31,6 +31,7 @@ runtime_pkgs="
 #   hivex, ntfs-3g          - phony Windows guests
 #   xorriso                 - a virtio-win ISO for the Windows tests
 #   python3-*               - the loopback EC2 and Kubernetes fakes;
+#                             yaml reads the manifests (k8s/manifests);
 #                             prometheus-client parses the agent's metrics
 #   virt-v2v                - the peer we benchmark against
 build_pkgs="
@@ -42,6 +43,7 @@ build_pkgs="
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
     libhivex-bin ntfs-3g busybox-static xorriso
     python3 python3-botocore python3-jsonschema python3-prometheus-client
+    python3-yaml
     openssl jq zstd time
     virt-v2v
 "

@@ -34,6 +34,7 @@ runtime_pkgs="
 #                             yaml reads the manifests (k8s/manifests);
 #                             prometheus-client parses the agent's metrics
 #   virt-v2v                - the peer we benchmark against
+#   buildah                 - builds the container image (image tier)
 build_pkgs="
     build-essential cmake pkg-config git
     libguestfs-dev libnbd-dev libcurl4-openssl-dev libjson-c-dev
@@ -45,7 +46,7 @@ build_pkgs="
     python3 python3-botocore python3-jsonschema python3-prometheus-client
     python3-yaml
     openssl jq zstd time
-    virt-v2v
+    virt-v2v buildah
 "
 
 pkgs=$runtime_pkgs

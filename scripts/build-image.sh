@@ -16,7 +16,10 @@
 #
 # Storage is vfs and isolation chroot: this works with no user
 # namespaces and no overlay mounts.  The store lives in
-# $V2V_CACHE_DIR/containers.  V2V_IMAGE names the result
+# $V2V_CACHE_DIR/containers; vfs copies every layer in full, so one
+# cached build takes about 11 GB there (reclaim it with rm -rf).  A
+# failed build leaves no working container behind (--force-rm).
+# V2V_IMAGE names the result
 # (default localhost/v2v-kubevirt:dev).  Exit 77 when buildah is missing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,7 +59,7 @@ fi
 "${B[@]}" tag "localhost/debian:12-$key" localhost/debian:12
 
 echo "build-image: buildah bud -> $image" >&2
-"${B[@]}" bud --layers --isolation chroot \
+"${B[@]}" bud --layers --force-rm --isolation chroot \
     --build-arg BASE=localhost/debian:12 \
     -f "$top/images/Containerfile" -t "$image" "$top"
 

@@ -17,7 +17,7 @@
 # Storage is vfs and isolation chroot: this works with no user
 # namespaces and no overlay mounts.  The store lives in
 # $V2V_CACHE_DIR/containers; vfs copies every layer in full, so one
-# cached build takes about 11 GB there (reclaim it with rm -rf).  A
+# cached build takes 11 to 14 GB there (reclaim it with rm -rf).  A
 # failed build leaves no working container behind (--force-rm).
 # V2V_IMAGE names the result
 # (default localhost/v2v-kubevirt:dev).  Exit 77 when buildah is missing.

@@ -106,8 +106,14 @@ static int
 kvm_boots_kernel (const char *kernel, int timeout_ms,
                   char *reason, size_t reasonlen)
 {
-  char serial[] = "/tmp/v2v-accel-XXXXXX";
-  char serial_arg[64];
+  /* $TMPDIR, not /tmp: in a pod the root filesystem is read-only and
+   * only /var/tmp (an emptyDir) is writable; the image sets TMPDIR.
+   */
+  const char *tmp = getenv ("TMPDIR");
+  char serial[PATH_MAX];
+  char serial_arg[PATH_MAX + 8];
+  snprintf (serial, sizeof serial, "%s/v2v-accel-XXXXXX",
+            tmp && *tmp ? tmp : "/tmp");
   CLEANUP_CLOSE int sfd = mkstemp (serial);
   pid_t pid;
   int status = 0, ok = 0, exited = 0;

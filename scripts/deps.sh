@@ -31,8 +31,10 @@ runtime_pkgs="
 #   hivex, ntfs-3g          - phony Windows guests
 #   xorriso                 - a virtio-win ISO for the Windows tests
 #   python3-*               - the loopback EC2 and Kubernetes fakes;
+#                             yaml reads the manifests (k8s/manifests);
 #                             prometheus-client parses the agent's metrics
 #   virt-v2v                - the peer we benchmark against
+#   buildah                 - builds the container image (image tier)
 build_pkgs="
     build-essential cmake pkg-config git
     libguestfs-dev libnbd-dev libcurl4-openssl-dev libjson-c-dev
@@ -42,8 +44,9 @@ build_pkgs="
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
     libhivex-bin ntfs-3g busybox-static xorriso
     python3 python3-botocore python3-jsonschema python3-prometheus-client
+    python3-yaml
     openssl jq zstd time
-    virt-v2v
+    virt-v2v buildah
 "
 
 pkgs=$runtime_pkgs

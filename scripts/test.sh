@@ -1,9 +1,11 @@
 #!/bin/bash
 # Run the whole test suite: install dependencies, build, then ctest over
-# all three tiers (unit, guestfs, e2e).  This is what CI runs.
+# the three tiers unit, guestfs and e2e.  This is what CI runs.
 #
-#   scripts/test.sh                 everything
+#   scripts/test.sh                 unit, guestfs, e2e
 #   scripts/test.sh -L unit         any extra arguments go to ctest
+#   scripts/test.sh -L image        the container image build (slow; not
+#                                   in the default run, see docs/deploy.md)
 #   scripts/test.sh --sanitize      ASan+UBSan build, unit and guestfs tiers
 #                                   (not the tests labelled "slow")
 #
@@ -19,6 +21,9 @@ if [ "${1:-}" = --sanitize ]; then
     shift
     set -- -L 'unit|guestfs' -LE slow "$@"
 fi
+# The image tier rebuilds the container image: minutes even with a warm
+# cache, so only when asked for.
+[ $# -gt 0 ] || set -- -LE image
 suffix=
 [ "$sanitize" = ON ] && suffix=-asan
 build=${BUILD_DIR:-$top/build$suffix}

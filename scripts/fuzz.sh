@@ -2,6 +2,8 @@
 # Run every libFuzzer target (tests/fuzz/) for a bounded time.
 #
 #   scripts/fuzz.sh [SECONDS]       default 20 s per target
+#   FUZZ_SEED=N                     libFuzzer's -seed (default 0: random);
+#                                   CI fixes it so that a run can be repeated
 #
 # Builds BUILD_DIR (default build-fuzz/, reused, so a second run only
 # rebuilds what changed) with clang and -DFUZZ=ON, then runs each
@@ -44,6 +46,7 @@ for t in $targets; do
     # -timeout: one input taking 10 s is a hang; -rss_limit_mb bounds
     # memory; new inputs go to the copy only.
     "$build/tests/fuzz/fuzz-$t" -max_total_time="$secs" -timeout=10 \
+        -seed="${FUZZ_SEED:-0}" \
         -rss_limit_mb=2048 -artifact_prefix="$work/$t/artifacts/" \
         "$work/$t/corpus" > "$work/$t/log" 2>&1 || rc=$?
     t1=$(date +%s)

@@ -112,6 +112,14 @@ kube_yaml_to_json (const char *data, size_t len, struct json_object **ret,
       break;
     case YAML_MAPPING_END_EVENT:
     case YAML_SEQUENCE_END_EVENT:
+      /* libyaml pairs every end with a start; the check is for the
+       * analyzer and for a libyaml that would not.
+       */
+      if (depth == 0) {
+        r = v2v_error_set (err, -EINVAL, "yaml: unbalanced end of a "
+                           "collection");
+        break;
+      }
       depth--;
       free (keys[depth]);
       if (depth == 0)

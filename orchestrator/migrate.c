@@ -364,8 +364,12 @@ describe_plan (struct orch *o, struct v2v_error *err)
     return v2v_error_set (err, -ENOMEM, "out of memory");
   for (size_t i = 0; i < p->nr_vms; i++) {
     char *name;
-    if (asprintf (&name, "InstanceId.%zu", i + 1) < 0)
+    if (asprintf (&name, "InstanceId.%zu", i + 1) < 0) {
+      for (size_t j = 0; j < n; j++)
+        free (params[j]);
+      free (params);
       return v2v_error_set (err, -ENOMEM, "out of memory");
+    }
     params[n++] = name;
     params[n++] = strdup (p->vms[i].id);
   }

@@ -314,7 +314,12 @@ child_main (struct blockdev_list *list, struct convert_options *opts,
   struct v2v_error err = { 0 };
   sigset_t none;
 
-  /* If the agent dies, so does the conversion. */
+  /* Its own process group: a signal to the agent's group (Ctrl-C on a
+   * terminal, timeout(1), a shell's kill) reaches the agent alone, which
+   * decides what becomes of the conversion.  If the agent dies, so does
+   * the conversion.
+   */
+  setpgid (0, 0);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if (getppid () != parent)
     _exit (AGENT_EXIT_INTERNAL);
@@ -405,6 +410,7 @@ run_child (struct run *run, struct blockdev_list *list,
     child_main (list, opts, parent);
   }
   if (pid > 0) {
+    setpgid (pid, pid);         /* as the child does: no race either way */
     run->child = pid;
     run->stage = STAGE_CHILD;
   }

@@ -46,6 +46,9 @@ struct orch {
   bool have_configmap;
   struct json_object *records;  /* the ConfigMap's data, parsed */
   time_t run_id;                /* this run's start, for ClientTokens */
+  bool zone_checked, zone_ok;   /* the target AZ's nodes, listed once */
+  bool discovered;              /* every VM's snapshots and volumes are
+                                   known: no failure needs to look again */
 };
 
 typedef enum step (*phase_fn) (struct orch *, struct vm_run *);
@@ -575,8 +578,6 @@ poll_round (struct orch *o, struct v2v_error *err)
 
 /* --- Phases ------------------------------------------------------------ */
 
-static bool zone_checked, zone_ok;
-
 static enum step
 ph_validate (struct orch *o, struct vm_run *r)
 {
@@ -595,7 +596,7 @@ ph_validate (struct orch *o, struct vm_run *r)
     }
   if (vm->instance_store[0])
     log_warn ("%s: %s", vm->id, vm->instance_store);
-  if (!zone_checked) {
+  if (!o->zone_checked) {
     CLEANUP_JSON struct json_object *nodes = NULL;
     struct json_object *items;
     struct v2v_error err = { 0 };
@@ -604,7 +605,7 @@ ph_validate (struct orch *o, struct vm_run *r)
     CLEANUP_FREE char *ls = kube_label_selector (sel);
     char path[512];
     snprintf (path, sizeof path, "/api/v1/nodes?labelSelector=%s", ls);
-    zone_checked = true;
+    o->zone_checked = true;
     if (kube_get (o->o->kube, path, &nodes, &err) < 0)
       log_warn ("listing the nodes of %s: %s", o->p->target_az, err.msg);
     /* Schedulable: not cordoned. */
@@ -613,10 +614,10 @@ ph_validate (struct orch *o, struct vm_run *r)
         bool cordoned = false;
         json_get_bool (json_object_array_get_idx (items, i),
                        "spec.unschedulable", &cordoned, NULL);
-        zone_ok |= !cordoned;
+        o->zone_ok |= !cordoned;
       }
   }
-  if (!zone_ok) {
+  if (!o->zone_ok) {
     fail (r, "no schedulable node is labelled topology.kubernetes.io/zone=%s: "
           "volumes there could not be attached; pick a targetAZ where the "
           "cluster has nodes", o->p->target_az);
@@ -1060,11 +1061,13 @@ fail_cleanup (struct orch *o, struct vm_run *r)
 
   log_error ("%s: %s", r->vm.id, r->error);
   /* What an earlier, crashed run made is ours too: find it by tags. */
-  r->waiting = POLL_SNAPSHOTS;
-  poll_round (o, &err);
-  r->waiting = POLL_VOLUMES;
-  poll_round (o, &err);
-  r->waiting = POLL_NONE;
+  if (!o->discovered) {
+    r->waiting = POLL_SNAPSHOTS;
+    poll_round (o, &err);
+    r->waiting = POLL_VOLUMES;
+    poll_round (o, &err);
+    r->waiting = POLL_NONE;
+  }
   delete_snapshots (o, r);
   if (!o->o->keep_on_failure) {
     snprintf (path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s",
@@ -1298,14 +1301,18 @@ orch_cleanup (const struct orch_options *opts, bool purge,
   o.o = &keep;
   if ((r = describe_plan (&o, err)) < 0)
     return r;
-  for (size_t i = 0; i < o.nr_runs; i++)
+  /* One batched look at every VM's snapshots and volumes. */
+  for (size_t i = 0; i < o.nr_runs; i++) {
     o.runs[i].st = RUN_ACTIVE;
+    o.runs[i].waiting = POLL_SNAPSHOTS;
+  }
+  poll_round (&o, err);
+  for (size_t i = 0; i < o.nr_runs; i++)
+    o.runs[i].waiting = POLL_VOLUMES;
+  poll_round (&o, err);
+  o.discovered = true;
   for (size_t i = 0; i < o.nr_runs; i++) {
     struct vm_run *run = &o.runs[i];
-    run->waiting = POLL_SNAPSHOTS;
-    poll_round (&o, err);
-    run->waiting = POLL_VOLUMES;
-    poll_round (&o, err);
     delete_snapshots (&o, run);
     snprintf (path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s",
               o.p->target_namespace, run->vm.job);

@@ -12,6 +12,7 @@
 #                                   its spec, and the agent's hints in the VM
 #   orch-migrate.sh compat          useCompatibilityMode: --compat=fix, SATA
 #                                   and e1000e
+#   orch-migrate.sh cleanup         cleanup after a crash; --purge
 #   orch-migrate.sh job-fail        the Job fails: snapshots, volumes, PV,
 #                                   PVC and Job deleted, source restarted
 set -euo pipefail
@@ -246,6 +247,36 @@ no-nodes)
     ec2_requests | jq -e 'all(.[]; .polling == true)' >/dev/null ||
         fail "something was changed in EC2 for an AZ without nodes"
     echo "PASS: no-nodes: refused before stopping the instance"
+    ;;
+cleanup)
+    # An interrupted migration, then cleanup: snapshots go, what was
+    # migrated stays; with --purge that goes too.
+    start_fakes
+    write_plan '.skipGuestConversion = true'
+    rc=0; V2V_ORCH_CRASH_AFTER=bind migrate || rc=$?
+    [ $rc -eq 137 ] || fail "the crash point did not fire ($rc)"
+    before=$(ec2_requests | jq length)
+    "$orch" cleanup --plan "$PLAN" 2>> "$T/orch.log" || fail "cleanup exited $?"
+    s=$(ec2_state)
+    n=$(echo "$s" | jq '[.snapshots[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length')
+    [ "$n" -eq 0 ] || fail "cleanup left $n snapshot(s)"
+    n=$(echo "$s" | jq '[.volumes[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length')
+    [ "$n" -eq 3 ] || fail "cleanup without --purge removed volumes ($n left)"
+    # One batched look (paged), not one per VM.
+    n=$(ec2_requests | jq --argjson b "$before" '[.[$b:][] |
+        select(.action == "DescribeSnapshots" and .params.NextToken == null)] | length')
+    [ "$n" -eq 1 ] || fail "cleanup made $n DescribeSnapshots calls, want 1"
+    "$orch" cleanup --purge --plan "$PLAN" 2>> "$T/orch.log" ||
+        fail "cleanup --purge exited $?"
+    n=$(ec2_state | jq '[.volumes[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length')
+    [ "$n" -eq 0 ] || fail "cleanup --purge left $n volume(s)"
+    for k in PersistentVolume PersistentVolumeClaim ConfigMap; do
+        [ "$(kube_kind $k | jq length)" -eq 0 ] || fail "a $k left after --purge"
+    done
+    echo "PASS: cleanup: snapshots removed; --purge removed the rest"
     ;;
 *) fail "unknown scenario $scenario" ;;
 esac

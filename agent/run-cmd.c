@@ -338,8 +338,7 @@ child_main (struct blockdev_list *list, struct convert_options *opts,
 
 /* Map the child's progress lines onto phases and percentages. */
 static void
-on_child_line (struct run *run, struct json_object *o, int *step_pct,
-               bool *converting)
+on_child_line (struct run *run, struct json_object *o, int *step_pct)
 {
   const char *phase, *msg;
 
@@ -348,27 +347,20 @@ on_child_line (struct run *run, struct json_object *o, int *step_pct,
     return;
   if (strcmp (phase, "launch") == 0 || strcmp (phase, "inspect") == 0 ||
       strcmp (phase, "preflight") == 0) {
+    int pct = agent_phase_floor (AGENT_PHASE_INSPECT);
     agent_status_set_progress (run->st, strcmp (phase, "launch") == 0
-                               ? agent_phase_floor (AGENT_PHASE_INSPECT)
-                               : agent_phase_floor (AGENT_PHASE_INSPECT) + 10);
+                               ? pct : pct + 10);
     agent_status_set_message (run->st, msg);
   }
-  else if (!*converting) {
-    *converting = true;
+  else if (agent_status_phase (run->st) != AGENT_PHASE_CONVERT)
     enter_phase (run, AGENT_PHASE_CONVERT, "Converting", msg);
-  }
   else {
-    /* One step of the rework: an even share of the convert phase,
-     * stopping short of the commit.
-     */
+    /* Each rework step moves 5 %, stopping short of the commit. */
+    int pct = agent_phase_floor (AGENT_PHASE_CONVERT) + (*step_pct += 5);
     int top = agent_phase_floor (AGENT_PHASE_COMMIT) - 5;
-    *step_pct += 5;
-    agent_status_set_progress (run->st,
-                               agent_phase_floor (AGENT_PHASE_CONVERT) +
-                               *step_pct < top
-                               ? agent_phase_floor (AGENT_PHASE_CONVERT) +
-                               *step_pct : top);
     char line[512];
+
+    agent_status_set_progress (run->st, pct < top ? pct : top);
     snprintf (line, sizeof line, "%s: %s", phase, msg);
     agent_status_set_message (run->st, line);
   }
@@ -388,7 +380,6 @@ run_child (struct run *run, struct blockdev_list *list,
   pid_t pid, parent = getpid ();
   struct buf line;
   int result = -1, step_pct = 0, status;
-  bool converting = false;
   char chunk[65536];
 
   if (pipe2 (fds, O_CLOEXEC) == -1)
@@ -446,7 +437,7 @@ run_child (struct run *run, struct blockdev_list *list,
           v2v_error_set (err, -EIO, "%s", json_object_get_string (v));
         }
         else
-          on_child_line (run, o, &step_pct, &converting);
+          on_child_line (run, o, &step_pct);
       }
       line.len = 0;
     }

@@ -35,6 +35,8 @@ runtime_pkgs="
 #                             prometheus-client parses the agent's metrics
 #   virt-v2v                - the peer we benchmark against
 #   buildah                 - builds the container image (image tier)
+#   clang, libclang-rt      - the libFuzzer targets (scripts/fuzz.sh)
+#   clang-tidy, valgrind    - static analysis and the valgrind run (CI)
 build_pkgs="
     build-essential cmake pkg-config git
     libguestfs-dev libnbd-dev libcurl4-openssl-dev libjson-c-dev
@@ -47,6 +49,7 @@ build_pkgs="
     python3-yaml
     openssl jq zstd time
     virt-v2v buildah
+    clang libclang-rt-14-dev clang-tidy valgrind
 "
 
 pkgs=$runtime_pkgs

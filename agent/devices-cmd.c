@@ -101,6 +101,8 @@ print_text (const struct blockdev_list *list)
             d->is_nbd ? ", nbd" : "");
     printf ("    class %s: %s\n", blockdev_class_name (d->class),
             d->reason ? d->reason : "");
+    if (d->warning)
+      printf ("    warning: %s\n", d->warning);
     if (d->pttype)
       printf ("    table %s%s%s\n", d->pttype,
               d->ptuuid ? "  id=" : "", d->ptuuid ? d->ptuuid : "");

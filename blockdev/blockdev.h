@@ -75,6 +75,10 @@ struct blockdev_disk {
   char *fstype, *uuid, *label;  /* whole-disk filesystem, if any */
   enum blockdev_class class;
   char *reason;                 /* why this class, e.g. "ESP on partition 1" */
+  /* A problem that does not stop the conversion but that the user
+   * should hear of (a GPT whose backup header is past the end), or NULL.
+   */
+  char *warning;
   char *overlay;                /* qcow2 overlay, or NULL when writing directly */
 };
 

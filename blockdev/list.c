@@ -58,8 +58,10 @@ blockdev_internal_disk_clear (struct blockdev_disk *disk)
   free (disk->uuid);
   free (disk->label);
   free (disk->reason);
+  free (disk->warning);
   disk->pttype = disk->ptuuid = NULL;
   disk->fstype = disk->uuid = disk->label = disk->reason = NULL;
+  disk->warning = NULL;
   disk->class = BLOCKDEV_BLANK;
 }
 
@@ -172,6 +174,7 @@ disk_to_json (const struct blockdev_disk *d)
       add_string (obj, "label", d->label) == -1 ||
       add_string (obj, "class", blockdev_class_name (d->class)) == -1 ||
       add_string (obj, "reason", d->reason) == -1 ||
+      add_string (obj, "warning", d->warning) == -1 ||
       add_string (obj, "overlay", d->overlay) == -1)
     return NULL;
   return TAKE_PTR (obj);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,45 @@ probe_partitions (struct source *src, blkid_probe pr,
   return 0;
 }
 
+static uint64_t
+le64 (const unsigned char *p)
+{
+  uint64_t v = 0;
+
+  for (int i = 7; i >= 0; i--)
+    v = v << 8 | p[i];
+  return v;
+}
+
+/* A GPT disk whose copy stopped early still has its primary header and
+ * table, so libblkid and the conversion are happy, but the backup header
+ * that the primary one points at (normally the last sector) is gone.
+ * Say so: the user should know the copy is short.  A disk that grew (the
+ * backup before the end, as after an EBS volume resize) is normal.
+ * Returns 0 or -ENOMEM.
+ */
+static int
+check_gpt_backup (struct blockdev_disk *d, const unsigned char *head,
+                  size_t head_len)
+{
+  const unsigned char *hdr = head + d->logical_sector;
+  uint64_t sectors = d->size / d->logical_sector, backup;
+
+  if (head_len < 2 * (size_t) d->logical_sector ||
+      memcmp (hdr, "EFI PART", 8) != 0)
+    return 0;
+  backup = le64 (hdr + 32);
+  if (backup < sectors)
+    return 0;
+  d->warning = blockdev_internal_asprintf (
+    "the GPT backup header should be at sector %" PRIu64 " but the disk "
+    "has only %" PRIu64 " sectors: the image looks truncated (%" PRIu64
+    " bytes short); the partitions are whole, so the conversion goes on, "
+    "but check that this copy of the disk is complete",
+    backup, sectors, (backup + 1 - sectors) * d->logical_sector);
+  return d->warning ? 0 : -ENOMEM;
+}
+
 /* Probe one disk.  Fails only if it cannot be opened or memory runs out;
  * read errors make the disk "unreadable".
  */
@@ -379,6 +419,9 @@ probe_disk (struct blockdev_disk *d, struct v2v_error *err)
     goto out;
   if (d->pttype && head_len >= 512)
     ev.mbr_boot_code = !all_zero (head, MBR_BOOT_CODE_LEN);
+  if (d->pttype && strcmp (d->pttype, "gpt") == 0 &&
+      (r = check_gpt_backup (d, head, head_len)) < 0)
+    goto out;
   /* A protective MBR alone is a damaged GPT: its one partition (type
    * 0xee, the whole disk) is not worth listing.
    */

@@ -335,6 +335,10 @@ convert_run (const struct blockdev_list *disks,
   double t0 = now_s (), t;
 
   *ret_report = report;
+  for (size_t i = 0; i < disks->nr_disks; i++)
+    if (disks->disks[i].warning)
+      convert_internal_warn (&ctx, "%s: %s", disks->disks[i].path,
+                             disks->disks[i].warning);
   json_object_object_add (report, "timings", timings);
   json_object_object_add (report, "dry_run",
                           json_object_new_boolean (opts->dry_run));

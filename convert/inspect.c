@@ -233,13 +233,18 @@ struct os_candidate {
 /* Find the operating systems: a Linux root has /etc and an os-release
  * file; a Windows one has \Windows\System32\config.  Each candidate is
  * mounted read-only once.  (libguestfs's inspect_os does much more and
- * costs ten seconds under emulation.)
+ * costs ten seconds under emulation.)  The first filesystem that would
+ * not mount is described in UNMOUNTABLE (empty if none): when no OS is
+ * found, it is the likely reason.
  */
 static size_t
-find_roots (struct guest *guest, struct os_candidate *out, size_t max)
+find_roots (struct guest *guest, struct os_candidate *out, size_t max,
+            char *unmountable, size_t unmountable_len)
 {
   guestfs_h *g = guest->g;
   size_t n = 0;
+
+  *unmountable = '\0';
 
   for (size_t i = 0; i < guest->nr_fs && n < max; i++) {
     const struct guest_fs *fs = &guest->fs[i];
@@ -267,6 +272,12 @@ find_roots (struct guest *guest, struct os_candidate *out, size_t max)
           out[n++] = (struct os_candidate) { .fs = fs, .os_release = text };
       }
       guestfs_umount_all (g);
+    }
+    else if (*unmountable == '\0') {
+      const char *why = guestfs_last_error (g);
+      snprintf (unmountable, unmountable_len,
+                "%s (%s) cannot be mounted: %s",
+                fs->device, fs->fstype, why ? why : "unknown error");
     }
     guestfs_pop_error_handler (g);
   }
@@ -817,10 +828,22 @@ convert_internal_inspect (struct guest *guest,
     return r > 0 ? (enum convert_status) r : CONVERT_ERR_INTERNAL;
 
   struct os_candidate cands[16];
-  size_t nroots = find_roots (guest, cands, 16);
+  char unmountable[512];
+  size_t nroots = find_roots (guest, cands, 16, unmountable,
+                              sizeof unmountable);
   size_t pick = 0;
   enum convert_status st = CONVERT_OK;
 
+  /* A root filesystem that is damaged is not "no OS": say which one,
+   * and that it needs repair, not another disk.
+   */
+  if (nroots == 0 && *unmountable) {
+    v2v_error_set (err, CONVERT_ERR_FS_STATE,
+                   "no operating system found: %s; repair the filesystem "
+                   "(fsck) on a copy of the volume, or migrate from an "
+                   "earlier snapshot", unmountable);
+    return CONVERT_ERR_FS_STATE;
+  }
   if (nroots == 0) {
     v2v_error_set (err, CONVERT_ERR_NO_OS,
                    "no operating system found on %zu disk(s): no filesystem "

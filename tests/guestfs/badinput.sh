@@ -70,10 +70,10 @@ case $case in
         # it.  The primary table is intact.
         phony_copy ubuntu truncated
         truncate -s -$((33 * 512)) "$work/truncated.img"
-        # Today the agent converts it (exit 0) and says nothing of the
-        # missing backup: the partitions are whole, and the conversion
-        # writes only inside them.  The size and the primary table (the
-        # first 34 sectors) must be as they were.
+        # The agent converts it (exit 0), since the partitions are whole
+        # and the conversion writes only inside them, but warns that the
+        # backup is missing.  The size and the primary table (the first
+        # 34 sectors) must be as they were.
         disks=("$work/truncated.img") code=0 changes=yes
         head -c $((34 * 512)) "$work/truncated.img" | sha256sum > "$work/gpt-before"
         stat -c %s "$work/truncated.img" > "$work/size-before" ;;
@@ -96,9 +96,9 @@ case $case in
         head -c 56 /dev/zero | tr '\0' '\377' |
             dd of="$work/ext4.img" bs=1 seek=$((start * 512 + 1024)) conv=notrunc status=none
         # blkid still sees ext4, so the appliance starts; the filesystem
-        # does not mount, so inspection finds no OS on it.
-        disks=("$work/ext4.img") code=4
-        msg='no operating system found on 1 disk(s): no filesystem holds /etc/os-release' ;;
+        # does not mount, and the error says which one and why.
+        disks=("$work/ext4.img") code=9
+        msg='no operating system found: /dev/sda1 (ext4) cannot be mounted: ' ;;
     readonly)
         # A read-only loop device over a good guest: refused before the
         # appliance starts, since the conversion must write.
@@ -178,6 +178,12 @@ case $case in
     truncated)
         [ "$(jq -r .status "$work/report.json")" = converted ] ||
             fail "report status is not converted"
+        jq -e --arg d "$work/truncated.img" '.warnings | any(startswith($d + ": the GPT backup header should be at sector ") and contains("looks truncated (16896 bytes short)"))' \
+           "$work/report.json" > /dev/null ||
+            fail "no warning about the missing GPT backup in the report"
+        jq -e '.disks[0].warning | contains("GPT backup header")' \
+           "$work/report.json" > /dev/null ||
+            fail "the report's disk has no warning"
         head -c $((34 * 512)) "$work/truncated.img" | sha256sum |
             cmp -s - "$work/gpt-before" || fail "the primary GPT changed"
         [ "$(stat -c %s "$work/truncated.img")" = "$(cat "$work/size-before")" ] ||

@@ -224,6 +224,47 @@ Test (probe, truncated_gpt_is_unreadable)
   blockdev_list_free (list);
 }
 
+Test (probe, gpt_without_backup_header_warns)
+{
+  CLEANUP_FREE char *path = gpt_esp_image ("gpt.img");
+  struct blockdev_list *list;
+  const struct blockdev_disk *d;
+
+  /* The last 33 sectors (backup table and header) cut off: the primary
+   * table is still valid, so the disk converts, with a warning.
+   */
+  cr_assert_eq (truncate (path, 64 * MiB - 33 * 512), 0);
+  list = blockdev_test_probe (path);
+  d = &list->disks[0];
+  cr_assert_str_eq (d->pttype, "gpt");
+  cr_assert_eq (d->class, BLOCKDEV_BOOTABLE_CANDIDATE);
+  cr_assert_str_eq (d->warning,
+                    "the GPT backup header should be at sector 131071 but "
+                    "the disk has only 131039 sectors: the image looks "
+                    "truncated (16896 bytes short); the partitions are "
+                    "whole, so the conversion goes on, but check that this "
+                    "copy of the disk is complete");
+  blockdev_list_free (list);
+}
+
+Test (probe, gpt_whole_or_grown_has_no_warning)
+{
+  CLEANUP_FREE char *path = gpt_esp_image ("gpt.img");
+  struct blockdev_list *list;
+
+  list = blockdev_test_probe (path);
+  cr_assert_null (list->disks[0].warning);
+  blockdev_list_free (list);
+  /* A volume made larger than its snapshot: the backup is before the
+   * end, which is normal and fixed by growpart at first boot.
+   */
+  cr_assert_eq (truncate (path, 80 * MiB), 0);
+  list = blockdev_test_probe (path);
+  cr_assert_str_eq (list->disks[0].pttype, "gpt");
+  cr_assert_null (list->disks[0].warning);
+  blockdev_list_free (list);
+}
+
 Test (probe, whole_disk_ext4)
 {
   CLEANUP_FREE char *path = image ("ext4.img", 8 * MiB);

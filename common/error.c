@@ -7,6 +7,11 @@
 static int
 error_vset (struct v2v_error *err, int code, int with_errno,
             const char *fmt, va_list ap)
+  __attribute__ ((format (printf, 4, 0)));
+
+static int
+error_vset (struct v2v_error *err, int code, int with_errno,
+            const char *fmt, va_list ap)
 {
   if (err == NULL)
     return code;

@@ -446,30 +446,7 @@ collect_kernels (struct convert_ctx *ctx, struct v2v_error *err)
 static void
 strv_push (char ***v, const char *s)
 {
-  size_t n = 0;
-
-  if (*v)
-    for (; (*v)[n]; n++)
-      if (strcmp ((*v)[n], s) == 0)
-        return;
-  char **nv = realloc (*v, (n + 2) * sizeof *nv);
-  if (nv == NULL)
-    return;
-  nv[n] = strdup (s);
-  nv[n + 1] = NULL;
-  *v = nv;
-}
-
-static bool
-plain_name (const char *s)
-{
-  if (*s == '\0' || strcmp (s, "lo") == 0 || strlen (s) > 15)
-    return false;
-  for (; *s; s++)
-    if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                 "0123456789_-.", *s))
-      return false;
-  return true;
+  (void) convert_internal_strv_add (v, s);
 }
 
 /* Pull NIC names out of one config file.  KIND picks the syntax. */
@@ -480,69 +457,12 @@ nic_names_from (struct convert_ctx *ctx, const char *path, unsigned kind)
   CLEANUP_STRV char **lines = NULL;
   struct v2v_error ignored;
   size_t len;
-  int eth_indent = -1;
 
   if (convert_internal_read (ctx, path, &data, &len, &ignored) < 0)
     return;
   lines = convert_internal_split_lines (data, len);
-  if (lines == NULL)
-    return;
-  for (size_t i = 0; lines[i]; i++) {
-    char name[64];
-    const char *l = lines[i];
-    int indent = (int) strspn (l, " ");
-
-    switch (kind) {
-    case NET_IFUPDOWN:
-      if (sscanf (l, " iface %63s inet", name) == 1 ||
-          sscanf (l, " allow-hotplug %63s", name) == 1 ||
-          sscanf (l, " auto %63s", name) == 1)
-        if (plain_name (name))
-          strv_push (&ctx->guest->nic_names, name);
-      break;
-    case NET_NETPLAN:
-      /* Keys one level under "ethernets:", and match/set-name values. */
-      if (strncmp (l + indent, "ethernets:", 10) == 0) {
-        eth_indent = indent;
-        continue;
-      }
-      if (eth_indent >= 0 && indent <= eth_indent && l[indent])
-        eth_indent = -1;
-      if (eth_indent >= 0 && sscanf (l + indent, "%63[^:]:", name) == 1 &&
-          indent > eth_indent && plain_name (name) &&
-          strcmp (name, "match") && strcmp (name, "dhcp4") &&
-          strcmp (name, "dhcp6") && strcmp (name, "set-name") &&
-          strcmp (name, "addresses") && strcmp (name, "routes") &&
-          strcmp (name, "nameservers") && strcmp (name, "macaddress") &&
-          strcmp (name, "name") && strcmp (name, "optional") &&
-          strcmp (name, "dhcp4-overrides"))
-        strv_push (&ctx->guest->nic_names, name);
-      if (sscanf (l + indent, "set-name: %63s", name) == 1 ||
-          sscanf (l + indent, "name: %63s", name) == 1)
-        if (plain_name (name))
-          strv_push (&ctx->guest->nic_names, name);
-      break;
-    case NET_NETWORKD:
-      if (sscanf (l, "Name=%63s", name) == 1 && plain_name (name))
-        strv_push (&ctx->guest->nic_names, name);
-      break;
-    case NET_NM_KEYFILE:
-      if (sscanf (l, "interface-name=%63s", name) == 1 && plain_name (name))
-        strv_push (&ctx->guest->nic_names, name);
-      break;
-    case NET_IFCFG:
-    case NET_WICKED:
-      if (sscanf (l, "DEVICE=%63s", name) == 1) {
-        char *q = name;
-        if (*q == '"' || *q == '\'')
-          q++;
-        q[strcspn (q, "\"'")] = '\0';
-        if (plain_name (q))
-          strv_push (&ctx->guest->nic_names, q);
-      }
-      break;
-    }
-  }
+  if (lines)
+    convert_internal_nic_names (lines, kind, &ctx->guest->nic_names);
 }
 
 static void
@@ -567,7 +487,7 @@ scan_dir (struct convert_ctx *ctx, const char *dir, const char *prefix,
       continue;
     /* The name, not the content, says which interface an ifcfg file is for. */
     if ((kind == NET_IFCFG || kind == NET_WICKED) && prefix &&
-        plain_name (names[i] + strlen (prefix)))
+        convert_internal_ifname_ok (names[i] + strlen (prefix)))
       strv_push (&ctx->guest->nic_names, names[i] + strlen (prefix));
     snprintf (path, sizeof path, "%s/%s", dir, names[i]);
     ctx->guest->net_systems |= kind;

@@ -336,4 +336,32 @@ extern char *convert_internal_datasource_list (const char *text);
 extern char *convert_internal_replace_word (const char *s, const char *from,
                                             const char *to);
 
+/* netconf.c: network and time-source config, as text. */
+/* Append a copy of S to the NULL-terminated *V unless it is there;
+ * 0, or -1 if memory runs out. */
+extern int convert_internal_strv_add (char ***v, const char *s);
+/* Could S be a NIC name (not "lo", at most 15 safe characters)? */
+extern bool convert_internal_ifname_ok (const char *s);
+/* Add to *NAMES the interface names that LINES (one file of syntax KIND,
+ * one of NET_*) configure. */
+extern void convert_internal_nic_names (char *const *lines, unsigned kind,
+                                        char ***names);
+/* convert_internal_edit_lines callbacks: comment out HWADDR=/MACADDR=
+ * (ifcfg) and mac-address= (NetworkManager keyfile) lines. */
+extern char *convert_internal_unpin_ifcfg_line (const char *line,
+                                                void *opaque);
+extern char *convert_internal_unpin_nm_line (const char *line, void *opaque);
+/* Set DROP[i] (N entries, false on entry) for each line of a netplan
+ * "match:" block holding a macaddress, and its set-name siblings; true
+ * if there were any. */
+extern bool convert_internal_netplan_mac_lines (char *const *lines, size_t n,
+                                                bool *drop);
+/* The edit_lines callback that comments out the lines DROP marks. */
+struct convert_netplan_edit { const bool *drop; size_t i; };
+extern char *convert_internal_netplan_line (const char *line, void *opaque);
+/* chrony/ntp: a server, pool or peer line; one naming the Amazon Time
+ * Sync Service. */
+extern bool convert_internal_time_source (const char *line);
+extern bool convert_internal_ec2_time_source (const char *line);
+
 #endif /* V2V_CONVERT_INTERNAL_H */

@@ -62,32 +62,6 @@ network_applies (struct convert_ctx *ctx, char *why, size_t whylen)
   return true;
 }
 
-static char *
-ifcfg_line (const char *line, void *opaque)
-{
-  char *out = NULL;
-
-  (void) opaque;
-  if (strncmp (line, "HWADDR=", 7) == 0 || strncmp (line, "MACADDR=", 8) == 0)
-    return asprintf (&out, "#%s  # v2v-kubevirt: EC2 MAC", line) < 0
-      ? NULL : out;
-  return NULL;
-}
-
-/* NetworkManager keyfiles pin a connection to a NIC the same way:
- * [ethernet] mac-address= (cloud-init writes it on EC2). */
-static char *
-nm_keyfile_line (const char *line, void *opaque)
-{
-  char *out = NULL;
-
-  (void) opaque;
-  if (strncmp (line, "mac-address=", 12) == 0)
-    return asprintf (&out, "#%s  # v2v-kubevirt: EC2 MAC", line) < 0
-      ? NULL : out;
-  return NULL;
-}
-
 /* Unpin every file in DIR (named PREFIX*, if PREFIX) with F. */
 static int
 unpin_dir (struct convert_ctx *ctx, const char *dir, const char *prefix,
@@ -116,36 +90,6 @@ unpin_dir (struct convert_ctx *ctx, const char *dir, const char *prefix,
   return 0;
 }
 
-static size_t
-yaml_indent (const char *line)
-{
-  return strspn (line, " ");
-}
-
-/* Blank and comment lines do not end a YAML block. */
-static bool
-yaml_skip (const char *line)
-{
-  const char *t = line + yaml_indent (line);
-
-  return *t == '\0' || *t == '#';
-}
-
-struct netplan_edit { const bool *drop; size_t i; };
-
-static char *
-netplan_line (const char *line, void *opaque)
-{
-  struct netplan_edit *e = opaque;
-  size_t ind = yaml_indent (line);
-  char *out = NULL;
-
-  if (!e->drop[e->i++])
-    return NULL;
-  return asprintf (&out, "%.*s#%s  # v2v-kubevirt: EC2 MAC", (int) ind,
-                   line, line + ind) < 0 ? NULL : out;
-}
-
 /* netplan as cloud-init renders it on EC2 matches the NIC by the ENI's
  * MAC and renames it:
  *       ens5:
@@ -166,7 +110,6 @@ unpin_netplan (struct convert_ctx *ctx, const char *path,
   CLEANUP_STRV char **lines = NULL;
   CLEANUP_FREE bool *drop = NULL;
   size_t len, n = 0;
-  bool any = false;
   int r;
 
   if ((r = convert_internal_read (ctx, path, &data, &len, err)) < 0)
@@ -178,37 +121,11 @@ unpin_netplan (struct convert_ctx *ctx, const char *path,
   if (lines == NULL || drop == NULL)
     return v2v_error_set (err, -ENOMEM, "%s", path);
 
-  for (size_t i = 0; i < n; i++) {
-    size_t ind = yaml_indent (lines[i]), end = i + 1, j;
-    bool mac = strstr (lines[i], "macaddress") != NULL;
-
-    if (strncmp (lines[i] + ind, "match:", 6) != 0)
-      continue;
-    for (; end < n && (yaml_skip (lines[end]) ||
-                       yaml_indent (lines[end]) > ind); end++)
-      mac |= strncmp (lines[end] + yaml_indent (lines[end]), "macaddress:",
-                      11) == 0;
-    if (!mac)
-      continue;
-    for (j = i; j < end; j++)
-      drop[j] = !yaml_skip (lines[j]);
-    /* set-name at the same level, before or after the match block. */
-    for (j = i; j-- > 0 && (yaml_skip (lines[j]) ||
-                            yaml_indent (lines[j]) >= ind);)
-      if (yaml_indent (lines[j]) == ind &&
-          strncmp (lines[j] + ind, "set-name:", 9) == 0)
-        drop[j] = true;
-    for (j = end; j < n && (yaml_skip (lines[j]) ||
-                            yaml_indent (lines[j]) >= ind); j++)
-      if (yaml_indent (lines[j]) == ind &&
-          strncmp (lines[j] + ind, "set-name:", 9) == 0)
-        drop[j] = true;
-    any = true;
-  }
-  if (!any)
+  if (!convert_internal_netplan_mac_lines (lines, n, drop))
     return 0;
-  struct netplan_edit e = { drop, 0 };
-  return convert_internal_edit_lines (ctx, path, netplan_line, &e,
+  struct convert_netplan_edit e = { drop, 0 };
+  return convert_internal_edit_lines (ctx, path,
+                                      convert_internal_netplan_line, &e,
                                       "netplan matched the NIC by the EC2 "
                                       "ENI's MAC", NULL, err);
 }
@@ -319,11 +236,11 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
                                     err)) < 0)
     return r;
   if ((r = unpin_dir (ctx, "/etc/sysconfig/network-scripts", "ifcfg-",
-                      ifcfg_line, err)) < 0 ||
-      (r = unpin_dir (ctx, "/etc/sysconfig/network", "ifcfg-", ifcfg_line,
-                      err)) < 0 ||
+                      convert_internal_unpin_ifcfg_line, err)) < 0 ||
+      (r = unpin_dir (ctx, "/etc/sysconfig/network", "ifcfg-",
+                      convert_internal_unpin_ifcfg_line, err)) < 0 ||
       (r = unpin_dir (ctx, "/etc/NetworkManager/system-connections", NULL,
-                      nm_keyfile_line, err)) < 0 ||
+                      convert_internal_unpin_nm_line, err)) < 0 ||
       (r = unpin_netplan_all (ctx, err)) < 0)
     return r;
   return 0;

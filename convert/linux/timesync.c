@@ -15,21 +15,6 @@ static const char *const conf_files[] = {
 };
 
 static bool
-is_source_line (const char *l)
-{
-  l += strspn (l, " \t");
-  return strncmp (l, "server ", 7) == 0 || strncmp (l, "pool ", 5) == 0 ||
-    strncmp (l, "peer ", 5) == 0;
-}
-
-static bool
-is_ec2_source (const char *l)
-{
-  return is_source_line (l) &&
-    (strstr (l, "169.254.169.123") || strstr (l, "fd00:ec2::123"));
-}
-
-static bool
 timesync_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
   for (size_t i = 0; conf_files[i]; i++) {
@@ -41,7 +26,7 @@ timesync_applies (struct convert_ctx *ctx, char *why, size_t whylen)
     CLEANUP_STRV char **lines = convert_internal_split_lines (data,
                                                              strlen (data));
     for (size_t k = 0; lines && lines[k]; k++)
-      if (is_ec2_source (lines[k])) {
+      if (convert_internal_ec2_time_source (lines[k])) {
         snprintf (why, whylen, "%s uses the Amazon Time Sync Service",
                   conf_files[i]);
         return true;
@@ -59,10 +44,10 @@ time_line (const char *line, void *opaque)
   struct tctx *t = opaque;
   char *out = NULL;
 
-  if (is_ec2_source (line))
+  if (convert_internal_ec2_time_source (line))
     return asprintf (&out, "#%s  # v2v-kubevirt: EC2-only time source",
                      line) < 0 ? NULL : out;
-  if (is_source_line (line))
+  if (convert_internal_time_source (line))
     t->left++;
   return NULL;
 }

@@ -644,8 +644,11 @@ ph_stop (struct orch *o, struct vm_run *r)
     fail (r, "instance %s is %s", vm->id, vm->state);
     return STEP_FAIL;
   }
-  if (!r->stop_sent && (strcmp (vm->state, "running") == 0 ||
-                        strcmp (vm->state, "pending") == 0)) {
+  /* EC2 refuses to stop a pending instance (IncorrectInstanceState), as
+   * one is right after a failed run started it again: wait until it
+   * runs, then stop it.
+   */
+  if (!r->stop_sent && strcmp (vm->state, "running") == 0) {
     const char *params[] = { "InstanceId.1", vm->id, NULL };
     xmlDocPtr doc = NULL;
     if (ec2_call (o->o->source, "StopInstances", params, &doc, &err) < 0) {

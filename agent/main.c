@@ -13,6 +13,7 @@
 
 #include "accel.h"
 #include "agent.h"
+#include "http.h"
 #include "log.h"
 
 static void
@@ -54,6 +55,8 @@ int
 main (int argc, char **argv)
 {
   log_init (getenv ("V2V_DEBUG") ? LOG_DEBUG : LOG_INFO);
+  if (getenv ("V2V_DEBUG"))
+    http_set_trace (log_http_trace);
 
   if (argc < 2) {
     usage (stderr);

@@ -125,6 +125,30 @@ http_error (struct v2v_error *err, const struct http_request *req,
   return code;
 }
 
+static http_trace_fn http_trace;
+
+void
+http_set_trace (http_trace_fn fn)
+{
+  http_trace = fn;
+}
+
+static void
+trace (CURL *curl, const struct http_request *req, const char *method,
+       long status)
+{
+  struct buf url;
+  double secs = 0;
+
+  if (http_trace == NULL)
+    return;
+  buf_init (&url, 4096);
+  http_redact_url (req->url, &url);
+  curl_easy_getinfo (curl, CURLINFO_TOTAL_TIME, &secs);
+  http_trace (method, url.data ? url.data : "", status, secs);
+  buf_free (&url);
+}
+
 static int
 http_curl_errno (CURLcode rc)
 {
@@ -439,6 +463,9 @@ http_perform (const struct http_request *req, struct http_response *ret,
                        curl_easy_strerror (rc));
 
   rc = curl_easy_perform (curl);
+  if (rc == CURLE_OK)
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+  trace (curl, req, method, status);
   if (t.body_err == -E2BIG || rc == CURLE_FILESIZE_EXCEEDED) {
     buf_free (&t.body);
     return http_error (err, req, -E2BIG,
@@ -455,7 +482,6 @@ http_perform (const struct http_request *req, struct http_response *ret,
                        errbuf[0] ? errbuf : curl_easy_strerror (rc));
   }
 
-  curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
   /* Promise callers a NUL-terminated body even when it is empty. */
   if (t.body.data == NULL && buf_append (&t.body, "", 0) < 0)
     return http_error (err, req, -ENOMEM, "storing the response: %s",

@@ -84,6 +84,15 @@ struct http_response {
 extern int http_perform (const struct http_request *req,
                          struct http_response *ret, struct v2v_error *err);
 
+/* If set, called after every request that got as far as being sent,
+ * for debug logs: METHOD, the URL with user info and secret-looking
+ * query values redacted, the HTTP status (0 if no response came), the
+ * seconds it took.  Set once at start-up, before any thread runs.
+ */
+typedef void (*http_trace_fn) (const char *method, const char *url,
+                               long status, double seconds);
+extern void http_set_trace (http_trace_fn fn);
+
 /* Free the body.  Accepts a zeroed or already freed response. */
 extern void http_response_free (struct http_response *resp);
 

@@ -119,3 +119,13 @@ log_msg (enum log_level level, const char *fmt, ...)
            "\"msg\":\"%s\"}\n",
            ts, level_names[level], cur_phase ? cur_phase : "", esc);
 }
+
+void
+log_http_trace (const char *method, const char *url, long status,
+                double seconds)
+{
+  if (status)
+    log_debug ("HTTP %s %s: %ld in %.3f s", method, url, status, seconds);
+  else
+    log_debug ("HTTP %s %s: no response after %.3f s", method, url, seconds);
+}

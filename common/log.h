@@ -29,6 +29,12 @@ extern void log_msg (enum log_level level, const char *fmt, ...)
 #define log_warn(...)  log_msg (LOG_WARN, __VA_ARGS__)
 #define log_error(...) log_msg (LOG_ERROR, __VA_ARGS__)
 
+/* An http_trace_fn (common/http.h) that logs each request at debug
+ * level: "HTTP POST https://host/path: 200 in 0.012 s".
+ */
+extern void log_http_trace (const char *method, const char *url, long status,
+                            double seconds);
+
 /* Append S to OUT (size OUTLEN) as a JSON string body, escaped, always
  * NUL-terminated and truncated if needed.  Returns the length written.
  */

@@ -17,6 +17,7 @@
 #include <libxml/parser.h>
 
 #include "ec2.h"
+#include "http.h"
 #include "kube.h"
 #include "log.h"
 #include "migrate.h"
@@ -93,6 +94,8 @@ main (int argc, char **argv)
   int c, r, ret = EXIT_ERROR;
 
   log_init (getenv ("V2V_DEBUG") ? LOG_DEBUG : LOG_INFO);
+  if (getenv ("V2V_DEBUG"))
+    http_set_trace (log_http_trace);
   if (argc > 1 && strcmp (argv[1], "--version") == 0) {
     printf ("v2v-orchestrator %s\n", V2V_VERSION);
     return EXIT_OK;

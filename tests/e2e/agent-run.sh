@@ -72,6 +72,9 @@ printf '%s\n' "$luks_secret" > "$T/luks/key0"
 export POD_NAME=$pod POD_NAMESPACE=$ns NODE_NAME=node-a
 export V2V_LUKS_DIR=$T/luks V2V_source=ec2 V2V_vmName=i-0abc V2V_inPlace=true
 export V2V_LOG_FORMAT=json
+# Through the outage, debug logging traces every API request: still no
+# secret may appear (checked below).
+[ "$scenario" = outage ] && export V2V_DEBUG=1
 case $scenario in
     report|cancel)
         export KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=$port
@@ -241,6 +244,8 @@ outage)
     [ "$n" -gt 0 ] || fail "the agent never tried the API"
     grep -q 'gave up\|could not be sent' "$T/agent.log" ||
         fail "the log does not say the status could not be sent"
+    jq -se 'any(.[]; .level == "debug" and (.msg | test("^HTTP (POST|PATCH) https://127.0.0.1:[0-9]+/api/v1/namespaces/.*: 503 in ")))' \
+        "$T/agent.log" >/dev/null || fail "no debug trace of the failed API requests"
     echo "PASS: converted through an API outage ($n requests answered 503)"
     ;;
 cancel)

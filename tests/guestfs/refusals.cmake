@@ -18,7 +18,7 @@ set_tests_properties(refusal-disks-build PROPERTIES
 
 foreach(case blank no-os-release multi-os root-not-os unsupported-distro
              unsupported-arch xen-pv-only no-space luks-no-key
-             no-initramfs-tool hibernated)
+             luks-wrong-key luks-right-key no-initramfs-tool hibernated)
   add_test(NAME refusal-${case}
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/refusals.sh ${V2V_REFUSAL_DIR} ${case})
   set_tests_properties(refusal-${case} PROPERTIES

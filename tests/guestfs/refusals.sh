@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 [ $# -eq 2 ] || die "usage: $0 DISKDIR CASE"
 dir=$1 case=$2
-opts=() status='' msg='' re=''
+opts=() status='' msg='' re='' secret='' keyfile=''
 
 # disks: the images, in order (/dev/sda, /dev/sdb... in the appliance)
 # code:  the exit code
@@ -50,6 +50,22 @@ case $case in
     luks-no-key)
         disks=(luks) code=10 status=luks-key
         msg='/dev/sda1 is LUKS-encrypted and no key was given for it: pass --key /dev/sda1:key:' ;;
+    luks-wrong-key)
+        # A key that does not open the device: refused, and the key is in
+        # neither the messages nor the report (checked below).
+        secret=wrong-passphrase-$RANDOM$RANDOM
+        disks=(luks) code=10 status=luks-key opts=(--key "/dev/sda1:key:$secret")
+        msg='/dev/sda1: the key given for this LUKS device does not open it' ;;
+    luks-right-key)
+        # The right key, from a file and with debug logging: the device
+        # opens, and holds no filesystem, so no OS; the passphrase is
+        # nowhere in the output.
+        secret=refusal-test-passphrase
+        disks=(luks) code=4 status=no-os
+        keyfile=$(mktemp) && printf '%s\n' "$secret" > "$keyfile"
+        opts=(--key "all:file:$keyfile")
+        export V2V_DEBUG=1
+        msg='no operating system found on 1 disk(s)' ;;
     no-initramfs-tool)
         disks=(noinit) code=6 status=unsupported
         msg='/dev/sda1: no initramfs tool (update-initramfs, dracut or mkinitrd) in the guest' ;;
@@ -67,7 +83,7 @@ fi
 guestfs_env
 export V2V_LOG_FORMAT=text
 work=$(mktemp -d "${TMPDIR:-/tmp}/refusal-$case.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" ${keyfile:+"$keyfile"}' EXIT
 
 paths=()
 for d in "${disks[@]}"; do
@@ -103,6 +119,14 @@ if [ -n "$status" ]; then
     [ "$got" = "$status" ] || fail "report status '$got', expected '$status'"
     jq -e '.changes == []' "$work/report.json" >/dev/null ||
         fail "the report lists changes"
+fi
+
+# A key given on the command line or in a file never comes back out.
+if [ -n "$secret" ]; then
+    for f in "$work/stderr" "$work/report.json"; do
+        [ ! -e "$f" ] || ! grep -qF -- "$secret" "$f" ||
+            fail "the LUKS passphrase appears in $(basename "$f")"
+    done
 fi
 
 # Nothing written: the disks are as they were, and no overlay is left.

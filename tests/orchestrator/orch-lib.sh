@@ -90,8 +90,8 @@ JSON
     fi
     [ -z "${EC2_SEED:-}" ] || cp "$EC2_SEED" "$T/ec2-seed.json"
     $PY "$fakes/ec2-emulator.py" --quiet \
-        --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-        --credentials "$DST:$DST_AKID:$DST_SECRET" \
+        --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY${AWS_SESSION_TOKEN:+:$AWS_SESSION_TOKEN}" \
+        --credentials "$DST:$DST_AKID:$DST_SECRET${DST_SESSION:+:$DST_SESSION}" \
         --seed "$T/ec2-seed.json" --record "$T/ec2.jsonl" \
         ${EC2_LATENCY:---state-latency 0.3 --snapshot-latency 0.6 --volume-latency 0.4 --page-size 2} \
         --port 0 --port-file "$T/ec2.port" "$@" &

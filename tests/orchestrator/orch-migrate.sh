@@ -15,6 +15,8 @@
 #   orch-migrate.sh cleanup         cleanup after a crash; --purge
 #   orch-migrate.sh job-fail        the Job fails: snapshots, volumes, PV,
 #                                   PVC and Job deleted, source restarted
+#   orch-migrate.sh secrets         every secret through success, retry
+#                                   and failure: none in any output
 set -euo pipefail
 scenario=$1
 . "$(dirname "$0")/orch-lib.sh"
@@ -210,6 +212,70 @@ JSON
     grep -q "Failed.*no operating system" "$T/status" ||
         fail "status: $(cat "$T/status")"
     echo "PASS: job-fail: cleaned up and restarted the source"
+    ;;
+secrets)
+    # Every secret the orchestrator holds: the source account's key and
+    # session token (environment), the target account's key and session
+    # token (the plan's secretDir), a wrong target key, and the kube
+    # token.  They go through every path: debug logging, EC2 throttling
+    # and kube 503s (retry logs), a failed run (the target key is wrong:
+    # AuthFailure, rollback), a successful run with the conversion Job,
+    # and status.  None may appear in the log, status, the fakes' request
+    # records (which keep bodies), or any stored object (ConfigMap, Job,
+    # Events, PV/PVC, VM).
+    export AWS_SESSION_TOKEN=src-session-$RANDOM$RANDOM
+    DST_SESSION=dst-session-$RANDOM$RANDOM
+    wrong=wrong-secret-$RANDOM$RANDOM
+    export V2V_DEBUG=1
+    cat > "$T/result.json" <<'JSON'
+{"outcome": "Succeeded", "reason": "Converted", "exitCode": 0,
+ "message": "Debian GNU/Linux 12 (bookworm) was converted",
+ "kubevirtHints": {"firmware": "bios", "diskBus": "virtio", "nicModel": "virtio"},
+ "warnings": []}
+JSON
+    echo '[{"method": "POST", "path_regex": "/(configmaps|jobs|events)", "times": 3, "status": 503},
+           {"method": "PATCH", "path_regex": "/configmaps/", "times": 2, "status": 429, "retry_after": 0}]' \
+        > "$T/faults.json"
+    KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.3 --kubelet-result $T/result.json --faults $T/faults.json"
+    start_fakes --throttle-rate 0.2 --seed-random 11
+    mkdir -p "$T/target-creds"
+    printf '%s' "$DST_AKID" > "$T/target-creds/aws_access_key_id"
+    printf '%s' "$wrong" > "$T/target-creds/aws_secret_access_key"
+    printf '%s' "$DST_SESSION" > "$T/target-creds/aws_session_token"
+    write_plan ".targetCredentials = {\"secretDir\": \"$T/target-creds\",
+        \"accountId\": \"$DST\"}"
+    rc=0; migrate || rc=$?
+    [ $rc -ne 0 ] || fail "a wrong target secret key did not fail the run"
+    grep -q 'SignatureDoesNotMatch\|AuthFailure' "$T/orch.log" ||
+        fail "the failure does not say why: $(tail -5 "$T/orch.log")"
+    # The right key: the same plan now runs to the end.
+    printf '%s' "$DST_SECRET" > "$T/target-creds/aws_secret_access_key"
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    check_migrated "$DST" bios
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    n=$(ec2_requests | jq '[.[] | select(.error == "RequestLimitExceeded")] | length')
+    [ "$n" -ge 1 ] || fail "no EC2 call was throttled: no retry path taken"
+    grep -q '"status": *503\|"status":503' "$T/kube.jsonl" ||
+        fail "no kube request failed: no retry path taken"
+    # The emulator refuses a request without the account's session token,
+    # so both tokens were sent: calls succeeded in both accounts.
+    ec2_requests | jq -e --arg s "$SRC" --arg d "$DST" '
+        any(.[]; .account == $s and .status == 200) and
+        any(.[]; .account == $d and .status == 200)' >/dev/null ||
+        fail "no successful call in each account"
+    kube_objects > "$T/objects.json"
+    curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" > "$T/kube-requests.json"
+    [ "$(grep -c . "$T/orch.log")" -gt 50 ] || fail "the debug log is short"
+    for s in "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$DST_SECRET" \
+             "$DST_SESSION" "$wrong" "$KUBE_TOKEN"; do
+        for f in "$T/orch.log" "$T/status" "$T/ec2.jsonl" "$T/kube.jsonl" \
+                 "$T/objects.json" "$T/kube-requests.json"; do
+            ! grep -qF -- "$s" "$f" ||
+                fail "secret ${s%%-*}... appears in $(basename "$f")"
+        done
+    done
+    echo "PASS: secrets: 6 secrets, none in the log, status, records or objects"
     ;;
 selector)
     # VMs by tag; no newName: the VM and its PVCs are named by the id.

@@ -4,7 +4,7 @@
 # under timeout, and checks the exit code, the message and every input
 # disk's sha256.  Cases that start the appliance share its lock with the
 # refusals.
-foreach(case random truncated corrupt-ptable corrupt-ext4 readonly
+foreach(case random truncated corrupt-ptable corrupt-ext4 bsd readonly
              many-disks symlink-fstab symlink-config)
   add_test(NAME badinput-${case}
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/badinput.sh ${case})

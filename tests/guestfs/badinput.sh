@@ -99,6 +99,18 @@ case $case in
         # does not mount, and the error says which one and why.
         disks=("$work/ext4.img") code=9
         msg='no operating system found: /dev/sda1 (ext4) cannot be mounted: ' ;;
+    bsd)
+        # A FreeBSD-like disk: an MBR partition of type a5 (FreeBSD)
+        # holding a UFS2 superblock (its magic, 0x19540119, 1372 bytes
+        # into the superblock at 64 KiB).  blkid calls it ufs, so the
+        # appliance starts; it is an OS we do not convert.
+        truncate -s 64M "$work/bsd.img"
+        echo 'start=2048, type=a5' | sfdisk -q "$work/bsd.img"
+        printf '\x19\x01\x54\x19' |
+            dd of="$work/bsd.img" bs=1 seek=$((2048 * 512 + 65536 + 1372)) \
+               conv=notrunc status=none
+        disks=("$work/bsd.img") code=6
+        msg='/dev/sda1 holds UFS, a BSD filesystem: FreeBSD and other BSD guests are not supported' ;;
     readonly)
         # A read-only loop device over a good guest: refused before the
         # appliance starts, since the conversion must write.

@@ -754,17 +754,27 @@ convert_internal_inspect (struct guest *guest,
   size_t pick = 0;
   enum convert_status st = CONVERT_OK;
 
-  /* A BSD root is an OS, just not one we convert. */
-  for (size_t i = 0; nroots == 0 && i < guest->nr_fs; i++)
-    if (strcmp (guest->fs[i].fstype, "ufs") == 0 ||
-        strcmp (guest->fs[i].fstype, "zfs_member") == 0) {
+  /* A root on UFS (a BSD) or ZFS (a BSD, or Ubuntu's ZFS-on-root) is an
+   * OS, just not one the appliance can read.
+   */
+  for (size_t i = 0; nroots == 0 && i < guest->nr_fs; i++) {
+    const struct guest_fs *fs = &guest->fs[i];
+
+    if (strcmp (fs->fstype, "ufs") == 0) {
       v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
-                     "%s holds %s, a BSD filesystem: FreeBSD and other "
+                     "%s holds UFS, a BSD filesystem: FreeBSD and other "
                      "BSD guests are not supported (only Linux and "
-                     "Windows)", guest->fs[i].device,
-                     guest->fs[i].fstype[0] == 'u' ? "UFS" : "ZFS");
+                     "Windows)", fs->device);
       return CONVERT_ERR_UNSUPPORTED;
     }
+    if (strcmp (fs->fstype, "zfs_member") == 0) {
+      v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
+                     "%s is part of a ZFS pool: guests whose root is on "
+                     "ZFS (FreeBSD, or Ubuntu's ZFS-on-root) are not "
+                     "supported", fs->device);
+      return CONVERT_ERR_UNSUPPORTED;
+    }
+  }
   /* A root filesystem that is damaged is not "no OS": say which one,
    * and that it needs repair, not another disk.
    */

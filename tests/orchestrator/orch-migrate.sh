@@ -27,6 +27,17 @@ migrate () {
     return $rc
 }
 
+# The simulated kubelet's answer for the agent: converted, and the disk
+# says BIOS.
+converted_result () {
+    cat > "$T/result.json" <<'JSON'
+{"outcome": "Succeeded", "reason": "Converted", "exitCode": 0,
+ "message": "Debian GNU/Linux 12 (bookworm) was converted",
+ "kubevirtHints": {"firmware": "bios", "diskBus": "virtio", "nicModel": "virtio"},
+ "warnings": []}
+JSON
+}
+
 case $scenario in
 skip)
     start_fakes
@@ -132,12 +143,7 @@ bad-plan)
 convert|compat)
     # The agent's result says BIOS: it looked at the disk, and that wins
     # over the instance's boot mode (uefi in the seed).
-    cat > "$T/result.json" <<'JSON'
-{"outcome": "Succeeded", "reason": "Converted", "exitCode": 0,
- "message": "Debian GNU/Linux 12 (bookworm) was converted",
- "kubevirtHints": {"firmware": "bios", "diskBus": "virtio", "nicModel": "virtio"},
- "warnings": []}
-JSON
+    converted_result
     KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.3 --kubelet-result $T/result.json"
     start_fakes
     if [ "$scenario" = compat ]; then
@@ -227,12 +233,7 @@ secrets)
     DST_SESSION=dst-session-$RANDOM$RANDOM
     wrong=wrong-secret-$RANDOM$RANDOM
     export V2V_DEBUG=1
-    cat > "$T/result.json" <<'JSON'
-{"outcome": "Succeeded", "reason": "Converted", "exitCode": 0,
- "message": "Debian GNU/Linux 12 (bookworm) was converted",
- "kubevirtHints": {"firmware": "bios", "diskBus": "virtio", "nicModel": "virtio"},
- "warnings": []}
-JSON
+    converted_result
     echo '[{"method": "POST", "path_regex": "/(configmaps|jobs|events)", "times": 3, "status": 503},
            {"method": "PATCH", "path_regex": "/configmaps/", "times": 2, "status": 429, "retry_after": 0}]' \
         > "$T/faults.json"

@@ -75,16 +75,18 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
 {
   guestfs_h *g = guest->g;
   CLEANUP_STRV char **devs = guestfs_list_devices (g);
-  size_t cap = 0;
+  size_t nr_devs = 0, cap = 0;
   ssize_t esp = -1;
   bool need_appliance = false;
 
   if (devs == NULL)
     return convert_internal_gerror (g, err, "list devices", NULL);
-  for (size_t i = 0; devs[i]; i++)
-    guest->nr_disks++;
+  while (devs[nr_devs])
+    nr_devs++;
+  guest->nr_disks = nr_devs;
 
-  for (size_t d = 0; d < disks->nr_disks && d < guest->nr_disks; d++) {
+  /* Disk D is the appliance's devs[D]: both are in the order given. */
+  for (size_t d = 0; d < disks->nr_disks && d < nr_devs; d++) {
     const struct blockdev_disk *disk = &disks->disks[d];
 
     if (disk->fstype) {
@@ -461,6 +463,21 @@ plain_name (const char *s)
   return true;
 }
 
+/* The keys of a netplan ethernets entry, which are not NIC names. */
+static const char *const netplan_nic_keys[] = {
+  "match", "dhcp4", "dhcp6", "set-name", "addresses", "routes",
+  "nameservers", "macaddress", "name", "optional", "dhcp4-overrides", NULL
+};
+
+static bool
+netplan_nic_key (const char *s)
+{
+  for (size_t i = 0; netplan_nic_keys[i]; i++)
+    if (strcmp (s, netplan_nic_keys[i]) == 0)
+      return true;
+  return false;
+}
+
 /* Pull NIC names out of one config file.  KIND picks the syntax. */
 static void
 nic_names_from (struct convert_ctx *ctx, const char *path, unsigned kind)
@@ -499,12 +516,7 @@ nic_names_from (struct convert_ctx *ctx, const char *path, unsigned kind)
         eth_indent = -1;
       if (eth_indent >= 0 && sscanf (l + indent, "%63[^:]:", name) == 1 &&
           indent > eth_indent && plain_name (name) &&
-          strcmp (name, "match") && strcmp (name, "dhcp4") &&
-          strcmp (name, "dhcp6") && strcmp (name, "set-name") &&
-          strcmp (name, "addresses") && strcmp (name, "routes") &&
-          strcmp (name, "nameservers") && strcmp (name, "macaddress") &&
-          strcmp (name, "name") && strcmp (name, "optional") &&
-          strcmp (name, "dhcp4-overrides"))
+          !netplan_nic_key (name))
         strv_push (&ctx->guest->nic_names, name);
       if (sscanf (l + indent, "set-name: %63s", name) == 1 ||
           sscanf (l + indent, "name: %63s", name) == 1)
@@ -765,10 +777,9 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
       const char *sel = keys[k], *c = strchr (sel, ':');
       if (c == NULL || strncmp (c + 1, "key:", 4) != 0)
         continue;
-      if ((size_t) (c - sel) == 3 && strncmp (sel, "all", 3) == 0)
-        secret = c + 5;
-      else if (strlen (dev) == (size_t) (c - sel) &&
-               strncmp (sel, dev, (size_t) (c - sel)) == 0)
+      size_t n = (size_t) (c - sel);
+      if ((n == 3 && strncmp (sel, "all", 3) == 0) ||
+          (n == strlen (dev) && strncmp (sel, dev, n) == 0))
         secret = c + 5;
     }
     if (secret == NULL && bitlk)

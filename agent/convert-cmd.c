@@ -297,7 +297,19 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   case 'd': a->bopts.device_dir = arg; break;
   case 'O': a->overlay = false; break;
   case 'o': a->overlay_dir = arg; break;
-  case 'D': a->bopts.deadline_ms = atoll (arg) * 1000; break;
+  case 'D': {
+    /* atoll took "5m" as 5 and "abc" as 0 (the default), silently. */
+    char *end;
+    unsigned long s;
+    errno = 0;
+    s = strtoul (arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-' || s == 0 || s > 86400) {
+      log_error ("--deadline %s: expected seconds, from 1 to 86400", arg);
+      return -1;
+    }
+    a->bopts.deadline_ms = (int64_t) s * 1000;
+    break;
+  }
   case 'C':
     if ((v = agent_parse_enum ("compat", arg ? arg : "check",
                                compat_names)) < 0)

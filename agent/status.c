@@ -902,10 +902,9 @@ xml_text (struct buf *out, const char *s)
     case '"':  r = buf_append (out, "&quot;", 6); break;
     case '\'': r = buf_append (out, "&apos;", 6); break;
     default:
-      if (*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
-        r = buf_append (out, "?", 1);
-      /* U+FFFE and U+FFFF are not XML characters either. */
-      else if (n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe)
+      /* Control characters but tab and newlines, U+FFFE and U+FFFF. */
+      if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') ||
+          (n == 3 && p[0] == 0xef && p[1] == 0xbf && p[2] >= 0xbe))
         r = buf_append (out, "?", 1);
       else
         r = buf_append (out, p, n);

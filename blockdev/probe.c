@@ -385,10 +385,9 @@ probe_disk (struct blockdev_disk *d, struct v2v_error *err)
   r = source_fill_ends (&src, 0, d->size);
   if (r == 0)
     r = pread_full (src.fd, head, head_len, 0);
-  if (r < 0) {
+  if (r != 0) {
     ev.read_error = true;
     ev.read_errno = -r;
-    r = 0;
     goto classify;
   }
   ev.head_all_zero = all_zero (head, head_len);

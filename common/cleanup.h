@@ -16,13 +16,17 @@
 /* Define a static inline function NAME(TYPE *p) that calls FUNC(*p) when
  * *p is not NULL.  One macro generates every cleanup helper, like
  * systemd's DEFINE_TRIVIAL_CLEANUP_FUNC, so they all accept NULL.
+ * bugprone-macro-parentheses would have TYPE in parentheses, which a type
+ * in a declaration cannot be.
  */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define DEFINE_CLEANUP_FUNC(type, func)                 \
   static inline void func##_cleanup (type *p)          \
   {                                                     \
     if (*p)                                             \
       func (*p);                                        \
   }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static inline void
 free_cleanup (void *p)

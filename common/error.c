@@ -4,47 +4,23 @@
 
 #include "error.h"
 
-static int
-error_vset (struct v2v_error *err, int code, int with_errno,
-            const char *fmt, va_list ap)
-  __attribute__ ((format (printf, 4, 0)));
-
-static int
-error_vset (struct v2v_error *err, int code, int with_errno,
-            const char *fmt, va_list ap)
+void
+v2v_error_format (struct v2v_error *err, int code, bool with_errno,
+                  const char *fmt, ...)
 {
+  va_list ap;
+
   if (err == NULL)
-    return code;
+    return;
 
   err->code = code;
+  va_start (ap, fmt);
   vsnprintf (err->msg, sizeof err->msg, fmt, ap);
-  if (with_errno && code < 0) {
+  va_end (ap);
+  if (with_errno) {
     size_t len = strlen (err->msg);
     snprintf (err->msg + len, sizeof err->msg - len, ": %s", strerror (-code));
   }
-  return code;
-}
-
-int
-v2v_error_set (struct v2v_error *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  error_vset (err, code, 0, fmt, ap);
-  va_end (ap);
-  return code;
-}
-
-int
-v2v_error_errno (struct v2v_error *err, int code, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start (ap, fmt);
-  error_vset (err, code, 1, fmt, ap);
-  va_end (ap);
-  return code;
 }
 
 void

@@ -15,9 +15,10 @@ convert_internal_gerror (guestfs_h *g, struct v2v_error *err,
                          const char *op, const char *arg)
 {
   const char *msg = guestfs_last_error (g);
-  int errnum = guestfs_last_errno (g);
+  int code = -guestfs_last_errno (g);
 
-  return v2v_error_set (err, errnum > 0 ? -errnum : -EIO, "%s %s: %s",
+  /* 0 when the appliance gave no errno. */
+  return v2v_error_set (err, code < 0 ? code : -EIO, "%s %s: %s",
                         op, arg ? arg : "", msg ? msg : "unknown error");
 }
 

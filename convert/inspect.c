@@ -75,16 +75,18 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
 {
   guestfs_h *g = guest->g;
   CLEANUP_STRV char **devs = guestfs_list_devices (g);
-  size_t cap = 0;
+  size_t nr_devs = 0, cap = 0;
   ssize_t esp = -1;
   bool need_appliance = false;
 
   if (devs == NULL)
     return convert_internal_gerror (g, err, "list devices", NULL);
-  for (size_t i = 0; devs[i]; i++)
-    guest->nr_disks++;
+  while (devs[nr_devs])
+    nr_devs++;
+  guest->nr_disks = nr_devs;
 
-  for (size_t d = 0; d < disks->nr_disks && d < guest->nr_disks; d++) {
+  /* Disk D is the appliance's devs[D]: both are in the order given. */
+  for (size_t d = 0; d < disks->nr_disks && d < nr_devs; d++) {
     const struct blockdev_disk *disk = &disks->disks[d];
 
     if (disk->fstype) {
@@ -696,10 +698,9 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
       const char *sel = keys[k], *c = strchr (sel, ':');
       if (c == NULL || strncmp (c + 1, "key:", 4) != 0)
         continue;
-      if ((size_t) (c - sel) == 3 && strncmp (sel, "all", 3) == 0)
-        secret = c + 5;
-      else if (strlen (dev) == (size_t) (c - sel) &&
-               strncmp (sel, dev, (size_t) (c - sel)) == 0)
+      size_t n = (size_t) (c - sel);
+      if ((n == 3 && strncmp (sel, "all", 3) == 0) ||
+          (n == strlen (dev) && strncmp (sel, dev, n) == 0))
         secret = c + 5;
     }
     if (secret == NULL && bitlk)

@@ -396,7 +396,6 @@ ec2_client_new (const char *region, const char *endpoint,
                 struct ec2_client **ret, struct v2v_error *err)
 {
   struct ec2_client *c;
-  int r;
 
   if (region == NULL)
     region = getenv_nonempty ("AWS_REGION");
@@ -429,23 +428,24 @@ ec2_client_new (const char *region, const char *endpoint,
   c->deadline_ms = EC2_RETRY_DEADLINE_MS_DEFAULT;
   c->timeout_ms = EC2_TIMEOUT_MS_DEFAULT;
 
+  /* Every field is NULL if its allocation failed (asprintf leaves its
+   * pointer undefined then), and one check below catches them all.
+   */
   c->region = strdup (region);
   if (endpoint)
     c->endpoint = strdup (endpoint);
-  else if (strncmp (region, "cn-", 3) == 0)
-    r = asprintf (&c->endpoint, "https://ec2.%s.amazonaws.com.cn", region);
-  else
-    r = asprintf (&c->endpoint, "https://ec2.%s.amazonaws.com", region);
-  if (c->endpoint == NULL)
-    r = -1;
-  else
-    r = asprintf (&c->sigv4, "aws:amz:%s:ec2", region);
+  else if (asprintf (&c->endpoint, "https://ec2.%s.amazonaws.com%s", region,
+                     strncmp (region, "cn-", 3) == 0 ? ".cn" : "") < 0)
+    c->endpoint = NULL;
+  if (asprintf (&c->sigv4, "aws:amz:%s:ec2", region) < 0)
+    c->sigv4 = NULL;
   c->creds.access_key_id = strdup (creds->access_key_id);
   c->creds.secret_access_key = strdup (creds->secret_access_key);
   if (creds->session_token)
     c->creds.session_token = strdup (creds->session_token);
   memcpy (c->creds.source, creds->source, sizeof c->creds.source);
-  if (r < 0 || c->region == NULL || c->creds.access_key_id == NULL ||
+  if (c->region == NULL || c->endpoint == NULL || c->sigv4 == NULL ||
+      c->creds.access_key_id == NULL ||
       c->creds.secret_access_key == NULL ||
       (creds->session_token && c->creds.session_token == NULL)) {
     ec2_client_free (c);

@@ -520,8 +520,12 @@ on_volume (xmlNodePtr item, void *opaque)
   return 0;
 }
 
+/* Select by the plan's tag: each caller puts the plan's name in place of
+ * the first NULL; the second ends the list.
+ */
+static const char plan_tag_filter[] = "tag:" ORCH_TAG_PLAN;
 static const char *const plan_filter_params[] = {
-  "Filter.1.Name", "tag:" ORCH_TAG_PLAN, "Filter.1.Value.1", NULL, NULL
+  "Filter.1.Name", plan_tag_filter, "Filter.1.Value.1", NULL, NULL
 };
 
 static int
@@ -1227,10 +1231,8 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
     if (finished == o.nr_runs)
       break;
     sleep_s (o.p->poll_interval_s);
-    if ((r = poll_round (&o, err)) < 0) {
+    if (poll_round (&o, err) < 0)
       log_warn ("polling: %s (trying again next round)", err->msg);
-      r = 0;
-    }
   }
   log_info ("plan %s: %zu VM(s) migrated, %zu failed", o.p->name,
             o.nr_runs - failed, failed);

@@ -440,7 +440,8 @@ fix_grubenv (struct convert_ctx *ctx, struct v2v_error *err)
     size_t ll = strlen (l);
     if (n + ll + 1 > sizeof out)
       return v2v_error_set (err, -E2BIG, "%s: too long after edit", path);
-    memcpy (out + n, l, ll);
+    /* OUT is a block of bytes, not a string: no NUL goes in. */
+    memcpy (out + n, l, ll); /* NOLINT(bugprone-not-null-terminated-result) */
     n += ll;
     out[n++] = '\n';
   }

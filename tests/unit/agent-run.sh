@@ -215,6 +215,11 @@ V2V_extra_args='["--cloud-init", "bogus"]' "$agent" run --device-dir "$T/dev" \
     --skip-conversion 2> "$T/log5" || rc=$?
 [ $rc -eq 2 ] && grep -q "cloud-init.*bogus" "$T/log5" ||
     fail "a bad value in V2V_extra_args: exit $rc"
+rc=0
+"$agent" run --device-dir "$T/dev" --skip-conversion --deadline 5m \
+    2> "$T/log5c" || rc=$?
+[ $rc -eq 2 ] && grep -q -- '--deadline 5m: expected seconds' "$T/log5c" ||
+    fail "--deadline 5m: exit $rc"
 # The command line wins over V2V_extra_args.
 rc=0
 V2V_extra_args='["--cloud-init", "bogus"]' "$agent" run --device-dir "$T/dev" \

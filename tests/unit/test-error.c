@@ -31,13 +31,16 @@ Test (error, errno_appends_strerror)
   cr_assert_str_eq (err.msg, want);
 }
 
-Test (error, errno_with_module_code_adds_nothing)
+/* A call that failed without setting errno must not turn into success. */
+Test (error, errno_zero_becomes_eio)
 {
   struct v2v_error err = { 0 };
+  char want[256];
 
-  v2v_error_errno (&err, 3, "module code");
-  cr_assert_eq (err.code, 3);
-  cr_assert_str_eq (err.msg, "module code");
+  snprintf (want, sizeof want, "read /dev/block0: %s", strerror (EIO));
+  cr_assert_eq (v2v_error_errno (&err, 0, "read %s", "/dev/block0"), -EIO);
+  cr_assert_eq (err.code, -EIO);
+  cr_assert_str_eq (err.msg, want);
 }
 
 Test (error, set_truncates_long_message)

@@ -152,6 +152,10 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       guestfs_pop_error_handler (g);
     }
   }
+  /* Every filesystem is looked up by device and type from here on. */
+  for (size_t i = 0; i < guest->nr_fs; i++)
+    if (guest->fs[i].device == NULL || guest->fs[i].fstype == NULL)
+      return v2v_error_set (err, -ENOMEM, "filesystems");
   /* Set last: guest->fs may have moved while it grew. */
   guest->esp = esp >= 0 ? &guest->fs[esp] : NULL;
   return 0;

@@ -138,7 +138,8 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
     for (size_t i = 0; fses[i]; i += 2) {
       bool known = false;
       for (size_t k = 0; k < guest->nr_fs; k++)
-        known |= strcmp (guest->fs[k].device, fses[i]) == 0;
+        known |= guest->fs[k].device &&
+          strcmp (guest->fs[k].device, fses[i]) == 0;
       if (known || strncmp (fses[i], "/dev/sd", 7) == 0)
         continue;
       struct guest_fs *fs = fs_push (guest, &cap);

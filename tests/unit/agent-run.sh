@@ -195,7 +195,13 @@ echo "ok 2: --timeout cancels a run waiting for its disks ($took s)"
 "$agent" run --device-dir "$T/dev2" --termination-log "$T/term3" \
     2> "$T/log3" &
 apid=$!
-sleep 1
+# Once it waits for its disk, not after a fixed time: under valgrind
+# the agent takes seconds to start, and SIGTERM before its handler would
+# kill it outright.
+for _ in $(seq 300); do
+    grep -q 'waiting for device' "$T/log3" 2>/dev/null && break
+    sleep 0.1
+done
 kill -TERM $apid
 rc=0
 wait $apid || rc=$?

@@ -15,6 +15,7 @@ v2v_unit_test(test-agent-httpd
 add_executable(agent-metrics-dump
   ${CMAKE_CURRENT_SOURCE_DIR}/agent-metrics-dump.c)
 target_link_libraries(agent-metrics-dump PRIVATE v2vagent)
+v2v_test_program(agent_metrics_dump agent-metrics-dump)
 
 set(V2V_PROM_PYTHON "")
 foreach(py /usr/bin/python3 python3)
@@ -31,7 +32,7 @@ if(NOT V2V_PROM_PYTHON)
 endif()
 
 add_test(NAME test-agent-metrics-parse
-  COMMAND sh -c "$<TARGET_FILE:agent-metrics-dump> > agent-metrics.txt && ${V2V_PROM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/prom-parse.py agent-metrics.txt"
+  COMMAND sh -c "${agent_metrics_dump} > agent-metrics.txt && ${V2V_PROM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/prom-parse.py agent-metrics.txt"
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 # The same check must fail on a broken exposition.
 add_test(NAME test-agent-metrics-parse-rejects-broken
@@ -42,11 +43,13 @@ set_tests_properties(test-agent-metrics-parse
 
 # v2v-agent run without an appliance, against the fake kube-apiserver:
 # faults, Retry-After, --timeout, SIGTERM, Forklift settings.
+v2v_test_program(v2v_agent v2v-agent)
+v2v_test_program(reporter_events reporter-events)
 add_test(NAME agent-run
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-run.sh)
 set_tests_properties(agent-run PROPERTIES
   LABELS unit TIMEOUT 180 SKIP_RETURN_CODE 77
-  ENVIRONMENT "V2V_AGENT=$<TARGET_FILE:v2v-agent>;REPORTER_EVENTS=$<TARGET_FILE:reporter-events>;SHARED_DATA=${V2V_SHARED_DATA}")
+  ENVIRONMENT "V2V_AGENT=${v2v_agent};REPORTER_EVENTS=${reporter_events};SHARED_DATA=${V2V_SHARED_DATA}")
 
 # Sends Events through the reporter, for agent-run.sh's repeat check.
 add_executable(reporter-events ${CMAKE_CURRENT_SOURCE_DIR}/reporter-events.c)

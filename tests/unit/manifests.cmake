@@ -16,10 +16,11 @@ add_test(NAME manifests-bad
 set_tests_properties(manifests-bad PROPERTIES LABELS unit TIMEOUT 60)
 
 # conversion-job.example.yaml is what orchestrator/render.c makes.
+v2v_test_program(orch_render_dump orch-render-dump)
 add_test(NAME manifests-conversion-job
   COMMAND /usr/bin/python3
           ${CMAKE_CURRENT_SOURCE_DIR}/conversion-job-example.py
-          $<TARGET_FILE:orch-render-dump> ${CMAKE_CURRENT_SOURCE_DIR}/plans/full.json
+          ${orch_render_dump} ${CMAKE_CURRENT_SOURCE_DIR}/plans/full.json
           ${CMAKE_SOURCE_DIR}/k8s/manifests/conversion-job.example.yaml
           --check)
 set_tests_properties(manifests-conversion-job PROPERTIES LABELS unit
@@ -27,5 +28,5 @@ set_tests_properties(manifests-conversion-job PROPERTIES LABELS unit
 
 # The example plan in plan.example.yaml is one the orchestrator loads.
 add_test(NAME manifests-plan
-  COMMAND sh -c "/usr/bin/python3 -c 'import sys, yaml; sys.stdout.write(yaml.safe_load(open(sys.argv[1]))[\"data\"][\"plan.json\"])' ${CMAKE_SOURCE_DIR}/k8s/manifests/plan.example.yaml > manifests-plan.json && $<TARGET_FILE:orch-render-dump> manifests-plan.json > /dev/null")
+  COMMAND sh -c "/usr/bin/python3 -c 'import sys, yaml; sys.stdout.write(yaml.safe_load(open(sys.argv[1]))[\"data\"][\"plan.json\"])' ${CMAKE_SOURCE_DIR}/k8s/manifests/plan.example.yaml > manifests-plan.json && ${orch_render_dump} manifests-plan.json > /dev/null")
 set_tests_properties(manifests-plan PROPERTIES LABELS unit TIMEOUT 60)

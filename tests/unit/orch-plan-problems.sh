@@ -10,6 +10,8 @@ fail () { echo "FAIL: orch-plan-problems: $*" >&2; exit 1; }
 rc=0
 out=$("$dump" "$plans/bad.json" 2>&1) || rc=$?
 [ $rc -ne 0 ] || fail "bad.json was accepted"
+# 1 and nothing else: not a crash, nor valgrind's 99 (tests/valgrind.sh).
+[ $rc -eq 1 ] || { echo "$out"; fail "bad.json: exit $rc, want 1"; }
 echo "$out"
 for want in "name 'Plan_A'" "targetAZ 'eu-west-1a' is not in region" \
             "targetNamespace is required" "vms\[0\].id 'i-123'" \

@@ -65,6 +65,7 @@ main (int argc, char **argv)
 
     if (plan_load (argv[i], &p, &err) < 0) {
       fprintf (stderr, "%s\n", err.msg);
+      json_object_put (out);
       return 1;
     }
     for (int variant = 0; variant < 2; variant++) {

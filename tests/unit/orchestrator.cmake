@@ -12,6 +12,7 @@ v2v_unit_test(test-ec2
 # botocore: take the first interpreter that can import it.
 add_executable(ec2-sigv4-dump ${CMAKE_CURRENT_SOURCE_DIR}/ec2-sigv4-dump.c)
 target_link_libraries(ec2-sigv4-dump PRIVATE v2vec2 PkgConfig::MHD)
+v2v_test_program(ec2_sigv4_dump ec2-sigv4-dump)
 
 set(V2V_BOTOCORE_PYTHON "")
 foreach(py /usr/bin/python3 python3)
@@ -30,15 +31,15 @@ endif()
 set(ec2_secret "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 set(ec2_verify "${V2V_BOTOCORE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/ec2-sigv4-verify.py")
 add_test(NAME test-ec2-sigv4-botocore
-  COMMAND sh -c "$<TARGET_FILE:ec2-sigv4-dump> '${ec2_secret}' > ec2-sigv4.json && ${ec2_verify} '${ec2_secret}' ec2-sigv4.json"
+  COMMAND sh -c "${ec2_sigv4_dump} '${ec2_secret}' > ec2-sigv4.json && ${ec2_verify} '${ec2_secret}' ec2-sigv4.json"
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 add_test(NAME test-ec2-sigv4-botocore-session-token
-  COMMAND sh -c "$<TARGET_FILE:ec2-sigv4-dump> '${ec2_secret}' 'FwoGZXIvYXdzEXAMPLE/token+=' > ec2-sigv4-token.json && ${ec2_verify} '${ec2_secret}' ec2-sigv4-token.json"
+  COMMAND sh -c "${ec2_sigv4_dump} '${ec2_secret}' 'FwoGZXIvYXdzEXAMPLE/token+=' > ec2-sigv4-token.json && ${ec2_verify} '${ec2_secret}' ec2-sigv4-token.json"
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 # The same check must fail with another secret, so that a verifier that
 # accepts anything cannot make the tests above pass.
 add_test(NAME test-ec2-sigv4-botocore-rejects-wrong-secret
-  COMMAND sh -c "$<TARGET_FILE:ec2-sigv4-dump> '${ec2_secret}' > ec2-sigv4-wrong.json && out=$(${ec2_verify} 'not-the-secret' ec2-sigv4-wrong.json 2>&1); rc=$?; echo \"$out\"; [ $rc -ne 77 ] || exit 77; [ $rc -eq 1 ] && echo \"$out\" | grep -q 'botocore computes'"
+  COMMAND sh -c "${ec2_sigv4_dump} '${ec2_secret}' > ec2-sigv4-wrong.json && out=$(${ec2_verify} 'not-the-secret' ec2-sigv4-wrong.json 2>&1); rc=$?; echo \"$out\"; [ $rc -ne 77 ] || exit 77; [ $rc -eq 1 ] && echo \"$out\" | grep -q 'botocore computes'"
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(test-ec2-sigv4-botocore
   test-ec2-sigv4-botocore-session-token
@@ -48,17 +49,18 @@ set_tests_properties(test-ec2-sigv4-botocore
 # The orchestrator's plan checks and rendered objects.
 add_executable(orch-render-dump ${CMAKE_CURRENT_SOURCE_DIR}/orch-render-dump.c)
 target_link_libraries(orch-render-dump PRIVATE v2vorch)
+v2v_test_program(orch_render_dump orch-render-dump)
 
 set(V2V_PLANS ${CMAKE_CURRENT_SOURCE_DIR}/plans)
 
 # Every object the orchestrator renders passes the strict schemas that
 # the API server (and the fake) hold them to.
 add_test(NAME orch-render-schemas
-  COMMAND sh -c "$<TARGET_FILE:orch-render-dump> ${V2V_PLANS}/full.json ${V2V_PLANS}/compat.json > orch-objects.json && /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/validate-k8s.py ${V2V_SHARED_DATA}/schemas orch-objects.json")
+  COMMAND sh -c "${orch_render_dump} ${V2V_PLANS}/full.json ${V2V_PLANS}/compat.json > orch-objects.json && /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/validate-k8s.py ${V2V_SHARED_DATA}/schemas orch-objects.json")
 set_tests_properties(orch-render-schemas PROPERTIES LABELS unit TIMEOUT 60)
 
 # A plan with many mistakes is refused with every one of them listed.
 add_test(NAME orch-plan-problems
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/orch-plan-problems.sh
-          $<TARGET_FILE:orch-render-dump> ${V2V_PLANS})
+          ${orch_render_dump} ${V2V_PLANS})
 set_tests_properties(orch-plan-problems PROPERTIES LABELS unit TIMEOUT 60)

@@ -183,7 +183,10 @@ rc=0
     --termination-log "$T/term2" 2> "$T/log2" || rc=$?
 took=$(( $(date +%s) - start ))
 [ $rc -eq 15 ] || { cat "$T/log2"; fail "--timeout exited $rc, want 15"; }
-[ $took -lt 15 ] || fail "--timeout 2 took $took s"
+# Without --timeout the wait for block0 lasts 300 s; 2 s plus the 10 s
+# cap on the last report is 12 s, and the bound leaves room for a slow
+# machine (valgrind makes a loaded one take over 20 s).
+[ $took -lt 60 ] || fail "--timeout 2 took $took s"
 jq -e '.outcome == "Cancelled" and .reason == "Timeout" and .exitCode == 15' \
     "$T/term2" >/dev/null || fail "termination message: $(cat "$T/term2")"
 requests | jq -se 'any(.[]; .body.reason? == "Timeout" and

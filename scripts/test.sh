@@ -27,7 +27,10 @@ if [ "${1:-}" = --sanitize ]; then
 elif [ "${1:-}" = --valgrind ]; then
     valgrind=ON
     shift
-    set -- -L unit "$@"
+    # Three jobs on two CPUs: under valgrind the tests are CPU-bound but
+    # for their waits (fakes' latencies, retries), which a third fills.
+    # Not the tests labelled valgrind-slow (tests/unit/convert.cmake).
+    set -- -L unit -LE valgrind-slow -j 3 "$@"
 fi
 # The image tier rebuilds the container image: minutes even with a warm
 # cache, so only when asked for.

@@ -7,3 +7,11 @@ foreach(t fsmap text cmdline kernel netconf)
             ${CMAKE_CURRENT_SOURCE_DIR}/convert-testlib.c
     LIBS v2vconvert)
 endforeach()
+
+# Left out of scripts/test.sh --valgrind (label valgrind-slow): a case
+# costs about 2 s under valgrind, nearly none of it in the code under
+# test (valgrind, Criterion and libguestfs's 68 libraries, never called
+# here, starting up), and both are fuzzed under ASan and UBSan
+# (fuzz-fstab, fuzz-cmdline).  ctest -L valgrind-slow runs them.
+set_property(TEST test-convert-fsmap test-convert-cmdline
+             APPEND PROPERTY LABELS valgrind-slow)

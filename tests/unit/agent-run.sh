@@ -189,9 +189,16 @@ took=$(( $(date +%s) - start ))
 [ $took -lt 60 ] || fail "--timeout 2 took $took s"
 jq -e '.outcome == "Cancelled" and .reason == "Timeout" and .exitCode == 15' \
     "$T/term2" >/dev/null || fail "termination message: $(cat "$T/term2")"
-requests | jq -se 'any(.[]; .body.reason? == "Timeout" and
-    .body.type == "Warning" and .status == 201)' >/dev/null ||
-    fail "no Timeout Warning Event"
+# The Event has the 10 s the agent gives its last report once cancelled.
+# Under valgrind (the wrapper in build-valgrind/valgrind/) on a loaded
+# machine, a TLS handshake alone can take that long: there the run is
+# checked for memory errors, and the Event only by the normal run.
+case $agent in
+    */valgrind/*) ;;
+    *) requests | jq -se 'any(.[]; .body.reason? == "Timeout" and
+           .body.type == "Warning" and .status == 201)' >/dev/null ||
+           fail "no Timeout Warning Event" ;;
+esac
 echo "ok 2: --timeout cancels a run waiting for its disks ($took s)"
 
 # --- 3. SIGTERM while waiting ----------------------------------------------

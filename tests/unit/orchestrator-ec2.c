@@ -93,7 +93,11 @@ new_client (const struct ec2_credentials *creds)
   cr_assert_eq (ec2_client_new ("us-east-1", ec2_srv.endpoint,
                                 creds ? creds : &test_creds, &c, &err), 0,
                 "%s", err.msg);
-  ec2_client_set_retry (c, 100, 1000, 5000, 5000, &fake_clock);
+  /* Each exchange may take 60 s: the tests count requests, and one that
+   * timed out would be retried.  Under valgrind on a loaded machine an
+   * exchange has taken over 5 s.
+   */
+  ec2_client_set_retry (c, 100, 1000, 5000, 60000, &fake_clock);
   return c;
 }
 

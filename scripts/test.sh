@@ -20,6 +20,7 @@ cd "$top"
 
 sanitize=OFF
 valgrind=OFF
+jobs=2
 if [ "${1:-}" = --sanitize ]; then
     sanitize=ON
     shift
@@ -29,8 +30,9 @@ elif [ "${1:-}" = --valgrind ]; then
     shift
     # Three jobs on two CPUs: under valgrind the tests are CPU-bound but
     # for their waits (fakes' latencies, retries), which a third fills.
+    jobs=3
     # Not the tests labelled valgrind-slow (tests/unit/convert.cmake).
-    set -- -L unit -LE valgrind-slow -j 3 "$@"
+    set -- -L unit -LE valgrind-slow "$@"
 fi
 # The image tier rebuilds the container image: minutes even with a warm
 # cache, so only when asked for.
@@ -53,7 +55,7 @@ rm -f valgrind/report.txt
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-ctest --output-on-failure --no-tests=error -j 2 "$@" 2>&1 | tee "$log"
+ctest --output-on-failure --no-tests=error -j "$jobs" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 # What valgrind found, even where a test kept the program's stderr.

@@ -766,20 +766,16 @@ convert_internal_inspect (struct guest *guest,
   for (size_t i = 0; nroots == 0 && i < guest->nr_fs; i++) {
     const struct guest_fs *fs = &guest->fs[i];
 
-    if (strcmp (fs->fstype, "ufs") == 0) {
-      v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
-                     "%s holds UFS, a BSD filesystem: FreeBSD and other "
-                     "BSD guests are not supported (only Linux and "
-                     "Windows)", fs->device);
-      return CONVERT_ERR_UNSUPPORTED;
-    }
-    if (strcmp (fs->fstype, "zfs_member") == 0) {
-      v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
-                     "%s is part of a ZFS pool: guests whose root is on "
-                     "ZFS (FreeBSD, or Ubuntu's ZFS-on-root) are not "
-                     "supported", fs->device);
-      return CONVERT_ERR_UNSUPPORTED;
-    }
+    if (strcmp (fs->fstype, "ufs") == 0)
+      return v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
+                            "%s holds UFS, a BSD filesystem: FreeBSD and "
+                            "other BSD guests are not supported (only "
+                            "Linux and Windows)", fs->device);
+    if (strcmp (fs->fstype, "zfs_member") == 0)
+      return v2v_error_set (err, CONVERT_ERR_UNSUPPORTED,
+                            "%s is part of a ZFS pool: guests whose root is "
+                            "on ZFS (FreeBSD, or Ubuntu's ZFS-on-root) are "
+                            "not supported", fs->device);
   }
   /* A root filesystem that is damaged is not "no OS": say which one,
    * and that it needs repair, not another disk.

@@ -44,6 +44,8 @@ struct agent_convert_args {
   size_t nkeys;
   const char *report_file, *overlay_dir;
   bool overlay;                 /* false: --no-overlay */
+  struct convert_devmap *devmap;  /* V2V_DEVICE_MAP, --device-map,
+                                   * --disk-name, --nic; NULL: none */
 };
 
 /* getopt_long entries for agent_convert_option; the letters are theirs. */
@@ -62,12 +64,18 @@ struct agent_convert_args {
   { "virtio-win", required_argument, NULL, 'V' },               \
   { "virtio-win-legacy", required_argument, NULL, 'L' },        \
   { "legacy-drivers", required_argument, NULL, 'l' },           \
-  { "block-driver", required_argument, NULL, 'b' }
+  { "block-driver", required_argument, NULL, 'b' },              \
+  { "disk-name", required_argument, NULL, 'X' },                \
+  { "nic", required_argument, NULL, 'I' },                      \
+  { "device-map", required_argument, NULL, 'M' }
 
 extern void agent_convert_args_init (struct agent_convert_args *a);
 extern void agent_convert_args_free (struct agent_convert_args *a);
 extern int agent_convert_option (int c, const char *arg,
                                  struct agent_convert_args *a);
+/* The device map the orchestrator passes in V2V_DEVICE_MAP (unset or
+ * empty: none), into A; -1 if it is invalid (logged). */
+extern int agent_devmap_from_env (struct agent_convert_args *a);
 
 extern int agent_parse_enum (const char *opt, const char *val,
                              const char *const *names);

@@ -35,7 +35,15 @@ usage (FILE *fp)
 "  --key all:file:PATH       or read it from PATH)\n"
 "  --cloud-init rework|keep|disable|reset   (default rework)\n"
 "  --agents disable|remove|keep             (default disable)\n"
-"  --network rework|keep                    (default rework)\n"
+"  --network rework|keep|dhcp               (default rework; dhcp also\n"
+"                            switches static IPv4 config to DHCP)\n"
+"  --disk-name INDEX=NAME[,NAME...]  disk INDEX was the EC2 device NAME\n"
+"                            (/dev/xvdf, /dev/sdf, vol-0abc..., or\n"
+"                            ephemeralN for instance store); repeatable\n"
+"  --nic INDEX=MAC           the ENI of device INDEX had MAC, and the VM's\n"
+"                            NIC keeps it; repeatable\n"
+"  --device-map FILE         the same as 'disk INDEX=...' and 'nic INDEX=MAC'\n"
+"                            lines (env V2V_DEVICE_MAP holds the same text)\n"
 "  --selinux-relabel changed|full|boot      (default changed)\n"
 "  --device-dir DIR          where blockN devices are (env V2V_DEVICE_DIR)\n"
 "  --no-overlay              write to the disks directly (no protection)\n"
@@ -237,6 +245,53 @@ agent_print_summary (struct json_object *report)
            ? " (dry run: nothing was written)" : "");
 }
 
+static int
+devmap_ensure (struct agent_convert_args *a)
+{
+  if (a->devmap == NULL && (a->devmap = convert_devmap_new ()) == NULL) {
+    log_error ("out of memory");
+    return -1;
+  }
+  a->opts.devmap = a->devmap;
+  return 0;
+}
+
+/* A map file is small; 64 KiB holds thousands of entries. */
+static int
+devmap_from_file (struct agent_convert_args *a, const char *path,
+                  struct v2v_error *err)
+{
+  CLEANUP_FCLOSE FILE *fp = fopen (path, "re");
+  char text[65536];
+  size_t n;
+
+  if (fp == NULL)
+    return v2v_error_errno (err, -errno, "%s", path);
+  n = fread (text, 1, sizeof text - 1, fp);
+  if (ferror (fp) || !feof (fp))
+    return v2v_error_set (err, -EFBIG, "%s: read error or larger than "
+                          "64 KiB", path);
+  text[n] = '\0';
+  return convert_devmap_parse (a->devmap, text, path, err);
+}
+
+int
+agent_devmap_from_env (struct agent_convert_args *a)
+{
+  const char *text = getenv ("V2V_DEVICE_MAP");
+  struct v2v_error err = { 0 };
+
+  if (text == NULL || *text == '\0')
+    return 0;
+  if (devmap_ensure (a) < 0)
+    return -1;
+  if (convert_devmap_parse (a->devmap, text, "V2V_DEVICE_MAP", &err) < 0) {
+    log_error ("%s", err.msg);
+    return -1;
+  }
+  return 0;
+}
+
 /* The options "convert" and "run" share, parsed into A.  Returns 1 if
  * C is not one of them, 0 if it was handled, -1 on a bad value (logged).
  */
@@ -246,7 +301,7 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   static const char *const ci_names[] = { "rework", "keep", "disable",
                                           "reset", NULL };
   static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
-  static const char *const net_names[] = { "rework", "keep", NULL };
+  static const char *const net_names[] = { "rework", "keep", "dhcp", NULL };
   static const char *const rl_names[] = { "changed", "full", "boot", NULL };
   /* Indexed by enum convert_compat. */
   static const char *const compat_names[] = { "off", "check", "fix", NULL };
@@ -328,6 +383,19 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
       return -1;
     opts->block_driver = v;
     break;
+  case 'X': case 'I': case 'M': {
+    struct v2v_error err = { 0 };
+    if (devmap_ensure (a) < 0)
+      return -1;
+    if ((c == 'X' && convert_devmap_add_disk (a->devmap, arg, &err) < 0) ||
+        (c == 'I' && convert_devmap_add_nic (a->devmap, arg, &err) < 0) ||
+        (c == 'M' && devmap_from_file (a, arg, &err) < 0)) {
+      log_error ("--%s: %s", c == 'X' ? "disk-name" : c == 'I' ? "nic"
+                 : "device-map", err.msg);
+      return -1;
+    }
+    break;
+  }
   default:
     return 1;
   }
@@ -353,6 +421,9 @@ agent_convert_args_free (struct agent_convert_args *a)
   free (a->keys);
   a->keys = NULL;
   a->nkeys = 0;
+  convert_devmap_free (a->devmap);
+  a->devmap = NULL;
+  a->opts.devmap = NULL;
 }
 
 int
@@ -375,7 +446,8 @@ agent_cmd_convert (int argc, char **argv)
   agent_convert_args_init (&a);
   a.opts.progress = on_progress;
   a.bopts.on_retry = on_retry;
-  if (agent_launch_timeout_from_env (&a.opts.launch_timeout) < 0) {
+  if (agent_launch_timeout_from_env (&a.opts.launch_timeout) < 0 ||
+      agent_devmap_from_env (&a) < 0) {
     agent_convert_args_free (&a);
     return AGENT_EXIT_USAGE;
   }

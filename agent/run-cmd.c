@@ -739,8 +739,11 @@ agent_cmd_run (int argc, char **argv)
   if (run.termination_log == NULL)
     run.termination_log = TERMINATION_LOG_DEFAULT;
   agent_convert_args_init (&a);
-  if (agent_launch_timeout_from_env (&a.opts.launch_timeout) < 0)
+  if (agent_launch_timeout_from_env (&a.opts.launch_timeout) < 0 ||
+      agent_devmap_from_env (&a) < 0) {
+    agent_convert_args_free (&a);
     return AGENT_EXIT_USAGE;
+  }
 
   /* argv[0], then what the environment says, then the command line. */
   if (agent_forklift_env (&args, &err) < 0) {

@@ -19,7 +19,10 @@ enum convert_cloud_init { CONVERT_CI_REWORK, CONVERT_CI_KEEP,
                           CONVERT_CI_DISABLE, CONVERT_CI_RESET };
 enum convert_agents { CONVERT_AGENTS_DISABLE, CONVERT_AGENTS_REMOVE,
                       CONVERT_AGENTS_KEEP };
-enum convert_network { CONVERT_NET_REWORK, CONVERT_NET_KEEP };
+/* DHCP: rework, and switch a NIC with a static IPv4 address to DHCP (the
+ * pod network, where the EC2 address cannot work). */
+enum convert_network { CONVERT_NET_REWORK, CONVERT_NET_KEEP,
+                       CONVERT_NET_DHCP };
 enum convert_relabel { CONVERT_RELABEL_CHANGED, CONVERT_RELABEL_FULL,
                        CONVERT_RELABEL_BOOT };
 /* Compatibility mode: no rework, a preflight for SATA + e1000e instead;
@@ -39,6 +42,28 @@ enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
  */
 #define CONVERT_LAUNCH_TIMEOUT 240
 
+/* The device map: which EC2 device each disk and NIC was (the
+ * orchestrator's V2V_DEVICE_MAP, --device-map FILE, --disk-name,
+ * --nic).  See docs/architecture.md.  Errors name the entry.
+ */
+struct convert_devmap;
+extern struct convert_devmap *convert_devmap_new (void);
+extern void convert_devmap_free (struct convert_devmap *map);
+/* "INDEX=NAME[,NAME...]": disk INDEX (the order the agent gets its disks
+ * in) was the EC2 device NAME (/dev/sdf, /dev/xvdf, xvdba, /dev/nvme0n1),
+ * the volume vol-0abc..., or the instance-store volume ephemeralN. */
+extern int convert_devmap_add_disk (struct convert_devmap *map,
+                                    const char *arg, struct v2v_error *err);
+/* "INDEX=MAC": the ENI of device index INDEX had MAC, and the VM's NIC
+ * keeps it. */
+extern int convert_devmap_add_nic (struct convert_devmap *map,
+                                   const char *arg, struct v2v_error *err);
+/* Entries "disk INDEX=NAME[,NAME...]" and "nic INDEX=MAC", one a line or
+ * separated by ';', '#' comments; ORIGIN names TEXT in errors. */
+extern int convert_devmap_parse (struct convert_devmap *map,
+                                 const char *text, const char *origin,
+                                 struct v2v_error *err);
+
 struct convert_options {
   bool dry_run;                 /* open read-only, print the plan */
   const char *root;             /* NULL or "first", or an appliance device */
@@ -46,6 +71,7 @@ struct convert_options {
   enum convert_cloud_init cloud_init;
   enum convert_agents agents;
   enum convert_network network;
+  const struct convert_devmap *devmap;  /* may be NULL: no map */
   enum convert_relabel relabel;
   enum convert_compat compat;
   /* Windows guests: the virtio-win tree (a directory laid out like the

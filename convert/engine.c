@@ -353,6 +353,7 @@ convert_run (const struct blockdev_list *disks,
                           json_object_new_string (accel_name (accel.kind)));
   json_object_object_add (report, "accelerator_reason",
                           json_object_new_string (accel.reason));
+  guest.devmap = opts->devmap;
   guest.readonly = opts->dry_run || opts->compat == CONVERT_COMPAT_CHECK;
   g = appliance_launch (disks, opts, &accel, guest.readonly, report, err);
   if (g == NULL) {

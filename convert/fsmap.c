@@ -4,7 +4,9 @@
  * "/dev/xvda1" mean and, in virt-v2v 2.2, fails on Nitro layouts with
  * "mount: /dev/nvme0n1p1: No such file or directory".  We resolve each
  * spec ourselves: UUID=, LABEL=, PARTUUID= against the probed filesystems,
- * and EC2 device paths by position (disk index and partition number).
+ * and EC2 device names through the device map (devmap.c), never by
+ * position: /dev/xvdf is a name in the block device mapping, not the
+ * sixth disk.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,69 +17,39 @@
 
 #include "internal.h"
 
-/* Parse "/dev/<prefix><disk><part>" for the EC2 and Linux naming schemes.
- * Returns true with *DISK (0-based) and *PART (0: whole disk).
- */
-static bool
-parse_device_path (const char *spec, int *disk, int *part)
-{
-  static const char *const letter_prefixes[] = {
-    "/dev/xvd", "/dev/sd", "/dev/hd", "/dev/vd", NULL
-  };
-  const char *p;
-
-  if (strncmp (spec, "/dev/nvme", 9) == 0) {
-    char *end;
-    long ctrl = strtol (spec + 9, &end, 10);
-    if (end == spec + 9 || *end != 'n' || ctrl < 0 || ctrl > 1000)
-      return false;
-    p = end + 1;
-    if (!isdigit ((unsigned char) *p))
-      return false;
-    strtol (p, &end, 10);       /* namespace: always 1 on EC2 */
-    *disk = (int) ctrl;
-    *part = 0;
-    if (*end == '\0')
-      return true;
-    if (*end != 'p' || !isdigit ((unsigned char) end[1]))
-      return false;
-    *part = (int) strtol (end + 1, &end, 10);
-    return *end == '\0';
-  }
-
-  for (size_t i = 0; letter_prefixes[i]; i++) {
-    size_t plen = strlen (letter_prefixes[i]);
-    int idx = 0, letters = 0;
-
-    if (strncmp (spec, letter_prefixes[i], plen) != 0)
-      continue;
-    p = spec + plen;
-    /* a..z, aa..zz: the same scheme as the Linux sd driver. */
-    while (*p >= 'a' && *p <= 'z' && letters < 3) {
-      idx = idx * 26 + (*p - 'a' + 1);
-      p++, letters++;
-    }
-    if (letters == 0)
-      return false;
-    *disk = idx - 1;
-    *part = 0;
-    if (*p == '\0')
-      return true;
-    if (!isdigit ((unsigned char) *p))
-      return false;
-    char *end;
-    *part = (int) strtol (p, &end, 10);
-    return *end == '\0';
-  }
-  return false;
-}
-
 bool
 convert_internal_is_device_path (const char *spec)
 {
-  int d, p;
+  struct devmap_ident id;
 
-  return parse_device_path (spec, &d, &p);
+  return convert_internal_devmap_ident (spec, &id) != IDENT_NONE;
+}
+
+/* The disk the root volume is on: where the root filesystem is, or the
+ * first disk when root is on LVM (the root volume is attached first).
+ */
+static int
+root_disk (const struct guest *guest)
+{
+  for (size_t i = 0; guest->root && i < guest->nr_fs; i++)
+    if (strcmp (guest->fs[i].device, guest->root) == 0 &&
+        guest->fs[i].disk_index >= 0)
+      return guest->fs[i].disk_index;
+  return 0;
+}
+
+const struct guest_fs *
+convert_internal_place_spec (const struct guest *guest, const char *spec,
+                             struct convert_placement *ret)
+{
+  if (convert_internal_devmap_place (guest->devmap, root_disk (guest), spec,
+                                     ret) != PLACE_DISK)
+    return NULL;
+  for (size_t i = 0; i < guest->nr_fs; i++)
+    if (guest->fs[i].disk_index == ret->disk &&
+        guest->fs[i].partnum == ret->part)
+      return &guest->fs[i];
+  return NULL;
 }
 
 static bool
@@ -110,7 +82,7 @@ const struct guest_fs *
 convert_internal_resolve_spec (const struct guest *guest, const char *spec)
 {
   char unquoted[512];
-  int disk, part;
+  struct convert_placement pl;
 
   spec = unquote_spec (spec, unquoted, sizeof unquoted);
   for (size_t i = 0; i < guest->nr_fs; i++) {
@@ -132,16 +104,14 @@ convert_internal_resolve_spec (const struct guest *guest, const char *spec)
     if (strncmp (spec, "/dev/disk/by-partuuid/", 22) == 0 &&
         eq_ci (fs->partuuid, spec + 22))
       return fs;
-    if (strcmp (spec, fs->device) == 0)
-      return fs;                /* an LV path, /dev/VG/LV */
+    /* An LV path, /dev/VG/LV.  Never an EC2 name: the appliance's
+     * /dev/sdb is disk 1, which the guest's /dev/sdb need not be. */
+    if (strcmp (spec, fs->device) == 0 &&
+        !convert_internal_is_device_path (spec))
+      return fs;
   }
 
-  if (parse_device_path (spec, &disk, &part)) {
-    for (size_t i = 0; i < guest->nr_fs; i++)
-      if (guest->fs[i].disk_index == disk && guest->fs[i].partnum == part)
-        return &guest->fs[i];
-  }
-  return NULL;
+  return convert_internal_place_spec (guest, spec, &pl);
 }
 
 /* The spec we rewrite a device path to: UUID= where there is one, else

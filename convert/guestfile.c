@@ -303,6 +303,13 @@ convert_internal_warn (struct convert_ctx *ctx, const char *fmt, ...)
   va_end (ap);
   if (msg == NULL)
     return;
+  /* A warning about one entry can come from each file that holds it
+   * (grub.cfg, /etc/default/grub): say it once. */
+  for (size_t i = 0; i < log->nr_warnings; i++)
+    if (strcmp (log->warnings[i], msg) == 0) {
+      free (msg);
+      return;
+    }
   v = realloc (log->warnings, (log->nr_warnings + 1) * sizeof *v);
   if (v == NULL) {
     free (msg);

@@ -93,6 +93,8 @@ struct guest {
   const char *grub_cfg;         /* path of grub.cfg in the guest, or NULL */
   const char *grub_mkconfig;    /* update-grub / grub2-mkconfig, or NULL */
 
+  const struct convert_devmap *devmap;  /* opts->devmap; may be NULL */
+
   unsigned net_systems;
   char **nic_names;             /* old NIC names from the config, strv */
 
@@ -263,6 +265,64 @@ extern void convert_internal_windows_hints (const struct guest *guest,
                                             const struct convert_options *opts,
                                             struct json_object *hints);
 
+/* devmap.c: the device map (which EC2 device each disk and NIC was;
+ * docs/architecture.md "Device map") and the placing of a guest's device
+ * names through it.  Pure functions, no appliance.
+ */
+struct devmap_disk {
+  int index;                    /* the disk as the agent sees it */
+  int letter;                   /* sdX/xvdX: 0 for a, 26 for aa; -1 */
+  int nvme;                     /* /dev/nvmeNn1: N; -1 */
+  char volume[32];              /* "vol-0abc...", or "" */
+  int ephemeral;                /* ephemeralN: N; -1 */
+};
+struct devmap_nic {
+  int index;                    /* the ENI's device index */
+  char mac[18];                 /* lower case, colon separated */
+};
+struct convert_devmap {
+  size_t nr_disks, nr_nics;
+  struct devmap_disk *disks;
+  struct devmap_nic *nics;      /* in device-index order */
+};
+
+/* What a device name says by itself. */
+enum devmap_form {
+  IDENT_NONE,                   /* not an EC2 device name */
+  IDENT_LETTER,                 /* /dev/sdX, /dev/xvdX (hd, vd), xen-vbd */
+  IDENT_NVME,                   /* /dev/nvmeNn1 */
+  IDENT_VOLUME,                 /* by-id nvme-Amazon_Elastic_Block_Store_vol */
+  IDENT_POSITION,               /* another by-path name: an attach slot */
+};
+struct devmap_ident {
+  enum devmap_form form;
+  int letter, nvme;             /* -1 where not that form */
+  char volume[32];              /* "vol-0abc" for IDENT_VOLUME */
+  int part;                     /* 0: the whole disk */
+};
+extern int convert_internal_devmap_ident (const char *spec,
+                                          struct devmap_ident *ret);
+
+/* Where a device name is, through MAP (may be NULL). */
+enum convert_place {
+  PLACE_NOT_EC2,                /* not an EC2 device name: UUID=, LV... */
+  PLACE_DISK,                   /* disk DISK, partition PART (0: whole) */
+  PLACE_EPHEMERAL,              /* instance store ephemeralN */
+  PLACE_UNPLACED,               /* an EC2 name no map entry places */
+};
+struct convert_placement {
+  enum convert_place kind;
+  int disk, part, ephemeral;
+};
+/* ROOT_DISK is the disk holding the root volume (named xvda/sda/nvme0n1
+ * on EC2 without any map), or -1. */
+extern enum convert_place
+  convert_internal_devmap_place (const struct convert_devmap *map,
+                                 int root_disk, const char *spec,
+                                 struct convert_placement *ret);
+/* "0A-1B-..." or "0a:1b:..." as "0a:1b:2c:3d:4e:5f" in RET. */
+extern bool convert_internal_mac_normalize (const char *s, char ret[18]);
+
 /* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
 /* Compatibility mode (preflight.c). */
 enum preflight_verdict { PREFLIGHT_BOOTABLE, PREFLIGHT_WITH_FIXES,
@@ -314,7 +374,13 @@ extern int convert_internal_fstab_parse (struct guest *guest, const char *text,
 extern void convert_internal_fstab_free (struct guest *guest);
 extern const struct guest_fs *
   convert_internal_resolve_spec (const struct guest *guest, const char *spec);
+/* Is SPEC an EC2 device name (devmap.c's forms)? */
 extern bool convert_internal_is_device_path (const char *spec);
+/* The filesystem the EC2 device name SPEC is on, through the guest's
+ * device map; NULL if it is on none, *RET says why. */
+extern const struct guest_fs *
+  convert_internal_place_spec (const struct guest *guest, const char *spec,
+                               struct convert_placement *ret);
 extern int convert_internal_mount_all (struct guest *guest,
                                        struct v2v_error *err);
 extern char *convert_internal_stable_spec (const struct guest_fs *fs);

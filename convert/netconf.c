@@ -54,26 +54,12 @@ add_name (char ***names, const char *name)
     (void) convert_internal_strv_add (names, name);
 }
 
-/* Keys under a netplan interface id that are not interface ids. */
-static bool
-netplan_keyword (const char *name)
-{
-  static const char *const keys[] = {
-    "match", "dhcp4", "dhcp6", "set-name", "addresses", "routes",
-    "nameservers", "macaddress", "name", "optional", "dhcp4-overrides",
-  };
-
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-    if (strcmp (name, keys[i]) == 0)
-      return true;
-  return false;
-}
-
 void
 convert_internal_nic_names (char *const *lines, unsigned kind,
                             char ***names)
 {
   int eth_indent = -1;          /* netplan: the "ethernets:" line's */
+  int id_indent = -1;           /* and its interface ids' */
 
   for (size_t i = 0; lines[i]; i++) {
     char name[64];
@@ -88,16 +74,22 @@ convert_internal_nic_names (char *const *lines, unsigned kind,
         add_name (names, name);
       break;
     case NET_NETPLAN:
-      /* Keys one level under "ethernets:", and match/set-name values. */
+      /* Keys exactly one level under "ethernets:" (the first key there
+       * sets the level: nested keys such as dhcp4-overrides'
+       * route-metric are deeper), and match/set-name values. */
       if (strncmp (l + indent, "ethernets:", 10) == 0) {
         eth_indent = indent;
+        id_indent = -1;
         continue;
       }
-      if (eth_indent >= 0 && indent <= eth_indent && l[indent])
+      if (l[indent] == '\0' || l[indent] == '#')
+        continue;
+      if (eth_indent >= 0 && indent <= eth_indent)
         eth_indent = -1;
-      if (eth_indent >= 0 && indent > eth_indent &&
-          sscanf (l + indent, "%63[^:]:", name) == 1 &&
-          convert_internal_ifname_ok (name) && !netplan_keyword (name))
+      if (eth_indent >= 0 && id_indent < 0)
+        id_indent = indent;
+      if (eth_indent >= 0 && indent == id_indent &&
+          sscanf (l + indent, "%63[^:]:", name) == 1)
         add_name (names, name);
       if (sscanf (l + indent, "set-name: %63s", name) == 1 ||
           sscanf (l + indent, "name: %63s", name) == 1)

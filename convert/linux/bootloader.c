@@ -79,8 +79,14 @@ convert_internal_fix_cmdline (struct convert_ctx *ctx, const char *line)
       if (tlen < sizeof dev) {
         memcpy (dev, val, tlen);
         dev[tlen] = '\0';
-        const struct guest_fs *fs = convert_internal_is_device_path (dev)
+        bool ec2 = convert_internal_is_device_path (dev);
+        const struct guest_fs *fs = ec2
           ? convert_internal_resolve_spec (ctx->guest, dev) : NULL;
+        if (ec2 && fs == NULL)
+          convert_internal_warn (ctx, "kernel command line: %.*s%s is on no "
+                                 "disk being converted and no device map "
+                                 "names it; left as it is", (int) keylen, p,
+                                 dev);
         CLEANUP_FREE char *stable = fs ? convert_internal_stable_spec (fs)
                                        : NULL;
         if (stable &&

@@ -38,7 +38,7 @@ expect_diff /etc/fstab <<EOF
 +UUID=$uuid / ext4 rw,discard,errors=remount-ro,x-systemd.growfs 0 1
 @@ -4 +4 @@
 -/dev/nvme1n1 /mnt/instance-store ext4 defaults 0 2
-+# v2v-kubevirt: instance store, not migrated: /dev/nvme1n1 /mnt/instance-store ext4 defaults 0 2
++/dev/nvme1n1 /mnt/instance-store ext4 defaults,nofail,x-systemd.device-timeout=10s 0 2
 EOF
 # The brief's own check: the report's checksum is the file's.
 expect_output "fstab sha256_after" \
@@ -122,7 +122,7 @@ expect_file /var/lib/cloud/seed/nocloud/user-data <<'EOF'
 EOF
 
 expect_output "warnings" report '.warnings[]' <<'EOF'
-/etc/fstab: /dev/nvme1n1 is not on any migrated disk (instance store?); its entry is commented out
+/etc/fstab: /dev/nvme1n1 (/mnt/instance-store) is on no disk being converted and no device map names it: kept with nofail so the guest boots without it; if it is a data volume, give its disk to the conversion and name it (--disk-name INDEX=/dev/nvme1n1)
 EOF
 expect_step xen skipped
 expect_step selinux skipped

@@ -8,6 +8,9 @@
 # SELinux enforcing.  Every edit is asserted on the files read back.
 # shellcheck source=tests/guestfs/convert-phony-lib.sh
 . "$(dirname "$0")/convert-phony-lib.sh"
+# The device map says /dev/xvdb was instance store (the orchestrator
+# passes the same from the block device mapping).
+convert_args=(--disk-name 1=ephemeral0,/dev/xvdb)
 phony_convert rhel 1
 
 kver=5.14.0-427.13.1.el9_4.x86_64
@@ -41,7 +44,8 @@ $(selinux_autorelabel)
 EOF
 
 # fstab: the Xen device name becomes the xfs UUID; the instance store
-# (not migrated) is commented out.
+# (ephemeral0 in the map) is kept, on the VM's scratch disk by its serial,
+# with a short device timeout ("auto": not formatted by systemd).
 expect_diff /etc/fstab <<EOF
 --- a/etc/fstab
 +++ b/etc/fstab
@@ -49,7 +53,7 @@ expect_diff /etc/fstab <<EOF
 -/dev/xvda1              /                       xfs     defaults        0 0
 -/dev/xvdb	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig	0	2
 +UUID=$uuid              /                       xfs     defaults        0 0
-+# v2v-kubevirt: instance store, not migrated: /dev/xvdb	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig	0	2
++/dev/disk/by-id/virtio-ephemeral0	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig,x-systemd.device-timeout=10s	0	2
 EOF
 
 # Bootloader: grubenv keeps its signature and its 1024 bytes, and
@@ -98,7 +102,7 @@ expect_output "default kernel" report -r '.guest.kernels[] | select(.default) | 
 $kver
 EOF
 expect_output "warnings" report '.warnings[] | select(test("selinux") | not)' <<EOF
-/etc/fstab: /dev/xvdb is not on any migrated disk (instance store?); its entry is commented out
+/etc/fstab: /dev/xvdb (/media/ephemeral0) is instance store ephemeral0: it is kept on the VM's empty scratch disk /dev/disk/by-id/virtio-ephemeral0 (nofail), its data is not migrated
 kernel $kold: initramfs not rebuilt (only the default kernel's is); it gets virtio drivers at its next rebuild in the guest
 EOF
 

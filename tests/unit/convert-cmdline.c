@@ -68,9 +68,25 @@ Test (fix_cmdline, resume)
                 "root=UUID=" T_ROOT_UUID " resume=UUID=" T_SWAP_UUID);
 }
 
+/* GUEST's device map for one test: "disk INDEX=NAME" entries. */
+static struct convert_devmap *
+with_map (const char *text)
+{
+  struct convert_devmap *m = convert_devmap_new ();
+  struct v2v_error err = { 0 };
+
+  cr_assert_eq (convert_devmap_parse (m, text, "test", &err), 0, "%s",
+                err.msg);
+  guest.devmap = m;
+  return m;
+}
+
 Test (fix_cmdline, root_without_uuid_gets_partuuid)
 {
+  struct convert_devmap *m = with_map ("disk 2=/dev/sdc");
+
   assert_fixed ("root=/dev/sdc2", "root=PARTUUID=" T_C2_PARTUUID);
+  convert_devmap_free (m);
 }
 
 Test (fix_cmdline, hvc0_becomes_ttys0)
@@ -125,7 +141,11 @@ Test (fix_cmdline, unknown_device_left_alone)
 
 Test (fix_cmdline, device_without_stable_name_left_alone)
 {
+  struct convert_devmap *m = with_map ("disk 4=/dev/sde");
+
   assert_unchanged ("root=/dev/sde1 ro");
+  cr_assert_eq (changes.nr_warnings, 0);
+  convert_devmap_free (m);
 }
 
 Test (fix_cmdline, lv_left_alone)
@@ -153,8 +173,8 @@ Test (fix_cmdline, many_root_arguments)
 {
   /* Each rewrite makes the line longer: a hostile grub.cfg line must not
    * outgrow the output buffer.  */
-  static const char arg[] = "root=/dev/xvdb ";
-  static const char fixed[] = "root=UUID=" T_DATA_UUID " ";
+  static const char arg[] = "root=/dev/xvda1 ";
+  static const char fixed[] = "root=UUID=" T_ROOT_UUID " ";
   enum { N = 200 };
   char *line = malloc (N * (sizeof arg - 1) + 1);
   char *expected = malloc (N * (sizeof fixed - 1) + 1);
@@ -169,4 +189,24 @@ Test (fix_cmdline, many_root_arguments)
   assert_fixed (line, expected);
   free (line);
   free (expected);
+}
+
+/* resume= on a data volume: placed through the device map, and left with
+ * a warning where nothing places it. */
+Test (fix_cmdline, resume_on_a_data_volume_through_the_map)
+{
+  struct convert_devmap *m = with_map ("disk 1=/dev/sdb");
+
+  assert_fixed ("quiet resume=/dev/xvdb", "quiet resume=UUID=" T_DATA_UUID);
+  cr_assert_eq (changes.nr_warnings, 0);
+  convert_devmap_free (m);
+}
+
+Test (fix_cmdline, unplaced_resume_is_left_with_a_warning)
+{
+  assert_unchanged ("quiet resume=/dev/xvdb");
+  cr_assert_eq (changes.nr_warnings, 1);
+  cr_assert_str_eq (changes.warnings[0], "kernel command line: "
+                    "resume=/dev/xvdb is on no disk being converted and no "
+                    "device map names it; left as it is");
 }

@@ -106,41 +106,80 @@ Test (device_path, mapper_and_stable_specs_are_not)
 
 /* convert_internal_resolve_spec */
 
-Test (resolve, nitro_partition_by_position)
+Test (resolve, root_volume_names_without_a_map)
 {
   cr_assert_eq (resolved ("/dev/nvme0n1p1"), TFS_ROOT);
   cr_assert_eq (resolved ("/dev/nvme0n1p2"), TFS_SWAP);
-}
-
-Test (resolve, nitro_whole_disk_by_position)
-{
-  cr_assert_eq (resolved ("/dev/nvme1n1"), TFS_DATA);
-}
-
-Test (resolve, xen_partition_by_position)
-{
   cr_assert_eq (resolved ("/dev/xvda1"), TFS_ROOT);
-}
-
-Test (resolve, xen_whole_disk_by_position)
-{
-  cr_assert_eq (resolved ("/dev/xvdb"), TFS_DATA);
-}
-
-Test (resolve, sd_partition)
-{
-  cr_assert_eq (resolved ("/dev/sdc2"), TFS_PARTUUID_ONLY);
-}
-
-Test (resolve, hd_and_vd_by_position)
-{
   cr_assert_eq (resolved ("/dev/hda1"), TFS_ROOT);
-  cr_assert_eq (resolved ("/dev/vdb"), TFS_DATA);
 }
 
-Test (resolve, two_letters_are_disk_26)
+/* EC2 device names are not attach order: without a map, a data volume's
+ * name is placed nowhere (it used to be taken by position). */
+Test (resolve, data_volume_names_need_a_map)
 {
+  cr_assert_eq (resolved ("/dev/nvme1n1"), -1);
+  cr_assert_eq (resolved ("/dev/xvdb"), -1);
+  cr_assert_eq (resolved ("/dev/sdc2"), -1);
+  cr_assert_eq (resolved ("/dev/xvdaa1"), -1);
+}
+
+static struct convert_devmap *
+map_of (const char *text)
+{
+  struct convert_devmap *m = convert_devmap_new ();
+  struct v2v_error err = { 0 };
+
+  cr_assert_not_null (m);
+  cr_assert_eq (convert_devmap_parse (m, text, "test", &err), 0, "%s",
+                err.msg);
+  guest.devmap = m;
+  return m;
+}
+
+Test (resolve, nitro_whole_disk_through_the_map)
+{
+  struct convert_devmap *m = map_of ("disk 1=/dev/sdf,vol-0abc");
+
+  cr_assert_eq (resolved ("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_"
+                          "vol0abc"), TFS_DATA);
+  cr_assert_eq (resolved ("/dev/nvme1n1"), -1);
+  convert_devmap_free (m);
+}
+
+Test (resolve, xen_whole_disk_through_the_map)
+{
+  struct convert_devmap *m = map_of ("disk 1=/dev/xvdb");
+
+  cr_assert_eq (resolved ("/dev/xvdb"), TFS_DATA);
+  cr_assert_eq (resolved ("/dev/sdb"), TFS_DATA);
+  cr_assert_eq (resolved ("/dev/vdb"), TFS_DATA);
+  convert_devmap_free (m);
+}
+
+Test (resolve, sd_partition_through_the_map)
+{
+  struct convert_devmap *m = map_of ("disk 2=/dev/sdc");
+
+  cr_assert_eq (resolved ("/dev/sdc2"), TFS_PARTUUID_ONLY);
+  cr_assert_eq (resolved ("/dev/xvdc2"), TFS_PARTUUID_ONLY);
+  convert_devmap_free (m);
+}
+
+Test (resolve, two_letters_through_the_map)
+{
+  struct convert_devmap *m = map_of ("disk 26=/dev/xvdaa");
+
   cr_assert_eq (resolved ("/dev/xvdaa1"), TFS_DISK26);
+  convert_devmap_free (m);
+}
+
+Test (resolve, instance_store_is_on_no_disk)
+{
+  struct convert_devmap *m = map_of ("disk 1=ephemeral0,/dev/sdb");
+
+  cr_assert_eq (resolved ("/dev/xvdb"), -1);
+  convert_devmap_free (m);
 }
 
 Test (resolve, uuid)

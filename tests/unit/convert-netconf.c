@@ -75,6 +75,37 @@ Test (netconf, netplan_names_only_under_ethernets)
                 NET_NETPLAN, "ens5,ens6");
 }
 
+/* cloud-init on a two-ENI instance: nested keys (dhcp4-overrides,
+ * route-metric, use-routes) are not interface names.  The reader took
+ * "route-metric" for one. */
+static const char ec2_two_nics[] =
+  "network:\n"
+  "    ethernets:\n"
+  "        ens5:\n"
+  "            dhcp4: true\n"
+  "            dhcp6: false\n"
+  "            match:\n"
+  "                macaddress: 0a:5e:c2:04:22:04\n"
+  "            set-name: ens5\n"
+  "        ens6:\n"
+  "            dhcp4: true\n"
+  "            dhcp4-overrides:\n"
+  "                route-metric: 200\n"
+  "                use-routes: true\n"
+  "            match:\n"
+  "                macaddress: 0a:5e:c2:04:22:05\n"
+  "            set-name: ens6\n"
+  "    version: 2\n";
+
+Test (netconf, netplan_nested_keys_are_not_names)
+{
+  assert_names (ec2_two_nics, NET_NETPLAN, "ens5,ens6");
+  assert_names ("network:\n  ethernets:\n    eth0:\n      dhcp4: true\n"
+                "      dhcp4-overrides: {route-metric: 100}\n"
+                "      routes:\n        - to: 10.0.0.0/8\n"
+                "          via: 10.1.1.1\n", NET_NETPLAN, "eth0");
+}
+
 Test (netconf, keyfile_networkd_ifcfg_names)
 {
   assert_names ("[connection]\nid=cloud-init ens5\ninterface-name=ens5\n",

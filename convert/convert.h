@@ -47,6 +47,8 @@ enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
  * --nic).  See docs/architecture.md.  Errors name the entry.
  */
 struct convert_devmap;
+/* At most this many NICs are mapped (KubeVirt and EC2 allow fewer). */
+#define CONVERT_MAX_NICS 32
 extern struct convert_devmap *convert_devmap_new (void);
 extern void convert_devmap_free (struct convert_devmap *map);
 /* "INDEX=NAME[,NAME...]": disk INDEX (the order the agent gets its disks

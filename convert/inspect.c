@@ -468,8 +468,10 @@ nic_names_from (struct convert_ctx *ctx, const char *path, unsigned kind)
   if (convert_internal_read (ctx, path, &data, &len, &ignored) < 0)
     return;
   lines = convert_internal_split_lines (data, len);
-  if (lines)
-    convert_internal_nic_names (lines, kind, &ctx->guest->nic_names);
+  if (lines == NULL)
+    return;
+  convert_internal_nic_names (lines, kind, &ctx->guest->nic_names);
+  convert_internal_nic_facts (ctx->guest, lines, kind, path);
 }
 
 static void
@@ -969,6 +971,8 @@ convert_internal_guest_free (struct guest *guest)
   free (guest->cloud_init_datasources);
   free (guest->instance_id);
   strv_free (guest->nic_names);
+  free (guest->nic_pins);
+  strv_free (guest->static_nics);
   strv_free (guest->agents);
   convert_internal_windows_free (guest->win);
   guest->win = NULL;
@@ -1040,6 +1044,7 @@ convert_internal_guest_json (const struct guest *guest)
       json_object_array_add (ns, json_object_new_string (nets[i].name));
   json_object_object_add (o, "network_systems", ns);
   json_object_object_add (o, "nic_names", strv_json (guest->nic_names));
+  convert_internal_nic_facts_json (guest, o);
   json_object_object_add (o, "cloud_init",
                           json_object_new_boolean (guest->cloud_init));
   ADD_STR (o, "cloud_init_datasources", guest->cloud_init_datasources);

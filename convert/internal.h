@@ -97,6 +97,9 @@ struct guest {
 
   unsigned net_systems;
   char **nic_names;             /* old NIC names from the config, strv */
+  struct nic_pin *nic_pins;     /* names pinned to MACs by the config */
+  size_t nr_nic_pins;
+  char **static_nics;           /* names with a static IPv4 address */
 
   bool cloud_init;
   char *cloud_init_datasources; /* as configured, or NULL */
@@ -413,7 +416,9 @@ extern bool convert_internal_ifname_ok (const char *s);
 extern void convert_internal_nic_names (char *const *lines, unsigned kind,
                                         char ***names);
 /* convert_internal_edit_lines callbacks: comment out HWADDR=/MACADDR=
- * (ifcfg) and mac-address= (NetworkManager keyfile) lines. */
+ * (ifcfg) and mac-address= (NetworkManager keyfile) lines.  OPAQUE: the
+ * MACs the VM keeps (char *const *, normalized, NULL-terminated), whose
+ * pins stay; or NULL. */
 extern char *convert_internal_unpin_ifcfg_line (const char *line,
                                                 void *opaque);
 extern char *convert_internal_unpin_nm_line (const char *line, void *opaque);
@@ -422,9 +427,44 @@ extern char *convert_internal_unpin_nm_line (const char *line, void *opaque);
  * if there were any. */
 extern bool convert_internal_netplan_mac_lines (char *const *lines, size_t n,
                                                 bool *drop);
+/* The same, leaving the match blocks whose macaddress is in KEEP (as
+ * above) and their set-name. */
+extern bool convert_internal_netplan_mac_lines_keep (char *const *lines,
+                                                     size_t n, bool *drop,
+                                                     char *const *keep);
 /* The edit_lines callback that comments out the lines DROP marks. */
 struct convert_netplan_edit { const bool *drop; size_t i; };
 extern char *convert_internal_netplan_line (const char *line, void *opaque);
+/* nicmap.c: MAC pins, static addresses, EC2 NIC names, DHCP edits. */
+struct nic_pin { char name[16]; char mac[18]; };
+/* Add to *PINS (*N of them) the (name, MAC) pairs LINES (one file of
+ * syntax KIND) pin: netplan match macaddress with set-name, ifcfg
+ * HWADDR, keyfile mac-address, networkd MACAddress.  NAME_HINT: the
+ * interface the file is for by its name (ifcfg-eth0), or NULL. */
+extern void convert_internal_nic_pins (char *const *lines, unsigned kind,
+                                       const char *name_hint,
+                                       struct nic_pin **pins, size_t *n);
+/* Add to *NAMES the interfaces LINES give a static IPv4 address. */
+extern void convert_internal_nic_static (char *const *lines, unsigned kind,
+                                         const char *name_hint,
+                                         char ***names);
+/* The name EC2 gave the NIC of device index INDEX, by the guest's scheme
+ * (CONFIGURED: the names its config uses): ethN, or ens(5+N) on Nitro.
+ * BUF, or NULL if the scheme is unknown. */
+extern const char *convert_internal_ec2_nic_name (char *const *configured,
+                                                  int index, char *buf,
+                                                  size_t len);
+/* Record in GUEST what the config file PATH (its LINES) says about
+ * NICs: MAC pins and static addresses; and put them in the report. */
+extern void convert_internal_nic_facts (struct guest *guest,
+                                        char *const *lines, unsigned kind,
+                                        const char *path);
+extern void convert_internal_nic_facts_json (const struct guest *guest,
+                                             struct json_object *o);
+/* LINES (syntax KIND) with NAME's static IPv4 config switched to DHCP,
+ * the addresses commented out; NULL if unchanged.  Caller frees. */
+extern char *convert_internal_dhcp_text (char *const *lines, unsigned kind,
+                                         const char *name);
 /* chrony/ntp: a server, pool or peer line; one naming the Amazon Time
  * Sync Service. */
 extern bool convert_internal_time_source (const char *line);

@@ -128,11 +128,33 @@ comment_out (const char *line, size_t indent, const char *why)
   return out;
 }
 
+/* Is the MAC in VALUE (possibly quoted, up to the line's end) one the VM
+ * keeps?  KEEP: NULL-terminated, normalized MACs, or NULL. */
+static bool
+mac_kept (const char *value, char *const *keep)
+{
+  char buf[32], norm[18];
+
+  if (keep == NULL)
+    return false;
+  value += strspn (value, " \t\"'");
+  snprintf (buf, sizeof buf, "%s", value);
+  buf[strcspn (buf, "\"' \t\r#")] = '\0';
+  if (!convert_internal_mac_normalize (buf, norm))
+    return false;
+  for (size_t i = 0; keep[i]; i++)
+    if (strcmp (keep[i], norm) == 0)
+      return true;
+  return false;
+}
+
 char *
 convert_internal_unpin_ifcfg_line (const char *line, void *opaque)
 {
-  (void) opaque;
-  if (strncmp (line, "HWADDR=", 7) == 0 || strncmp (line, "MACADDR=", 8) == 0)
+  char *const *keep = opaque;
+
+  if ((strncmp (line, "HWADDR=", 7) == 0 && !mac_kept (line + 7, keep)) ||
+      strncmp (line, "MACADDR=", 8) == 0)
     return comment_out (line, 0, "EC2 MAC");
   return NULL;
 }
@@ -140,8 +162,9 @@ convert_internal_unpin_ifcfg_line (const char *line, void *opaque)
 char *
 convert_internal_unpin_nm_line (const char *line, void *opaque)
 {
-  (void) opaque;
-  if (strncmp (line, "mac-address=", 12) == 0)
+  char *const *keep = opaque;
+
+  if (strncmp (line, "mac-address=", 12) == 0 && !mac_kept (line + 12, keep))
     return comment_out (line, 0, "EC2 MAC");
   return NULL;
 }
@@ -186,19 +209,30 @@ drop_set_name (char *const *lines, size_t n, size_t i, size_t end,
 bool
 convert_internal_netplan_mac_lines (char *const *lines, size_t n, bool *drop)
 {
+  return convert_internal_netplan_mac_lines_keep (lines, n, drop, NULL);
+}
+
+bool
+convert_internal_netplan_mac_lines_keep (char *const *lines, size_t n,
+                                         bool *drop, char *const *keep)
+{
   bool any = false;
 
   for (size_t i = 0; i < n; i++) {
     size_t ind = yaml_indent (lines[i]), end = i + 1;
-    bool mac = strstr (lines[i], "macaddress") != NULL;
+    bool mac = strstr (lines[i], "macaddress") != NULL, kept = false;
 
     if (strncmp (lines[i] + ind, "match:", 6) != 0)
       continue;
     for (; end < n && (yaml_skip (lines[end]) ||
                        yaml_indent (lines[end]) > ind); end++)
-      mac |= strncmp (lines[end] + yaml_indent (lines[end]), "macaddress:",
-                      11) == 0;
-    if (!mac)
+      if (strncmp (lines[end] + yaml_indent (lines[end]), "macaddress:",
+                   11) == 0) {
+        mac = true;
+        kept |= mac_kept (lines[end] + yaml_indent (lines[end]) + 11, keep);
+      }
+    /* A pin the VM's NIC still matches stays, with its set-name. */
+    if (!mac || kept)
       continue;
     for (size_t j = i; j < end; j++)
       drop[j] = !yaml_skip (lines[j]);

@@ -108,8 +108,7 @@ fstab_applies (struct convert_ctx *ctx, char *why, size_t whylen)
                         &pl)]++;
   }
   if (count[FSTAB_STABLE] + count[FSTAB_NOFAIL] + count[FSTAB_SCRATCH] == 0) {
-    snprintf (why, whylen, "/etc/fstab uses no EC2 device names and names "
-              "no missing disk");
+    snprintf (why, whylen, "/etc/fstab uses no EC2 device names");
     return false;
   }
   snprintf (why, whylen, "/etc/fstab: %zu device name(s) to rewrite to "

@@ -478,6 +478,11 @@ agent_cmd_convert (int argc, char **argv)
     ret = AGENT_EXIT_DEVICE;
     goto out;
   }
+  if (convert_devmap_check (a.devmap, list->nr_disks, &err) < 0) {
+    log_error ("%s", err.msg);
+    ret = AGENT_EXIT_USAGE;
+    goto out;
+  }
   if (blockdev_check_bootable (list, &err) < 0) {
     log_error ("%s", err.msg);
     ret = AGENT_EXIT_NO_OS;

@@ -541,6 +541,10 @@ run_phases (struct run *run, struct agent_convert_args *a,
     finish_code (run, AGENT_EXIT_DEVICE, err.msg);
     return AGENT_EXIT_DEVICE;
   }
+  if (convert_devmap_check (a->devmap, list->nr_disks, &err) < 0) {
+    code = AGENT_EXIT_USAGE;
+    goto fail;
+  }
   snprintf (msg, sizeof msg, "probing %zu disk(s)", list->nr_disks);
   enter_phase (run, AGENT_PHASE_PROBE, "Probing", msg);
   if (blockdev_probe (list, &err) < 0) {

@@ -66,6 +66,11 @@ extern int convert_devmap_parse (struct convert_devmap *map,
                                  const char *text, const char *origin,
                                  struct v2v_error *err);
 
+/* The map against the NR_DISKS disks given: every EBS entry names one of
+ * them, and no ephemeralN entry does. */
+extern int convert_devmap_check (const struct convert_devmap *map,
+                                 size_t nr_disks, struct v2v_error *err);
+
 struct convert_options {
   bool dry_run;                 /* open read-only, print the plan */
   const char *root;             /* NULL or "first", or an appliance device */

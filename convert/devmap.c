@@ -388,6 +388,28 @@ convert_devmap_parse (struct convert_devmap *map, const char *text,
   return 0;
 }
 
+int
+convert_devmap_check (const struct convert_devmap *map, size_t nr_disks,
+                      struct v2v_error *err)
+{
+  for (size_t i = 0; map && i < map->nr_disks; i++) {
+    const struct devmap_disk *e = &map->disks[i];
+
+    if (e->ephemeral < 0 && (size_t) e->index >= nr_disks)
+      return v2v_error_set (err, -EINVAL, "device map: disk %d is named, "
+                            "but there %s %zu disk%s (from 0): give its disk "
+                            "too, or drop the name", e->index,
+                            nr_disks == 1 ? "is" : "are", nr_disks,
+                            nr_disks == 1 ? "" : "s");
+    if (e->ephemeral >= 0 && (size_t) e->index < nr_disks)
+      return v2v_error_set (err, -EINVAL, "device map: disk %d is given to "
+                            "the conversion, but the map calls it instance "
+                            "store (ephemeral%d), which is never migrated",
+                            e->index, e->ephemeral);
+  }
+  return 0;
+}
+
 enum convert_place
 convert_internal_devmap_place (const struct convert_devmap *map,
                                int root_disk, const char *spec,

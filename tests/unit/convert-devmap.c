@@ -325,3 +325,20 @@ Test (mapargs, map_text_errors_name_the_entry)
   cr_assert (strncmp (err.msg, "map.txt: entry 1: disk name '1=/dev/xvdf1'",
                       41) == 0, "%s", err.msg);
 }
+
+Test (mapargs, check_against_the_disks_given)
+{
+  struct v2v_error err = { 0 };
+
+  add_disk ("1=/dev/xvdf");
+  add_disk ("2=ephemeral0,/dev/xvdb");
+  cr_assert_eq (convert_devmap_check (map, 2, &err), 0, "%s", err.msg);
+  cr_assert_eq (convert_devmap_check (NULL, 1, &err), 0);
+  cr_assert_eq (convert_devmap_check (map, 1, &err), -EINVAL);
+  cr_assert_str_eq (err.msg, "device map: disk 1 is named, but there is 1 "
+                    "disk (from 0): give its disk too, or drop the name");
+  cr_assert_eq (convert_devmap_check (map, 3, &err), -EINVAL);
+  cr_assert_str_eq (err.msg, "device map: disk 2 is given to the conversion, "
+                    "but the map calls it instance store (ephemeral0), which "
+                    "is never migrated");
+}

@@ -384,6 +384,7 @@ class State:
             for r in getattr(self, d, {}).values():
                 self.remove_file(r)
         self.instances, self.volumes, self.snapshots = {}, {}, {}
+        self.tokens = {}
         try:
             self.load_seed()
         except (KeyError, TypeError, ValueError) as e:
@@ -473,8 +474,15 @@ class State:
                 "_instance_store": s.get("InstanceStore", []),
                 "_reservation": "r-" + uuid.uuid4().hex[:17],
             }
-            if inst["State"]["Name"] not in ("running", "stopped"):
-                raise ValueError("seed instances are running or stopped")
+            # Terminated instances stay listed for about an hour, with
+            # no volumes or network interfaces left.
+            if inst["State"]["Name"] not in ("running", "stopped",
+                                             "terminated", "shutting-down"):
+                raise ValueError("seed instances are running, stopped, "
+                                 "shutting-down or terminated")
+            if inst["State"]["Name"] == "terminated" and (bdm or enis):
+                raise ValueError("a terminated instance has no volumes or "
+                                 "network interfaces")
             self.instances[inst["InstanceId"]] = inst
 
     # Time passes only when someone looks: every request first moves the
@@ -563,7 +571,7 @@ class State:
 
 
 FAULT_KEYS = {"action", "account", "times", "code", "status", "delay",
-              "drop", "message"}
+              "drop", "message", "after"}
 
 
 def check_faults(rules):
@@ -585,6 +593,10 @@ def check_faults(rules):
                 not r.get("drop") and r.get("delay") is None:
             raise ValueError(f"fault rule {i} needs status, code, drop or "
                              f"delay")
+        if r.get("after") and r.get("status") is None and \
+                r.get("code") is None and not r.get("drop"):
+            raise ValueError(f"fault rule {i}: after needs status, code or "
+                             f"drop (the answer that is lost)")
         out.append(dict(r))
     return out
 
@@ -803,6 +815,10 @@ def apply_tag_specs(p, resource_type):
                             f"for this operation.")
         for t in spec.get("Tags", []):
             tags[check_tag_key(t.get("Key"))] = t.get("Value", "")
+    if len(tags) > 50:
+        raise Ec2Error(400, "TagLimitExceeded",
+                       "The maximum number of Tags for a resource has been "
+                       "reached.")
     return tags
 
 
@@ -1129,7 +1145,38 @@ VOLUME_TYPES_IOPS = {"io1": (100, 64000), "io2": (100, 256000),
                      "gp3": (3000, 16000)}
 
 
+def idempotent(ctx, action, p):
+    """EC2's ClientToken: a repeat of the same request (same token, same
+    parameters) answers what the first one made; the same token with other
+    parameters is refused."""
+    tok = p.get("ClientToken")
+    if tok is None:
+        return None, None, None
+    if len(tok) > 64:
+        raise bad_value("The client token must be at most 64 characters")
+    key = (ctx.account, action, tok)
+    digest = json.dumps({k: v for k, v in p.items() if k != "ClientToken"},
+                        sort_keys=True, default=str)
+    seen = ctx.state.tokens.get(key)
+    if seen is not None and seen[0] != digest:
+        raise Ec2Error(400, "IdempotentParameterMismatch",
+                       "The client token you have provided is associated "
+                       "with a resource that is already deleted or has "
+                       "other parameters. Please use a different client "
+                       "token.")
+    return key, (seen[1] if seen else None), digest
+
+
 def do_create_volume(ctx, p):
+    key, first, digest = idempotent(ctx, "CreateVolume", p)
+    if first is not None:
+        # Real EC2 answers the first volume even once it is deleted.
+        vol = ctx.state.volumes.get(first)
+        if vol is not None:
+            out = public_fields(vol)
+            out["Tags"] = tags_out(vol["_tags"])
+            del out["Attachments"]
+            return out
     az = p["AvailabilityZone"]
     if az not in zones(ctx.region):
         raise Ec2Error(400, "InvalidZone.NotFound",
@@ -1208,6 +1255,8 @@ def do_create_volume(ctx, p):
            "_file": ctx.state.copy_file(snap["_file"], vid) if snap else None,
            "_own_file": True, "_due": now() + lat}
     ctx.state.volumes[vid] = vol
+    if key is not None:
+        ctx.state.tokens[key] = (digest, vid)
     out = public_fields(vol)
     out["Tags"] = tags_out(vol["_tags"])
     del out["Attachments"]
@@ -1516,14 +1565,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["fault"] = rule
             if rule.get("delay"):
                 time.sleep(rule["delay"])
-            if rule.get("drop"):
-                self.drop()
-            if rule.get("status") is not None or rule.get("code"):
-                code = rule.get("code") or "RequestLimitExceeded"
-                status = rule.get("status") or 503
-                raise Ec2Error(status, code, rule.get("message") or (
-                    "Request limit exceeded." if code ==
-                    "RequestLimitExceeded" else f"injected fault: {code}"))
+            # "after": EC2 acts first and the answer is lost on the way
+            # back (a 500 after the change, a connection reset), the case
+            # a client's retry must not turn into a second change.
+            if not rule.get("after"):
+                self.fault_answer(rule)
 
         if action is None:
             raise Ec2Error(400, "MissingAction",
@@ -1558,7 +1604,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise Ec2Error(412, "DryRunOperation",
                            "Request would have succeeded, but DryRun flag "
                            "is set.")
+        if rule is not None and rule.get("after"):
+            entry["acted"] = True
+            self.fault_answer(rule)
         return 200, reply_xml(op, result, request_id)
+
+    def fault_answer(self, rule):
+        if rule.get("drop"):
+            self.drop()
+        if rule.get("status") is not None or rule.get("code"):
+            code = rule.get("code") or "RequestLimitExceeded"
+            status = rule.get("status") or 503
+            raise Ec2Error(status, code, rule.get("message") or (
+                "Request limit exceeded." if code ==
+                "RequestLimitExceeded" else f"injected fault: {code}"))
 
     def control(self, path, body):
         state = self.server.state

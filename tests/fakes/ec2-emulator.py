@@ -90,8 +90,9 @@ def now():
 
 
 def iso(ts):
-    return datetime.datetime.fromtimestamp(
-        ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    # Milliseconds, as EC2 gives them: two calls in one second differ.
+    d = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
 # --- request parameters: EC2 query flattening, against the model ------------

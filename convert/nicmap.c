@@ -145,7 +145,7 @@ netplan_pin_cb (const struct netplan_iface *f, void *opaque)
    * convert_internal_dhcp_text matches. */
   if (o->statics && f->addresses && !f->dhcp4 &&
       convert_internal_ifname_ok (f->id))
-    (void) convert_internal_strv_add (o->statics, f->id);
+    (void) strv_add_unique (o->statics, f->id);
 
   snprintf (mac, sizeof mac, "%s", f->mac);
   mac[strcspn (mac, "\"'")] = '\0';
@@ -216,7 +216,7 @@ convert_internal_nic_static (char *const *lines, unsigned kind,
     case NET_IFUPDOWN:
       if (sscanf (l, " iface %63s inet static", buf) == 1 &&
           strstr (l, " static") && convert_internal_ifname_ok (buf))
-        (void) convert_internal_strv_add (names, buf);
+        (void) strv_add_unique (names, buf);
       break;
     case NET_IFCFG: case NET_WICKED:
       if (key_value (l, "DEVICE", buf, sizeof buf))
@@ -246,7 +246,7 @@ convert_internal_nic_static (char *const *lines, unsigned kind,
     }
   }
   if (is_static && has_addr && convert_internal_ifname_ok (name))
-    (void) convert_internal_strv_add (names, name);
+    (void) strv_add_unique (names, name);
 }
 
 const char *

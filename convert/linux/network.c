@@ -264,7 +264,9 @@ ifupdown_auto_line (const char *line, void *opaque)
     char name[64];
     if (l && l < sizeof name) {
       snprintf (name, sizeof name, "%.*s", (int) l, p);
-      char *to = nic_present (guest, a->plan, name) ? present : missing;
+      /* lo, and anything that is no NIC name, is left as it is. */
+      char *to = !convert_internal_ifname_ok (name) ||
+        nic_present (guest, a->plan, name) ? present : missing;
       size_t used = strlen (to);
       snprintf (to + used, 256 - used, " %s", name);
     }

@@ -54,3 +54,9 @@ set_tests_properties(agent-run PROPERTIES
 # Sends Events through the reporter, for agent-run.sh's repeat check.
 add_executable(reporter-events ${CMAKE_CURRENT_SOURCE_DIR}/reporter-events.c)
 target_link_libraries(reporter-events PRIVATE v2vagent)
+
+# The device map's options and V2V_DEVICE_MAP: each bad entry exits 2
+# naming it, before any appliance.
+add_test(NAME agent-devmap COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-devmap.sh)
+set_tests_properties(agent-devmap PROPERTIES
+  LABELS unit TIMEOUT 60 ENVIRONMENT "V2V_AGENT=${v2v_agent}")

@@ -329,9 +329,8 @@ convert_internal_dhcp_text (char *const *lines, unsigned kind,
     switch (kind) {
     case NET_IFUPDOWN: {
       char ifname[64];
-      if (sscanf (l, " iface %63s inet", ifname) == 1)
-        in_stanza = false;
-      else if (sscanf (l, " %63s", ifname) == 1 && !isspace ((unsigned char) l[0]))
+      /* A stanza ends at the next line that starts in column 0. */
+      if (sscanf (l, " %63s", ifname) == 1 && !isspace ((unsigned char) l[0]))
         in_stanza = false;
       if (sscanf (l, " iface %63s inet static", ifname) == 1 &&
           strcmp (ifname, name) == 0 && strstr (l, " static")) {
@@ -364,9 +363,8 @@ convert_internal_dhcp_text (char *const *lines, unsigned kind,
         repl = commented (l);
       break;
     case NET_NETWORKD:
-      if (key_value (l, "Address", buf, sizeof buf) && strchr (buf, '.'))
-        repl = commented (l);
-      else if (key_value (l, "Gateway", buf, sizeof buf) && strchr (buf, '.'))
+      if ((key_value (l, "Address", buf, sizeof buf) ||
+           key_value (l, "Gateway", buf, sizeof buf)) && strchr (buf, '.'))
         repl = commented (l);
       else if (strncmp (l, "[Network]", 9) == 0 && !dhcp_added) {
         out = append (out, &n, l);

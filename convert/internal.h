@@ -459,6 +459,15 @@ extern void convert_internal_nic_facts (struct guest *guest,
                                         const char *path);
 extern void convert_internal_nic_facts_json (const struct guest *guest,
                                              struct json_object *o);
+/* An ifupdown "auto NAME..." LINE with the names PRESENT says the VM
+ * will not have moved to "allow-hotplug" (auto fails the boot for a NIC
+ * that never comes); those names, space-led, in MISSING.  NULL if
+ * unchanged.  Caller frees. */
+extern char *convert_internal_ifupdown_auto (const char *line,
+                                             bool (*present) (const char *,
+                                                              void *),
+                                             void *opaque, char *missing,
+                                             size_t len);
 /* LINES (syntax KIND) with NAME's static IPv4 config switched to DHCP,
  * the addresses commented out; NULL if unchanged.  Caller frees. */
 extern char *convert_internal_dhcp_text (char *const *lines, unsigned kind,

@@ -468,3 +468,40 @@ convert_internal_nic_facts_json (const struct guest *guest,
   json_object_object_add (o, "nic_macs", pins);
   json_object_object_add (o, "static_ipv4", st);
 }
+
+char *
+convert_internal_ifupdown_auto (const char *line,
+                                bool (*present) (const char *name,
+                                                 void *opaque),
+                                void *opaque, char *missing, size_t len)
+{
+  char have[256] = "";
+  const char *p = line + strspn (line, " \t");
+  char *out = NULL;
+
+  missing[0] = '\0';
+  if (strncmp (p, "auto ", 5) != 0)
+    return NULL;
+  p += 5;
+  while (*p && *p != '#') {
+    size_t l = strcspn (p, " \t#");
+    char name[64];
+    if (l && l < sizeof name) {
+      snprintf (name, sizeof name, "%.*s", (int) l, p);
+      /* lo, and anything that is no NIC name, is left as it is. */
+      bool keep = !convert_internal_ifname_ok (name) || present (name, opaque);
+      char *to = keep ? have : missing;
+      size_t tolen = keep ? sizeof have : len, used = strlen (to);
+      snprintf (to + used, tolen - used, " %s", name);
+    }
+    p += l;
+    p += strspn (p, " \t");
+  }
+  if (missing[0] == '\0')
+    return NULL;
+  if (asprintf (&out, "%s%s%sallow-hotplug%s  # v2v-kubevirt: no such NIC "
+                "on KubeVirt", have[0] ? "auto" : "", have,
+                have[0] ? "\n" : "", missing) < 0)
+    return NULL;
+  return out;
+}

@@ -248,41 +248,27 @@ unpin_netplan_all (struct convert_ctx *ctx, char *const *keep,
  */
 struct auto_edit { struct convert_ctx *ctx; const struct nic_plan *plan; };
 
+static bool
+auto_present (const char *name, void *opaque)
+{
+  const struct auto_edit *a = opaque;
+
+  return nic_present (a->ctx->guest, a->plan, name);
+}
+
 static char *
 ifupdown_auto_line (const char *line, void *opaque)
 {
   const struct auto_edit *a = opaque;
-  const struct guest *guest = a->ctx->guest;
-  char present[256] = "", missing[256] = "";
-  const char *p = line + strspn (line, " \t");
+  char missing[256];
+  char *out = convert_internal_ifupdown_auto (line, auto_present,
+                                              (void *) a, missing,
+                                              sizeof missing);
 
-  if (strncmp (p, "auto ", 5) != 0)
-    return NULL;
-  p += 5;
-  while (*p && *p != '#') {
-    size_t l = strcspn (p, " \t#");
-    char name[64];
-    if (l && l < sizeof name) {
-      snprintf (name, sizeof name, "%.*s", (int) l, p);
-      /* lo, and anything that is no NIC name, is left as it is. */
-      char *to = !convert_internal_ifname_ok (name) ||
-        nic_present (guest, a->plan, name) ? present : missing;
-      size_t used = strlen (to);
-      snprintf (to + used, 256 - used, " %s", name);
-    }
-    p += l;
-    p += strspn (p, " \t");
-  }
-  if (missing[0] == '\0')
-    return NULL;
-  convert_internal_warn (a->ctx, "ifupdown: auto%s names no NIC the VM "
-                         "will have; made allow-hotplug so that boot does "
-                         "not fail", missing);
-  char *out = NULL;
-  if (asprintf (&out, "%s%s%sallow-hotplug%s  # v2v-kubevirt: no such NIC "
-                "on KubeVirt", present[0] ? "auto" : "", present,
-                present[0] ? "\n" : "", missing) < 0)
-    return NULL;
+  if (out)
+    convert_internal_warn (a->ctx, "ifupdown: auto%s names no NIC the VM "
+                           "will have; made allow-hotplug so that boot does "
+                           "not fail", missing);
   return out;
 }
 

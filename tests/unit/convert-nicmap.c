@@ -244,3 +244,36 @@ Test (nicmap, kept_pins_stay)
   cr_assert_null (convert_internal_unpin_nm_line
                   ("mac-address=0a:5e:c2:04:22:04", keep));
 }
+
+static bool
+only_eth0 (const char *name, void *opaque)
+{
+  (void) opaque;
+  return strcmp (name, "eth0") == 0;
+}
+
+Test (nicmap, ifupdown_auto_for_a_missing_nic)
+{
+  char missing[64];
+  char *l = convert_internal_ifupdown_auto ("auto eth0 eth1", only_eth0, NULL,
+                                            missing, sizeof missing);
+
+  cr_assert_str_eq (l, "auto eth0\nallow-hotplug eth1  # v2v-kubevirt: no "
+                    "such NIC on KubeVirt");
+  cr_assert_str_eq (missing, " eth1");
+  free (l);
+  l = convert_internal_ifupdown_auto ("auto eth1", only_eth0, NULL, missing,
+                                      sizeof missing);
+  cr_assert_str_eq (l, "allow-hotplug eth1  # v2v-kubevirt: no such NIC on "
+                    "KubeVirt");
+  free (l);
+  /* lo is no NIC; present NICs and other lines are left alone. */
+  cr_assert_null (convert_internal_ifupdown_auto ("auto lo", only_eth0, NULL,
+                                                  missing, sizeof missing));
+  cr_assert_null (convert_internal_ifupdown_auto ("auto lo eth0", only_eth0,
+                                                  NULL, missing,
+                                                  sizeof missing));
+  cr_assert_null (convert_internal_ifupdown_auto ("iface eth1 inet dhcp",
+                                                  only_eth0, NULL, missing,
+                                                  sizeof missing));
+}

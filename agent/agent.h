@@ -62,7 +62,8 @@ struct agent_convert_args {
   { "virtio-win", required_argument, NULL, 'V' },               \
   { "virtio-win-legacy", required_argument, NULL, 'L' },        \
   { "legacy-drivers", required_argument, NULL, 'l' },           \
-  { "block-driver", required_argument, NULL, 'b' }
+  { "block-driver", required_argument, NULL, 'b' },              \
+  { "health-probe", required_argument, NULL, 'H' }
 
 extern void agent_convert_args_init (struct agent_convert_args *a);
 extern void agent_convert_args_free (struct agent_convert_args *a);

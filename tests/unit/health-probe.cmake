@@ -7,3 +7,13 @@ add_test(NAME health-probe-linux
   COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/health-probe-test.py ${probe_sh})
 set_tests_properties(health-probe-shellcheck health-probe-linux PROPERTIES
   LABELS unit TIMEOUT 120)
+
+# v2v-agent verify against a stub qemu that plays canned serial consoles:
+# every verdict and stage, exit codes, qemu's command line from the hints
+# and options, the hard timeout, clean-up.
+v2v_test_program(verify_agent v2v-agent)
+add_test(NAME agent-verify
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-verify.sh ${verify_agent})
+set_tests_properties(agent-verify PROPERTIES
+  LABELS unit TIMEOUT 300
+  ENVIRONMENT "V2V_TIMEOUT_SCALE=${V2V_TIMEOUT_SCALE}")

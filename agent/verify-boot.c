@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,8 @@
 
 #include "cleanup.h"
 #include "health.h"
+#include "spawn.h"
+#include "strv.h"
 #include "verify.h"
 
 const char *
@@ -65,30 +66,20 @@ verify_stage_of (const char *text, size_t len, const char **ret_seen)
 }
 
 static int
-strv_add (char ***v, size_t *n, const char *fmt, ...)
-  __attribute__ ((format (printf, 3, 4)));
+argv_addf (char ***v, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
 
 static int
-strv_add (char ***v, size_t *n, const char *fmt, ...)
+argv_addf (char ***v, const char *fmt, ...)
 {
   va_list ap;
-  char *s, **nv;
+  char *s;
   int r;
 
   va_start (ap, fmt);
   r = vasprintf (&s, fmt, ap);
   va_end (ap);
-  if (r < 0)
-    return -1;
-  nv = realloc (*v, (*n + 2) * sizeof *nv);
-  if (nv == NULL) {
-    free (s);
-    return -1;
-  }
-  nv[(*n)++] = s;
-  nv[*n] = NULL;
-  *v = nv;
-  return 0;
+  return r < 0 ? -ENOMEM : strv_push (v, s);
 }
 
 /* As KubeVirt lays a q35 machine out: every PCIe device behind its own
@@ -101,12 +92,11 @@ char **
 verify_qemu_argv (const struct verify_machine *m)
 {
   char **v = NULL;
-  size_t n = 0;
   unsigned port = 1;
   int ok = 0;
   const bool kvm = m->accel == ACCEL_KVM;
 
-#define ADD(...) do { if (strv_add (&v, &n, __VA_ARGS__) < 0) goto fail; } while (0)
+#define ADD(...) do { if (argv_addf (&v, __VA_ARGS__) < 0) goto fail; } while (0)
   ADD ("qemu-system-x86_64");
   ADD ("-nodefaults"); ADD ("-display"); ADD ("none"); ADD ("-no-reboot");
   ADD ("-serial"); ADD ("stdio"); ADD ("-monitor"); ADD ("none");
@@ -198,24 +188,22 @@ console_tail (const char *buf, size_t len, char *out, size_t outlen)
   out[n] = '\0';
 }
 
-/* Kill and reap qemu, bounded: a qemu stuck in the kernel is left to
- * init rather than hang verify. */
-static int
-reap (pid_t pid, bool kill_it)
-{
-  int status = 0;
+struct qemu_child {
+  char *const *argv;
+  int out, err;                 /* the pipes' write ends */
+};
 
-  if (kill_it)
-    kill (pid, SIGKILL);
-  for (int i = 0; i < 100; i++) {
-    pid_t r = waitpid (pid, &status, kill_it ? WNOHANG : 0);
-    if (r == pid)
-      return status;
-    if (r == -1 && errno != EINTR)
-      return 0;
-    usleep (50000);
-  }
-  return 0;
+/* In the child (spawn_fork: it dies with us): the console on the pipe. */
+static void
+exec_qemu (void *opaque)
+{
+  const struct qemu_child *c = opaque;
+
+  dup2 (c->out, 1);
+  dup2 (c->err, 2);
+  execvp (c->argv[0], c->argv);
+  fprintf (stderr, "cannot run %s: %s\n", c->argv[0], strerror (errno));
+  _exit (127);
 }
 
 /* The console is kept in a window this big; a health line is far
@@ -250,23 +238,13 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
     close (outp[1]);
     return v2v_error_errno (err, e, "pipe");
   }
-  pid = fork ();
-  if (pid == -1) {
-    int e = -errno;
-    close (outp[0]); close (outp[1]); close (errp[0]); close (errp[1]);
-    return v2v_error_errno (err, e, "fork");
-  }
-  if (pid == 0) {
-    int devnull = open ("/dev/null", O_RDONLY);
-    /* If verify dies (kill -9 included), so does qemu. */
-    prctl (PR_SET_PDEATHSIG, SIGKILL);
-    if (devnull >= 0)
-      dup2 (devnull, 0);
-    dup2 (outp[1], 1);
-    dup2 (errp[1], 2);
-    execvp (argv[0], argv);
-    fprintf (stderr, "cannot run %s: %s\n", argv[0], strerror (errno));
-    _exit (127);
+  {
+    struct qemu_child child = { .argv = argv, .out = outp[1], .err = errp[1] };
+    int r = spawn_fork (exec_qemu, &child, 0, &pid, err);
+    if (r < 0) {
+      close (outp[0]); close (outp[1]); close (errp[0]); close (errp[1]);
+      return r;
+    }
   }
   close (outp[1]);
   close (errp[1]);
@@ -308,7 +286,8 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
       ssize_t r = read (outp[0], chunk, sizeof chunk);
       if (r <= 0) {
         /* qemu is gone (or closed its console). */
-        status = reap (pid, false);
+        if (spawn_wait (pid, &status) < 0)
+          status = 0;
         exited = true;
         break;
       }
@@ -389,8 +368,10 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
               WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status),
               *errbuf ? "; qemu: " : "", errbuf);
   }
+  /* Killed and reaped, bounded: a qemu stuck in the kernel is left to
+   * init rather than hang verify. */
   if (!exited)
-    reap (pid, true);
+    spawn_kill (pid, 5000, NULL);
   close (outp[0]);
   if (errp[0] >= 0)
     close (errp[0]);

@@ -26,6 +26,8 @@
 #include "convert.h"
 #include "json.h"
 #include "log.h"
+#include "spawn.h"
+#include "strv.h"
 #include "verify.h"
 
 #define VERIFY_DEFAULT_TIMEOUT 600
@@ -170,31 +172,6 @@ guess_firmware (const struct blockdev_disk *d)
   }
   return d->pttype && strcmp (d->pttype, "gpt") == 0 && esp && !bios_boot
     ? VERIFY_EFI : VERIFY_BIOS;
-}
-
-/* Run ARGV and wait; 0 if it exited 0. */
-static int
-run_tool (char *const *argv, struct v2v_error *err)
-{
-  int status;
-  pid_t pid = fork ();
-
-  if (pid == -1)
-    return v2v_error_errno (err, -errno, "fork");
-  if (pid == 0) {
-    int devnull = open ("/dev/null", O_WRONLY);
-    if (devnull >= 0)
-      dup2 (devnull, 1);
-    execvp (argv[0], argv);
-    _exit (127);
-  }
-  while (waitpid (pid, &status, 0) == -1)
-    if (errno != EINTR)
-      return v2v_error_errno (err, -errno, "waitpid");
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return v2v_error_set (err, -EIO, "%s %s failed (status 0x%x)", argv[0],
-                          argv[1], (unsigned) status);
-  return 0;
 }
 
 static int
@@ -529,10 +506,9 @@ agent_cmd_verify (int argc, char **argv)
   for (size_t i = 0; i < a.nr_scratch; i++) {
     snprintf (scratch[i], sizeof scratch[i], "%s/scratch-%zu.qcow2", workdir,
               i);
-    char *const qargv[] = { (char *) "qemu-img", (char *) "create",
-                            (char *) "-q", (char *) "-f", (char *) "qcow2",
-                            scratch[i], (char *) a.scratch[i], NULL };
-    if (run_tool (qargv, &err) < 0) {
+    const char *qargv[] = { "qemu-img", "create", "-q", "-f", "qcow2",
+                            scratch[i], a.scratch[i], NULL };
+    if (spawn_run (qargv, &err) < 0) {
       log_error ("--scratch %s: %s", a.scratch[i], err.msg);
       goto out;
     }

@@ -309,9 +309,9 @@ print_text (struct json_object *v, const struct verify_outcome *o)
   if (o->verdict == VERIFY_NO_BOOT || o->verdict == VERIFY_TIMEOUT) {
     /* The last few lines say most about where it stopped. */
     const char *t = o->console_tail + strlen (o->console_tail);
-    for (int lines = 0; t > o->console_tail && lines < 12; t--)
-      if (t[-1] == '\n' && t != o->console_tail + strlen (o->console_tail))
-        lines++;
+    int lines = 0;
+    while (t > o->console_tail && !(t[-1] == '\n' && ++lines > 12))
+      t--;
     printf ("  console (last lines):\n%s\n", t);
   }
 }

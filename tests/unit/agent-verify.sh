@@ -197,6 +197,14 @@ run bootidx "" sleep --report "$work/report.json" "$disk"
 expect_rc 2 bootidx
 grep -q "bootDiskIndex 1, but 1 disks were given" "$work/bootidx.err" || fail "bootidx: $(cat "$work/bootidx.err")"
 
+# convert's --health-probe takes yes, no or always, and names a bad value.
+set +e
+"$agent" convert --health-probe=sometimes "$disk" 2> "$work/hp.err"
+rc=$?
+set -e
+expect_rc 2 hp
+grep -q -- "--health-probe: unknown value 'sometimes'" "$work/hp.err" || fail "hp: $(cat "$work/hp.err")"
+
 if [ "$failures" -gt 0 ]; then
     echo "$failures failures" >&2
     exit 1

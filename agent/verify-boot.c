@@ -206,6 +206,21 @@ exec_qemu (void *opaque)
   _exit (127);
 }
 
+/* Append DATA (N < SIZE bytes) to the string BUF of *LEN bytes, keeping
+ * its end: qemu says why it stopped last. */
+static void
+tail_append (char *buf, size_t size, size_t *len, const char *data, size_t n)
+{
+  if (*len + n > size - 1) {
+    size_t drop = *len + n - (size - 1);
+    memmove (buf, buf + drop, *len - drop);
+    *len -= drop;
+  }
+  memcpy (buf + *len, data, n);
+  *len += n;
+  buf[*len] = '\0';
+}
+
 /* The console is kept in a window this big; a health line is far
  * shorter. */
 #define WINDOW (256 * 1024)
@@ -269,26 +284,22 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
         errp[0] = -1;
       }
       else {
-        /* Keep the last of it: qemu says why it stopped at the end
-         * (TMP is smaller than ERRBUF). */
-        if (elen + (size_t) r > sizeof errbuf - 1) {
-          size_t drop = elen + (size_t) r - (sizeof errbuf - 1);
-          memmove (errbuf, errbuf + drop, elen - drop);
-          elen -= drop;
-        }
-        memcpy (errbuf + elen, tmp, (size_t) r);
-        elen += (size_t) r;
-        errbuf[elen] = '\0';
+        tail_append (errbuf, sizeof errbuf, &elen, tmp, (size_t) r);
       }
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char chunk[65536];
       ssize_t r = read (outp[0], chunk, sizeof chunk);
       if (r <= 0) {
-        /* qemu is gone (or closed its console). */
-        if (spawn_wait (pid, &status) < 0)
-          status = 0;
-        exited = true;
+        /* qemu is gone, or about to be: reaped within 10 s, else killed
+         * below. */
+        for (int i = 0; i < 200 && !exited; i++) {
+          int w = spawn_try_wait (pid, &status);
+          if (w != 0)
+            exited = true;      /* ended, or not ours to wait for */
+          else
+            usleep (50000);
+        }
         break;
       }
       if (log_fd >= 0 && write (log_fd, chunk, (size_t) r) < 0)
@@ -342,6 +353,14 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
     }
   }
 
+  /* What qemu said last, now that it has ended. */
+  for (int i = 0; exited && errp[0] >= 0 && i < 64; i++) {
+    char tmp[1024];
+    ssize_t r = read (errp[0], tmp, sizeof tmp);
+    if (r <= 0)
+      break;
+    tail_append (errbuf, sizeof errbuf, &elen, tmp, (size_t) r);
+  }
   if (exited && !done) {
     out->verdict = VERIFY_NO_BOOT;
     if (WIFSIGNALED (status) &&

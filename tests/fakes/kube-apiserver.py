@@ -35,6 +35,8 @@ import uuid
 
 import jsonschema
 
+import virt_launcher
+
 # A real API server refuses request bodies over 3 MiB (etcd's limit is
 # about 1.5 MiB per object); anything larger here is a client bug.
 MAX_BODY = 3 * 1024 * 1024
@@ -70,7 +72,8 @@ class Resource:
 
 
 RESOURCES = [
-    Resource("", "v1", "pods", "Pod", True, "k8s/pod-v1.json", ("status",)),
+    Resource("", "v1", "pods", "Pod", True, "k8s/pod-v1.json",
+             ("status", "log")),
     Resource("", "v1", "events", "Event", True, "k8s/event-v1.json"),
     Resource("", "v1", "persistentvolumes", "PersistentVolume", False,
              "k8s/persistentvolume-v1.json"),
@@ -83,7 +86,12 @@ RESOURCES = [
     Resource("batch", "v1", "jobs", "Job", True, "k8s/job-batch-v1.json",
              ("status",)),
     Resource("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", True,
-             "kubevirt.io/virtualmachine_v1.json", typed=False),
+             "kubevirt.io/virtualmachine_v1.json", ("status",), typed=False),
+    # KubeVirt's VMI CRD has no status subresource: virt-handler writes
+    # the whole object.
+    Resource("kubevirt.io", "v1", "virtualmachineinstances",
+             "VirtualMachineInstance", True,
+             "kubevirt.io/virtualmachineinstance_v1.json", typed=False),
 ]
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
@@ -823,6 +831,8 @@ class Kubelet:
             self.ca = guess if os.path.exists(guess) else None
         self.reset_settings()
         self.stop = threading.Event()
+        # KubeVirt's controllers and virt-launcher (virt_launcher.py).
+        self.virt = virt_launcher.VirtLauncher(self, sys.modules[__name__])
 
     def reset_settings(self):
         self.default = {"mode": self.args.kubelet,
@@ -871,6 +881,7 @@ class Kubelet:
     def shutdown(self):
         """The fake is stopping: no container outlives it."""
         self.stop.set()
+        self.virt.shutdown()
         with self.state.lock:
             runs = list(self.runs.values())
             for run in runs:
@@ -890,6 +901,21 @@ class Kubelet:
         self.runs = {}
         self.errors = []
         self.reset_settings()
+        self.virt.reset()
+
+    def node_for(self, spec):
+        """The node a Pod with SPEC runs on.  Locked."""
+        if self.args.kubelet_node:
+            return self.args.kubelet_node
+        nodes = sorted((o for k, o in self.state.objects.items()
+                        if k[:3] == ("", "v1", "nodes")),
+                       key=lambda o: o["metadata"]["name"])
+        want = spec.get("nodeSelector") or {}
+        for n in nodes:
+            labels = n["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in want.items()):
+                return n["metadata"]["name"]
+        return nodes[0]["metadata"]["name"] if nodes else "kubelet-sim-node"
 
     # -- hooks from the REST layer (locked) --
 
@@ -897,6 +923,7 @@ class Kubelet:
         """OBJ was deleted; returns extra response headers."""
         headers = []
         uid = obj["metadata"]["uid"]
+        self.virt.deleted(res, obj, policy)
         if res.kind == "Pod":
             for run in self.runs.values():
                 if run.pod_uid == uid:
@@ -933,11 +960,12 @@ class Kubelet:
 
     def loop(self):
         while not self.stop.wait(0.05):
-            try:
-                self.sync()
-            except Exception as e:      # never let the loop die silently
-                with self.state.lock:
-                    self.errors.append(f"controller loop: {e!r}")
+            for sync in (self.sync, self.virt.sync):
+                try:
+                    sync()
+                except Exception as e:  # never let the loop die silently
+                    with self.state.lock:
+                        self.errors.append(f"controller loop: {e!r}")
 
     def sync(self):
         with self.state.lock:
@@ -1162,17 +1190,7 @@ class JobRun:
     # -- one Pod --
 
     def pick_node(self, spec):
-        if self.k.args.kubelet_node:
-            return self.k.args.kubelet_node
-        nodes = sorted((o for k, o in self.state.objects.items()
-                        if k[:3] == ("", "v1", "nodes")),
-                       key=lambda o: o["metadata"]["name"])
-        want = spec.get("nodeSelector") or {}
-        for n in nodes:
-            labels = n["metadata"].get("labels") or {}
-            if all(labels.get(k) == v for k, v in want.items()):
-                return n["metadata"]["name"]
-        return nodes[0]["metadata"]["name"] if nodes else "kubelet-sim-node"
+        return self.k.node_for(spec)
 
     def create_pod(self):
         with self.state.lock:
@@ -1620,46 +1638,52 @@ class JobRun:
                           "persistentVolumeClaim volume of the Pod")
         pvc = objects.get(("", "v1", "persistentvolumeclaims", self.ns,
                            claim))
-        if pvc is None:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f'persistentvolumeclaim "{claim}" not found')
-        if (pvc.get("spec") or {}).get("volumeMode") != "Block":
+        if pvc is not None and \
+                (pvc.get("spec") or {}).get("volumeMode") != "Block":
             raise Blocked("ContainerCreating", "FailedMapVolume",
                           f'persistentvolumeclaim "{claim}": volumeMode is '
                           "not Block, but the container wants a "
                           "volumeDevice")
-        pvname = (pvc.get("spec") or {}).get("volumeName")
-        pv = objects.get(("", "v1", "persistentvolumes", None, pvname)) \
-            if pvname else None
-        if pv is None:
-            for k, o in objects.items():
-                ref = (o.get("spec") or {}).get("claimRef") or {}
-                if k[:3] == ("", "v1", "persistentvolumes") and \
-                        ref.get("name") == claim and \
-                        ref.get("namespace") == self.ns:
-                    pv = o
-                    break
-        if pv is None:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f'persistentvolumeclaim "{claim}" is not bound '
-                          "to a PersistentVolume")
-        handle = ((pv.get("spec") or {}).get("csi") or {}).get(
-            "volumeHandle")
-        if not handle:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f'persistentvolume "{pv["metadata"]["name"]}" has '
-                          "no spec.csi.volumeHandle")
-        vdir = self.k.args.volume_dir
-        if not vdir:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          "the fake was started without --volume-dir")
-        path = os.path.join(vdir, os.path.basename(handle) + ".img")
-        if not os.path.exists(path):
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f"MapVolume.SetUpDevice failed for volume "
-                          f'"{pv["metadata"]["name"]}": {path} does not '
-                          "exist")
-        return os.path.abspath(path)
+        return claim_file(objects, self.ns, claim, self.k.args.volume_dir)
+
+
+def claim_file(objects, ns, claim, vdir):
+    """The file behind the claim NS/CLAIM: PVC -> PV -> volumeHandle ->
+    VDIR/HANDLE.img; Blocked (as a kubelet's FailedMapVolume) until it is
+    there."""
+    pvc = objects.get(("", "v1", "persistentvolumeclaims", ns, claim))
+    if pvc is None:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f'persistentvolumeclaim "{claim}" not found')
+    pvname = (pvc.get("spec") or {}).get("volumeName")
+    pv = objects.get(("", "v1", "persistentvolumes", None, pvname)) \
+        if pvname else None
+    if pv is None:
+        for k, o in objects.items():
+            ref = (o.get("spec") or {}).get("claimRef") or {}
+            if k[:3] == ("", "v1", "persistentvolumes") and \
+                    ref.get("name") == claim and ref.get("namespace") == ns:
+                pv = o
+                break
+    if pv is None:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f'persistentvolumeclaim "{claim}" is not bound '
+                      "to a PersistentVolume")
+    handle = ((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle")
+    if not handle:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f'persistentvolume "{pv["metadata"]["name"]}" has '
+                      "no spec.csi.volumeHandle")
+    if not vdir:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      "the fake was started without --volume-dir")
+    path = os.path.join(vdir, os.path.basename(handle) + ".img")
+    if not os.path.exists(path):
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f"MapVolume.SetUpDevice failed for volume "
+                      f'"{pv["metadata"]["name"]}": {path} does not '
+                      "exist")
+    return os.path.abspath(path)
 
 
 # --- HTTP --------------------------------------------------------------------
@@ -1725,9 +1749,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(n)
 
     def send_json(self, code, obj, extra_headers=()):
-        data = json.dumps(obj).encode() + b"\n"
+        if isinstance(obj, virt_launcher.Raw):
+            data, ctype = obj.data, obj.content_type
+        else:
+            data, ctype = json.dumps(obj).encode() + b"\n", \
+                "application/json"
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in extra_headers:
@@ -1854,6 +1882,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 path in ("/healthz", "/readyz", "/livez"):
             return 200, {"status": "ok"}, []
 
+        if path.startswith("/apis/subresources.kubevirt.io/"):
+            return state.kubelet.virt.subresource(self.command, path, body)
         return self.serve_resource(state, entry, path, query, ctype, body)
 
     def auth_result(self, state):
@@ -1912,6 +1942,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def serve_resource(self, state, entry, path, query, ctype, body):
         res, ns, name, sub = self.parse_path(path)
         m = self.command
+        if sub == "log":
+            if m != "GET":
+                raise ApiError(405, f"the server does not allow this method "
+                               f"on the requested resource ({m} pods/log)")
+            return state.kubelet.virt.pod_log(ns, name, query)
         if "watch" in query and query["watch"] not in ("", "0", "false"):
             raise ApiError(400, "watch is not supported by the fake")
         dry_run = query.get("dryRun") == "All"
@@ -2231,6 +2266,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with state.lock:
                     state.kubelet.configure(data if data is not None else {})
                     self.send_json(200, state.kubelet.settings())
+            elif path == "/_fake/virt-launcher" and m == "GET":
+                with state.lock:
+                    self.send_json(200, state.kubelet.virt.settings())
+            elif path == "/_fake/virt-launcher" and m == "POST":
+                with state.lock:
+                    state.kubelet.virt.configure(data if data is not None
+                                                 else {})
+                    self.send_json(200, state.kubelet.virt.settings())
             elif path == "/_fake/reset" and m == "POST":
                 with state.lock:
                     state.kubelet.reset()
@@ -2309,7 +2352,30 @@ def main():
                     help="the Pods' spec.nodeName (default: the first Node "
                     "matching the nodeSelector, else the first Node)")
     kg.add_argument("--volume-dir", metavar="DIR",
-                    help="exec: a PV's block device is DIR/VOLUMEHANDLE.img")
+                    help="exec, qemu: a PV's block device is "
+                    "DIR/VOLUMEHANDLE.img")
+    vg = ap.add_argument_group("simulated KubeVirt (virt_launcher.py)")
+    vg.add_argument("--virt-launcher", choices=virt_launcher.LAUNCHER_MODES,
+                    default="off",
+                    help="what happens to a VirtualMachine that should run: "
+                    "off (nothing, the default), canned (a VMI and a Pod, "
+                    "with a configured console), qemu (the guest boots)")
+    vg.add_argument("--virt-delay", type=float, default=0.5,
+                    metavar="SECONDS",
+                    help="the step between a VMI's phases; default 0.5")
+    vg.add_argument("--virt-console", metavar="FILE",
+                    help="canned: the serial console's text")
+    vg.add_argument("--virt-max-boots", type=int, default=1, metavar="N",
+                    help="qemu: guests running at once (more stay "
+                    "Unschedulable); default 1")
+    vg.add_argument("--virt-qemu", metavar="PATH",
+                    help="qemu: the emulator; default qemu-system-x86_64")
+    vg.add_argument("--virt-accel", choices=("tcg", "kvm"), default="tcg",
+                    help="qemu: the accelerator; default tcg")
+    vg.add_argument("--virt-console-log-default", choices=("on", "off"),
+                    default="off",
+                    help="the cluster's serial console logging for VMs that "
+                    "do not set logSerialConsole; default off")
     args = ap.parse_args()
     if not args.token and not args.token_file:
         ap.error("give --token and/or --token-file: the fake always "

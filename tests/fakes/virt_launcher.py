@@ -1489,7 +1489,7 @@ class VmiRun:
             self.proc = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, cwd=self.workdir,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=die_with_parent)
         except OSError as e:
             self.launcher_log("error", f"cannot start qemu: {e}")
             return 1
@@ -1537,6 +1537,16 @@ class VmiRun:
         except OSError:
             pass
         proc.wait()
+
+
+def die_with_parent():
+    """In the child: SIGKILL when the thread that started it ends (it
+    waits for the guest), so not even a killed fake leaks a guest."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class PodGone(Exception):

@@ -636,6 +636,30 @@ class State(fakeserver.FakeState):
         self.outage = None
         self.load_seed()
 
+    def collect_dependents(self, owner, policy):
+        """The garbage collector, run at once: OWNER is gone; its
+        dependents (objects whose ownerReferences name its uid) are
+        deleted (Background, Foreground), recursively, or lose that
+        reference and stay (Orphan).  Locked."""
+        uid = owner["metadata"]["uid"]
+        deps = [(k, o) for k, o in self.objects.items()
+                if any(r.get("uid") == uid for r in
+                       (o["metadata"].get("ownerReferences") or []))]
+        for key, dep in deps:
+            if policy == "Orphan":
+                refs = [r for r in dep["metadata"]["ownerReferences"]
+                        if r.get("uid") != uid]
+                if refs:
+                    dep["metadata"]["ownerReferences"] = refs
+                else:
+                    del dep["metadata"]["ownerReferences"]
+                dep["metadata"]["resourceVersion"] = self.next_rv()
+                continue
+            del self.objects[key]
+            self.rv += 1
+            self.kubelet.deleted(BY_PATH[key[:3]], dep, "Background")
+            self.collect_dependents(dep, "Background")
+
     def next_rv(self):
         self.rv += 1
         return str(self.rv)
@@ -2041,30 +2065,6 @@ class Handler(fakeserver.FakeHandler):
             return self.store_update(state, res, ns, name, sub, old, new,
                                      dry_run)
 
-    def collect_dependents(self, state, owner, policy):
-        """The garbage collector, run at once: OWNER is gone; its
-        dependents (objects whose ownerReferences name its uid) are
-        deleted (Background, Foreground), recursively, or lose that
-        reference and stay (Orphan).  Locked."""
-        uid = owner["metadata"]["uid"]
-        deps = [(k, o) for k, o in state.objects.items()
-                if any(r.get("uid") == uid for r in
-                       (o["metadata"].get("ownerReferences") or []))]
-        for key, dep in deps:
-            if policy == "Orphan":
-                refs = [r for r in dep["metadata"]["ownerReferences"]
-                        if r.get("uid") != uid]
-                if refs:
-                    dep["metadata"]["ownerReferences"] = refs
-                else:
-                    del dep["metadata"]["ownerReferences"]
-                dep["metadata"]["resourceVersion"] = state.next_rv()
-                continue
-            del state.objects[key]
-            state.rv += 1
-            state.kubelet.deleted(BY_PATH[key[:3]], dep, "Background")
-            self.collect_dependents(state, dep, "Background")
-
     def delete(self, state, res, ns, name, ctype, body, dry_run, query):
         # DeleteOptions come in the body or, as kubectl and client-go
         # send them, in the query string; the body wins when it has any.
@@ -2100,9 +2100,9 @@ class Handler(fakeserver.FakeHandler):
                 headers = state.kubelet.deleted(res, obj, policy)
                 # The default is Background, except for Jobs, whose
                 # dependents batch/v1 orphans unless told otherwise.
-                self.collect_dependents(
-                    state, obj, policy or ("Orphan" if res.kind == "Job"
-                                           else "Background"))
+                state.collect_dependents(
+                    obj, policy or ("Orphan" if res.kind == "Job"
+                                      else "Background"))
         # Foreground: the owner is first marked (deletionTimestamp, the
         # foregroundDeletion finalizer) and answered as it is then; the
         # collector here removes its dependents and then it at once.

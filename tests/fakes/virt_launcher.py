@@ -491,8 +491,8 @@ class VirtLauncher:
         return self.state.objects.get((group, version, plural, ns, name))
 
     def remove(self, kind, obj):
-        """Delete OBJ as a controller (or the garbage collector) would.
-        Locked."""
+        """Delete OBJ as a controller would; the garbage collector takes
+        its dependents (a VMI's Pod).  Locked."""
         res = self.res(kind)
         meta = obj["metadata"]
         key = (res.group, res.version, res.plural, meta.get("namespace"),
@@ -501,31 +501,18 @@ class VirtLauncher:
                 self.state.objects[key]["metadata"]["uid"] == meta["uid"]:
             del self.state.objects[key]
             self.state.rv += 1
-            self.deleted(res, obj, "Background")
+            self.kubelet.deleted(res, obj, "Background")
+            self.state.collect_dependents(obj, "Background")
 
     def event(self, obj, etype, reason, message, component):
         self.kubelet.event(obj, etype, reason, message, component)
 
-    # -- hooks from the REST layer (locked) --
+    # -- hooks from the REST layer and the garbage collector (locked) --
 
     def deleted(self, res, obj, policy):
+        """OBJ is gone (its dependents are the collector's business)."""
         uid = obj["metadata"]["uid"]
         if res.kind == "VirtualMachine":
-            # Custom resources are deleted in the background by default.
-            for key, vmi in self.objects("virtualmachineinstances"):
-                if not any(r.get("uid") == uid for r in
-                           vmi["metadata"].get("ownerReferences") or []):
-                    continue
-                if policy == "Orphan":
-                    refs = [r for r in vmi["metadata"]["ownerReferences"]
-                            if r.get("uid") != uid]
-                    if refs:
-                        vmi["metadata"]["ownerReferences"] = refs
-                    else:
-                        del vmi["metadata"]["ownerReferences"]
-                    vmi["metadata"]["resourceVersion"] = self.state.next_rv()
-                else:
-                    self.remove("VirtualMachineInstance", vmi)
             self.once_done.discard(uid)
             self.stopped.discard(uid)
             self.restart_at.pop(uid, None)
@@ -533,11 +520,6 @@ class VirtLauncher:
             run = self.runs.get(uid)
             if run is not None:
                 run.abort.set()
-            if policy != "Orphan":
-                for key, pod in self.objects("pods", "", "v1"):
-                    if any(r.get("uid") == uid for r in
-                           pod["metadata"].get("ownerReferences") or []):
-                        self.remove("Pod", pod)
         elif res.kind == "Pod":
             for run in self.runs.values():
                 if run.pod_uid == uid:

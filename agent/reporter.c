@@ -8,13 +8,14 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "backoff.h"
 #include "cleanup.h"
 #include "http.h"
 #include "json.h"
 #include "kube.h"
 #include "log.h"
 #include "reporter.h"
+#include "retry.h"
+#include "timeutil.h"
 
 #define REPORTER_MAX_EVENTS   64        /* queued, not yet sent */
 #define REPORTER_MAX_SEEN     32        /* Events remembered for counts */
@@ -60,40 +61,14 @@ struct reporter {
   bool uid_looked_up;
 };
 
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-rfc3339_now (char *out, size_t len)
-{
-  time_t t = time (NULL);
-  struct tm tm;
-
-  gmtime_r (&t, &tm);
-  strftime (out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Wait for DELAY_MS on the reporter's condition variable, so that the
  * finish deadline cuts a backoff short.  Called with the lock held.
  */
 static void
 timed_wait (struct reporter *r, int64_t delay_ms)
 {
-  struct timespec ts;
+  struct timespec ts = timespec_after_ms (CLOCK_MONOTONIC, delay_ms);
 
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += delay_ms / 1000;
-  ts.tv_nsec += (delay_ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
   pthread_cond_timedwait (&r->cond, &r->lock, &ts);
 }
 
@@ -120,56 +95,85 @@ enum send_result { SENT, REJECTED, GAVE_UP };
 typedef int (*perform_fn) (struct reporter *r, void *arg,
                            struct http_response *resp, struct v2v_error *err);
 
+struct send {
+  struct reporter *r;
+  const char *what;
+  perform_fn perform;
+  void *arg;
+  long *ret_status;
+  int64_t start;
+  enum send_result result;
+};
+
+static int
+send_attempt (void *opaque, struct retry_attempt *a, struct v2v_error *err)
+{
+  struct send *s = opaque;
+  CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
+  char why[256];
+  int rc = s->perform (s->r, s->arg, &resp, err);
+
+  *s->ret_status = rc == 0 ? resp.status : 0;
+  if (rc == 0 && resp.status >= 200 && resp.status < 300) {
+    s->result = SENT;
+    return 0;
+  }
+  a->again = retry_http_retryable (rc, resp.status);
+  if (rc == 0)
+    kube_status_message (resp.body.data, why, sizeof why);
+  if (!a->again) {
+    if (rc == 0)
+      log_debug ("%s: HTTP %ld: %s", s->what, resp.status, why);
+    else
+      log_warn ("%s: %s (not retried)", s->what, err->msg);
+    s->result = REJECTED;
+    return rc < 0 ? rc : -EIO;
+  }
+  s->result = GAVE_UP;          /* unless a later attempt does better */
+  if (rc < 0)
+    return rc;
+  a->retry_after_ms = resp.retry_after_ms;
+  return v2v_error_set (err, -EIO, "HTTP %ld: %s", resp.status, why);
+}
+
+/* Wait between attempts, unless that would pass the item's deadline or
+ * the reporter is told to stop.
+ */
+static int
+send_wait (void *opaque, const struct v2v_error *err, int64_t delay)
+{
+  struct send *s = opaque;
+  struct reporter *r = s->r;
+
+  if (now_ms () + delay >= item_deadline (r, s->start) || r->stop)
+    return -ETIMEDOUT;
+  log_debug ("%s: %s (retrying in %" PRIi64 " ms)", s->what, err->msg,
+             delay);
+  pthread_mutex_lock (&r->lock);
+  if (!r->stop)
+    timed_wait (r, delay);
+  pthread_mutex_unlock (&r->lock);
+  return 0;
+}
+
 static enum send_result
 send_retrying (struct reporter *r, const char *what, perform_fn perform,
                void *arg, long *ret_status)
 {
-  int64_t start = now_ms ();
-  struct backoff b;
+  struct send s = { r, what, perform, arg, ret_status, now_ms (), GAVE_UP };
+  /* No deadline of its own: send_wait applies the item's, which the
+   * finish deadline can bring forward while it waits.
+   */
+  struct retry_policy policy = {
+    .initial_ms = REPORTER_BACKOFF_MS, .cap_ms = REPORTER_BACKOFF_CAP_MS,
+    .jitter = BACKOFF_JITTER_FULL, .wait = send_wait, .opaque = &s,
+  };
   struct v2v_error err = { 0 };
-  char why[256];
 
-  backoff_init (&b, REPORTER_BACKOFF_MS, REPORTER_BACKOFF_CAP_MS, 0,
-                BACKOFF_JITTER_FULL, NULL);
-  for (;;) {
-    CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
-    int64_t delay, deadline;
-    int rc = perform (r, arg, &resp, &err);
-
-    *ret_status = rc == 0 ? resp.status : 0;
-    if (rc == 0 && resp.status >= 200 && resp.status < 300)
-      return SENT;
-    if (rc == 0 && !kube_status_retryable (resp.status)) {
-      kube_status_message (resp.body.data, why, sizeof why);
-      log_debug ("%s: HTTP %ld: %s", what, resp.status, why);
-      return REJECTED;
-    }
-    if (rc < 0 && rc != -ETIMEDOUT && rc != -ECONNREFUSED &&
-        rc != -EHOSTUNREACH && rc != -ECONNRESET && rc != -EIO) {
-      log_warn ("%s: %s (not retried)", what, err.msg);
-      return REJECTED;
-    }
-    if (rc == 0) {
-      kube_status_message (resp.body.data, why, sizeof why);
-      snprintf (err.msg, sizeof err.msg, "HTTP %ld: %s", resp.status, why);
-      if (resp.retry_after_ms >= 0)
-        backoff_set_minimum (&b, resp.retry_after_ms);
-    }
-
-    deadline = item_deadline (r, start);
-    if (backoff_next (&b, &delay) < 0)
-      delay = 0;
-    if (now_ms () + delay >= deadline || r->stop) {
-      log_warn ("%s: gave up after %u attempts in %.1f s: %s", what,
-                b.attempts + 1, (now_ms () - start) / 1000.0, err.msg);
-      return GAVE_UP;
-    }
-    log_debug ("%s: %s (retrying in %" PRIi64 " ms)", what, err.msg, delay);
-    pthread_mutex_lock (&r->lock);
-    if (!r->stop)
-      timed_wait (r, delay);
-    pthread_mutex_unlock (&r->lock);
-  }
+  retry_run (&policy, send_attempt, &s, &err);
+  if (s.result == GAVE_UP)
+    log_warn ("%s: %s", what, err.msg);
+  return s.result;
 }
 
 /* --- Pod annotations ----------------------------------------------- */
@@ -329,7 +333,7 @@ send_event (struct reporter *r, const struct event *e)
 
   if (!r->uid_looked_up)
     lookup_uid (r);
-  rfc3339_now (now, sizeof now);
+  time_format_rfc3339 (time (NULL), now, sizeof now);
   snprintf (what, sizeof what, "event %s", e->reason);
 
   for (size_t i = 0; i < r->nr_seen; i++)
@@ -587,14 +591,8 @@ reporter_finish (struct reporter *r, int64_t deadline_ms)
   pthread_cond_broadcast (&r->cond);
   while ((r->busy || r->count > 0 || r->annotations_dirty ||
           r->status_dirty) && now_ms () < r->finish_deadline) {
-    struct timespec ts;
     /* r->idle uses CLOCK_REALTIME; wake at least every 100 ms. */
-    clock_gettime (CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 100 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = timespec_after_ms (CLOCK_REALTIME, 100);
     pthread_cond_timedwait (&r->idle, &r->lock, &ts);
   }
   dropped = r->dropped + r->count + r->annotations_dirty + r->status_dirty;

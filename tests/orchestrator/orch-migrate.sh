@@ -19,6 +19,7 @@
 #                                   and failure: none in any output
 set -euo pipefail
 scenario=$1
+TEST_CASE=$scenario
 . "$(dirname "$0")/orch-lib.sh"
 
 migrate () {

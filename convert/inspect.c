@@ -450,12 +450,6 @@ collect_kernels (struct convert_ctx *ctx, struct v2v_error *err)
   return 0;
 }
 
-static void
-strv_push (char ***v, const char *s)
-{
-  (void) convert_internal_strv_add (v, s);
-}
-
 /* Pull NIC names out of one config file.  KIND picks the syntax. */
 static void
 nic_names_from (struct convert_ctx *ctx, const char *path, unsigned kind)
@@ -495,7 +489,7 @@ scan_dir (struct convert_ctx *ctx, const char *dir, const char *prefix,
     /* The name, not the content, says which interface an ifcfg file is for. */
     if ((kind == NET_IFCFG || kind == NET_WICKED) && prefix &&
         convert_internal_ifname_ok (names[i] + strlen (prefix)))
-      strv_push (&ctx->guest->nic_names, names[i] + strlen (prefix));
+      (void) strv_add_unique (&ctx->guest->nic_names, names[i] + strlen (prefix));
     snprintf (path, sizeof path, "%s/%s", dir, names[i]);
     ctx->guest->net_systems |= kind;
     nic_names_from (ctx, path, kind);
@@ -588,7 +582,7 @@ collect_agents (struct convert_ctx *ctx)
     for (size_t d = 0; unit_dirs[d]; d++) {
       snprintf (path, sizeof path, "%s/%s", unit_dirs[d], agent_units[i]);
       if (convert_internal_is_regular (ctx, path)) {
-        strv_push (&ctx->guest->agents, agent_units[i]);
+        (void) strv_add_unique (&ctx->guest->agents, agent_units[i]);
         break;
       }
     }
@@ -683,9 +677,9 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
   if (disks == NULL || parts == NULL)
     return convert_internal_gerror (g, err, "list devices", NULL);
   for (size_t i = 0; disks[i]; i++)
-    strv_push (&devs, disks[i]);
+    (void) strv_add_unique (&devs, disks[i]);
   for (size_t i = 0; parts[i]; i++)
-    strv_push (&devs, parts[i]);
+    (void) strv_add_unique (&devs, parts[i]);
   for (size_t i = 0; devs && devs[i]; i++) {
     const char *dev = devs[i];
     const char *secret = NULL;

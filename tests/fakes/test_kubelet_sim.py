@@ -206,7 +206,9 @@ class KubeletSimTest(unittest.TestCase):
     # -- succeed / fail --
 
     def test_succeed(self):
-        self.kubelet(mode="succeed", delay=0.3)
+        # Running lasts half a delay: 0.15 s was missed by the polls on a
+        # machine with a load of 17.
+        self.kubelet(mode="succeed", delay=1.0)
         j = self.create(job("conv-ok"))
         seen = set()
         done = self.wait_job("conv-ok", seen=seen)

@@ -19,18 +19,15 @@
 #include "cleanup.h"
 #include "health.h"
 #include "spawn.h"
+#include "string-table.h"
 #include "strv.h"
 #include "verify.h"
 
-const char *
-verify_verdict_name (enum verify_verdict v)
-{
-  static const char *const names[] = {
-    [VERIFY_HEALTHY] = "healthy", [VERIFY_UNHEALTHY] = "unhealthy",
-    [VERIFY_NO_BOOT] = "no-boot", [VERIFY_TIMEOUT] = "timeout",
-  };
-  return (unsigned) v < sizeof names / sizeof names[0] ? names[v] : "unknown";
-}
+static const char *const verify_verdict_table[] = {
+  [VERIFY_HEALTHY] = "healthy", [VERIFY_UNHEALTHY] = "unhealthy",
+  [VERIFY_NO_BOOT] = "no-boot", [VERIFY_TIMEOUT] = "timeout",
+};
+DEFINE_STRING_TABLE_LOOKUP (verify_verdict, enum verify_verdict, "unknown")
 
 /* Console output after which the guest will not reach its health line,
  * checked as it arrives, so a failed boot costs seconds, not the whole

@@ -252,7 +252,7 @@ outcome_json (const struct verify_outcome *o)
   struct json_object *problems = NULL;
 
   json_object_object_add (j, "verdict", json_object_new_string
-                          (verify_verdict_name (o->verdict)));
+                          (verify_verdict_to_string (o->verdict)));
   json_object_object_add (j, "stage", o->stage
                           ? json_object_new_string (o->stage) : NULL);
   json_object_object_add (j, "reason", json_object_new_string (o->reason));
@@ -278,7 +278,7 @@ print_text (struct json_object *v, const struct verify_outcome *o)
   if (o->stage)
     printf ("verdict: no-boot at %s (%s)\n", o->stage, o->reason);
   else
-    printf ("verdict: %s (%s)\n", verify_verdict_name (o->verdict), o->reason);
+    printf ("verdict: %s (%s)\n", verify_verdict_to_string (o->verdict), o->reason);
   printf ("  boot: %s, %s, %s bus, %s NIC x%d, %d CPUs, %d MiB, %.1f s\n",
           json_object_get_string (json_object_object_get (v, "accel")),
           json_object_get_string (json_object_object_get (v, "firmware")),
@@ -549,7 +549,7 @@ agent_cmd_verify (int argc, char **argv)
       goto out;
     }
     log_set_phase ("boot");
-    log_info ("booting under %s (%s), timeout %u s", accel_name (accel.kind),
+    log_info ("booting under %s (%s), timeout %u s", accel_kind_to_string (accel.kind),
               accel.reason, a.timeout_s);
     if (verify_boot_run (qargv, a.timeout_s, log_fd, &o, &err) < 0) {
       log_error ("%s", err.msg);
@@ -574,7 +574,7 @@ agent_cmd_verify (int argc, char **argv)
 
   v = outcome_json (&o);
   json_object_object_add (v, "accel", json_object_new_string
-                          (accel_name (accel.kind)));
+                          (accel_kind_to_string (accel.kind)));
   json_object_object_add (v, "firmware", json_object_new_string
                           (fw_names[a.firmware]));
   json_object_object_add (v, "bus", json_object_new_string

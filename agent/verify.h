@@ -12,6 +12,7 @@
 
 #include "accel.h"
 #include "error.h"
+#include "string-table.h"
 
 struct json_object;
 
@@ -47,7 +48,7 @@ extern char **verify_qemu_argv (const struct verify_machine *m);
 
 enum verify_verdict { VERIFY_HEALTHY, VERIFY_UNHEALTHY, VERIFY_NO_BOOT,
                       VERIFY_TIMEOUT };
-extern const char *verify_verdict_name (enum verify_verdict v);
+DECLARE_STRING_TABLE_LOOKUP (verify_verdict, enum verify_verdict);
 
 /* The stage at which the console TEXT shows a boot that will not reach
  * the health line ("no-bootable-device", "initramfs-shell", "panic",

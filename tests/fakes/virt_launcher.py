@@ -1486,9 +1486,8 @@ class VmiRun:
                                         self.logs["compute"]))]
         for t in pumps:
             t.start()
-        self.wait(0.2)
-        if self.proc.poll() is None:
-            self.running(vmi)
+        # virt-handler sees the domain start: Running, however short.
+        self.running(vmi)
         while self.proc.poll() is None:
             self.wait(0.1)
         for t in pumps:

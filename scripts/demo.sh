@@ -43,7 +43,7 @@ nitro)
     cp --sparse=always "build/demo/$variant-data.img" build/demo/data.img
     disks+=(build/demo/data.img)
     map=(--disk-name "1=$NITRO_DATA_VOLUME" --nic "0=$NITRO_MAC0" --nic "1=$NITRO_MAC1")
-    vm=(--nic-mac "$NITRO_MAC0" --nic-mac "$NITRO_MAC1") ;;
+    vm=(--nic "$NITRO_MAC0" --nic "$NITRO_MAC1") ;;
 xen)
     cp --sparse=always "build/demo/$variant-data.img" build/demo/data.img
     disks+=(build/demo/data.img)
@@ -52,9 +52,10 @@ xen)
 esac
 
 step "3. boot the unconverted disk on virtio (expected to fail)"
-tests/fixtures/bootcheck.py --firmware "$fw" --timeout 400 \
-    --log build/demo/unconverted-serial.log build/demo/converted.img |
-    jq '{verdict, reason, seconds}' || true
+# v2v-agent verify boots it on a throwaway overlay, with its health probe
+# injected there; the disk itself is not written.
+"$V2V_AGENT" verify --firmware "$fw" --timeout 400 \
+    --log build/demo/unconverted-serial.log build/demo/converted.img || true
 
 step "4. v2v-agent convert"
 start=$(date +%s)
@@ -64,7 +65,7 @@ echo "conversion took $(( $(date +%s) - start )) s; report: build/demo/report.js
 
 step "5. boot the converted disk on virtio"
 set +e
-tests/fixtures/bootcheck.py --firmware "$fw" --timeout 420 \
+"$V2V_AGENT" verify --report build/demo/report.json --timeout 420 --json \
     --log build/demo/converted-serial.log "${vm[@]}" "${disks[@]}" |
     tee build/demo/verdict.json | jq '{verdict, reason, seconds, health}'
 rc=${PIPESTATUS[0]}

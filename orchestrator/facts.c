@@ -70,8 +70,9 @@ add_instance (struct orch *o, const struct ec2_instance *in)
   }
   struct orch_vm *vm = &r->vm;
   snprintf (vm->state, sizeof vm->state, "%s", in->state);
-  if (vm->nr_ebs_listed > 0)    /* a refresh: the state is what changed */
+  if (r->described)             /* a refresh: the state is what changed */
     return 0;
+  r->described = true;
   snprintf (vm->type, sizeof vm->type, "%s", in->type);
   snprintf (vm->az, sizeof vm->az, "%s", in->az);
   snprintf (vm->boot_mode, sizeof vm->boot_mode, "%s", in->boot_mode);

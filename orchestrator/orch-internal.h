@@ -41,10 +41,10 @@ enum run_state { RUN_PENDING, RUN_ACTIVE, RUN_DONE, RUN_FAILED };
 struct vm_run {
   struct orch_vm vm;
   enum run_state st;
+  bool described;               /* EC2's facts are in VM */
   size_t phase;                 /* index in orch_phases */
   enum orch_poll waiting;
   unsigned looks;               /* POLL_BITs still to make before going on */
-  size_t looked;                /* phase + 1 whose first look was made */
   char error[1024];
   int err_code;                 /* why it failed: -EACCES is exit 4 */
   char note[160];               /* "VirtualMachine NS/NAME exists" */

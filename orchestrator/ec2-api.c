@@ -454,7 +454,7 @@ ec2_create_snapshots (struct ec2_client *c,
   for (xmlNodePtr it = ec2_xml_items (xmlDocGetRootElement (doc),
                                       "snapshotSet");
        it; it = ec2_xml_next (it))
-    if ((r = on_snapshot (it, &g)) < 0) {
+    if (on_snapshot (it, &g) < 0) {
       ec2_snapshots_free (g.v, g.n);
       return nomem (err);
     }

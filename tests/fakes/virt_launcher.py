@@ -546,8 +546,11 @@ class VirtLauncher:
                 self.runs[uid] = run
                 threading.Thread(target=run.main, daemon=True,
                                  name=f"vmi-{key[4]}").start()
+            # A finished run keeps its logs while its VMI (and Pod) exist.
+            live = {o["metadata"]["uid"] for _, o in
+                    self.objects("virtualmachineinstances")}
             for uid in [u for u, r in self.runs.items() if r.finished and
-                        r.gone]:
+                        u not in live]:
                 del self.runs[uid]
 
     def sync_vm(self, vm):
@@ -950,7 +953,6 @@ class VmiRun:
         self.proc = None
         self.slot = False
         self.finished = False
-        self.gone = False                    # no object refers to it now
         self.workdir = os.path.join(vl.kubelet.workdir, f"vmi-{uid}")
         os.makedirs(self.workdir, exist_ok=True)
         self.logs = {"compute": Log(os.path.join(self.workdir,
@@ -1056,8 +1058,6 @@ class VmiRun:
             for log in self.logs.values():
                 log.close()
             self.finished = True
-            with self.state.lock:
-                self.gone = self.abort.is_set()
 
     def fail(self, message, reason):
         try:

@@ -426,7 +426,6 @@ convert_internal_guest_free (struct guest *guest)
   free (guest->product);
   free (guest->arch);
   free (guest->pkgfmt);
-  free (guest->esp_mountpoint);
   if (guest->os) {
     const struct convert_facts *const *f = guest->os->facts;
     for (size_t i = 0; f && f[i] && i < CONVERT_FACTS_MAX; i++) {

@@ -69,7 +69,6 @@ struct guest {
   enum guest_family family;
   enum guest_firmware firmware;
   const struct guest_fs *esp;
-  char *esp_mountpoint;         /* e.g. /boot/efi, when mounted */
 
   size_t nr_fs;
   struct guest_fs *fs;

@@ -19,6 +19,7 @@ struct boot_facts {
   bool grub2, bls, legacy;
   const char *cfg;              /* grub.cfg in the guest, or NULL */
   const char *mkconfig;         /* update-grub / grub2-mkconfig, or NULL */
+  char *esp;                    /* where fstab mounts the ESP, or NULL */
 };
 
 static void *
@@ -49,7 +50,20 @@ boot_gather (struct convert_ctx *ctx)
   f->legacy = !f->grub2 &&
     (convert_internal_is_regular (ctx, "/boot/grub/menu.lst") ||
      convert_internal_is_regular (ctx, "/boot/grub/grub.conf"));
+  for (size_t i = 0; ctx->guest->esp && i < ctx->guest->nr_fstab; i++)
+    if (ctx->guest->fstab[i].fs == ctx->guest->esp && f->esp == NULL)
+      f->esp = strdup (ctx->guest->fstab[i].file);
   return f;
+}
+
+static void
+boot_free (void *facts)
+{
+  struct boot_facts *f = facts;
+
+  if (f)
+    free (f->esp);
+  free (f);
 }
 
 static void
@@ -65,7 +79,7 @@ boot_json (const void *facts, struct json_object *o)
 const struct convert_facts linux_boot_facts = {
   .gather = boot_gather,
   .json = boot_json,
-  .free = free,
+  .free = boot_free,
 };
 
 /* This guest's boot facts; a guest without any has no grub at all. */
@@ -284,15 +298,15 @@ needs_fix (struct convert_ctx *ctx, const char *path)
 static bool
 uefi_fallback_missing (struct convert_ctx *ctx, char *path, size_t len)
 {
-  const struct guest *guest = ctx->guest;
+  const char *esp = grub (ctx)->esp;
 
-  if (guest->firmware != FIRMWARE_UEFI || guest->esp_mountpoint == NULL)
+  if (ctx->guest->firmware != FIRMWARE_UEFI || esp == NULL)
     return false;
-  snprintf (path, len, "%s/EFI/BOOT/BOOTX64.EFI", guest->esp_mountpoint);
+  snprintf (path, len, "%s/EFI/BOOT/BOOTX64.EFI", esp);
   if (convert_internal_exists (ctx, path))
     return false;
   /* FAT is case-insensitive but libguestfs paths are not: look both ways. */
-  snprintf (path, len, "%s/EFI/BOOT/bootx64.efi", guest->esp_mountpoint);
+  snprintf (path, len, "%s/EFI/BOOT/bootx64.efi", esp);
   if (convert_internal_exists (ctx, path))
     return false;
   return true;
@@ -560,7 +574,7 @@ static int
 ensure_uefi_fallback (struct convert_ctx *ctx, struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  const char *esp = ctx->guest->esp_mountpoint;
+  const char *esp = grub (ctx)->esp;
   char fallback[512], dir[512], src[1024], dst[1024];
   CLEANUP_STRV char **vendors = NULL;
   const char *shim = NULL, *grub = NULL;

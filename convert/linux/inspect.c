@@ -170,11 +170,6 @@ linux_inspect (struct guest *guest, const char *os_release,
   if (linux_kernels_inspect (&ctx, err) < 0)
     return CONVERT_ERR_INTERNAL;
   guest->firmware = guest->esp ? FIRMWARE_UEFI : FIRMWARE_BIOS;
-  for (size_t i = 0; guest->esp && i < guest->nr_fstab; i++)
-    if (guest->fstab[i].fs == guest->esp) {
-      free (guest->esp_mountpoint);
-      guest->esp_mountpoint = strdup (guest->fstab[i].file);
-    }
   convert_internal_facts_gather (&ctx);
 
   if (l->default_kernel < 0) {

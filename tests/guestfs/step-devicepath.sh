@@ -1,0 +1,5 @@
+#!/bin/bash
+. "$(dirname "$0")/step-lib.sh"
+phony_step devicepath
+expect_changes < /dev/null
+finish

@@ -1,5 +1,7 @@
 /* Cleanup attributes for every resource type in this tree.
  *
+ * (CLEANUP_STRV is in strv.h, with the string vectors it frees.)
+ *
  * Rules (after libguestfs utils/cleanups.c):
  *  - initialise every cleanup variable (to NULL or -1);
  *  - never mark a return value as cleanup: hand it on with TAKE_PTR/TAKE_FD;
@@ -34,17 +36,6 @@ free_cleanup (void *p)
   free (*(void **) p);
 }
 
-/* Free a NULL-terminated array of strings, and the array. */
-static inline void
-strv_free (char **v)
-{
-  if (v) {
-    for (char **s = v; *s; s++)
-      free (*s);
-    free (v);
-  }
-}
-
 static inline void
 fd_cleanup (int *fd)
 {
@@ -56,12 +47,10 @@ fd_cleanup (int *fd)
 }
 
 DEFINE_CLEANUP_FUNC (FILE *, fclose)
-DEFINE_CLEANUP_FUNC (char **, strv_free)
 
 #define CLEANUP_FREE   __attribute__ ((cleanup (free_cleanup)))
 #define CLEANUP_CLOSE  __attribute__ ((cleanup (fd_cleanup)))
 #define CLEANUP_FCLOSE __attribute__ ((cleanup (fclose_cleanup)))
-#define CLEANUP_STRV   __attribute__ ((cleanup (strv_free_cleanup)))
 
 /* Take ownership away from a cleanup variable. */
 #define TAKE_PTR(p)                             \

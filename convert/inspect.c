@@ -200,12 +200,6 @@ find_roots (struct guest *guest, struct os_candidate *out, size_t max,
   return n;
 }
 
-static void
-strv_push (char ***v, const char *s)
-{
-  (void) convert_internal_strv_add (v, s);
-}
-
 static int
 open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
 {
@@ -222,9 +216,9 @@ open_luks (struct guest *guest, char *const *keys, struct v2v_error *err)
   if (disks == NULL || parts == NULL)
     return convert_internal_gerror (g, err, "list devices", NULL);
   for (size_t i = 0; disks[i]; i++)
-    strv_push (&devs, disks[i]);
+    (void) strv_add_unique (&devs, disks[i]);
   for (size_t i = 0; parts[i]; i++)
-    strv_push (&devs, parts[i]);
+    (void) strv_add_unique (&devs, parts[i]);
   for (size_t i = 0; devs && devs[i]; i++) {
     const char *dev = devs[i];
     const char *secret = NULL;

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "convert.h"
 #include "error.h"
+#include "strv.h"
 
 DEFINE_CLEANUP_FUNC (guestfs_h *, guestfs_close)
 #define CLEANUP_GUESTFS __attribute__ ((cleanup (guestfs_close_cleanup)))
@@ -361,9 +362,6 @@ extern char *convert_internal_replace_word (const char *s, const char *from,
                                             const char *to);
 
 /* netconf.c: network and time-source config, as text. */
-/* Append a copy of S to the NULL-terminated *V unless it is there;
- * 0, or -1 if memory runs out. */
-extern int convert_internal_strv_add (char ***v, const char *s);
 /* Could S be a NIC name (not "lo", at most 15 safe characters)? */
 extern bool convert_internal_ifname_ok (const char *s);
 /* Add to *NAMES the interface names that LINES (one file of syntax KIND,

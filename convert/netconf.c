@@ -11,30 +11,6 @@
 
 #include "internal.h"
 
-int
-convert_internal_strv_add (char ***v, const char *s)
-{
-  size_t n = 0;
-  char **nv, *copy;
-
-  if (*v)
-    for (; (*v)[n]; n++)
-      if (strcmp ((*v)[n], s) == 0)
-        return 0;
-  copy = strdup (s);
-  if (copy == NULL)
-    return -1;
-  nv = realloc (*v, (n + 2) * sizeof *nv);
-  if (nv == NULL) {
-    free (copy);
-    return -1;
-  }
-  nv[n] = copy;
-  nv[n + 1] = NULL;
-  *v = nv;
-  return 0;
-}
-
 bool
 convert_internal_ifname_ok (const char *s)
 {
@@ -51,7 +27,7 @@ static void
 add_name (char ***names, const char *name)
 {
   if (convert_internal_ifname_ok (name))
-    (void) convert_internal_strv_add (names, name);
+    (void) strv_add_unique (names, name);
 }
 
 /* Keys under a netplan interface id that are not interface ids. */

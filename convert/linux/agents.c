@@ -39,7 +39,7 @@ agents_gather (struct convert_ctx *ctx)
     for (size_t d = 0; unit_dirs[d]; d++) {
       snprintf (path, sizeof path, "%s/%s", unit_dirs[d], agent_units[i]);
       if (convert_internal_is_regular (ctx, path)) {
-        (void) convert_internal_strv_add (&units, agent_units[i]);
+        (void) strv_add_unique (&units, agent_units[i]);
         break;
       }
     }

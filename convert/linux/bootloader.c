@@ -231,8 +231,6 @@ default_grub_line (const char *line, void *opaque)
   return NULL;
 }
 
-static void strv_add (char ***v, size_t *n, const char *s);
-
 /* The files grub's defaults come from: /etc/default/grub, its grub.d
  * drop-ins (Ubuntu and Debian cloud images put the console there), and
  * SUSE's /etc/sysconfig/bootloader.  Those that exist; caller frees.
@@ -244,15 +242,14 @@ defaults_files (struct convert_ctx *ctx)
                                        "/etc/sysconfig/bootloader", NULL };
   CLEANUP_STRV char **dropins = NULL;
   char **v = NULL;
-  size_t n = 0;
 
   for (size_t i = 0; fixed[i]; i++)
     if (convert_internal_is_regular (ctx, fixed[i]))
-      strv_add (&v, &n, fixed[i]);
+      (void) strv_add (&v, fixed[i]);
   dropins = convert_internal_list_dir (ctx, "/etc/default/grub.d", "*.cfg");
   for (size_t i = 0; dropins && dropins[i]; i++)
     if (convert_internal_is_regular (ctx, dropins[i]))
-      strv_add (&v, &n, dropins[i]);
+      (void) strv_add (&v, dropins[i]);
   return v;
 }
 
@@ -334,20 +331,6 @@ sets_force_partuuid (struct convert_ctx *ctx, const char *path)
     strstr (data, "\nGRUB_FORCE_PARTUUID=") != NULL;
 }
 
-static void
-strv_add (char ***v, size_t *n, const char *s)
-{
-  char **nv = realloc (*v, (*n + 2) * sizeof *nv);
-
-  if (nv == NULL || (nv[*n] = strdup (s)) == NULL) {
-    if (nv)
-      *v = nv;
-    return;
-  }
-  nv[++*n] = NULL;
-  *v = nv;
-}
-
 /* The grub defaults files that set GRUB_FORCE_PARTUUID, if the default
  * kernel cannot boot on virtio without its initramfs; else NULL.
  * Caller frees (strv).
@@ -358,7 +341,6 @@ force_partuuid_files (struct convert_ctx *ctx)
   const struct guest_kernel *k = linux_default_kernel (ctx->guest);
   CLEANUP_STRV char **files = NULL;
   char **v = NULL;
-  size_t n = 0;
 
   if (k == NULL)
     return NULL;
@@ -370,7 +352,7 @@ force_partuuid_files (struct convert_ctx *ctx)
   files = defaults_files (ctx);
   for (size_t i = 0; files && files[i]; i++)
     if (sets_force_partuuid (ctx, files[i]))
-      strv_add (&v, &n, files[i]);
+      (void) strv_add (&v, files[i]);
   return v;
 }
 

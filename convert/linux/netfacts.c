@@ -45,7 +45,7 @@ scan_dir (struct convert_ctx *ctx, struct linux_net_facts *f,
      * for. */
     if ((kind == NET_IFCFG || kind == NET_WICKED) && prefix &&
         convert_internal_ifname_ok (name + strlen (prefix)))
-      (void) convert_internal_strv_add (&f->nic_names, name + strlen (prefix));
+      (void) strv_add_unique (&f->nic_names, name + strlen (prefix));
     f->systems |= kind;
     nic_names_from (ctx, f, paths[i], kind);
   }

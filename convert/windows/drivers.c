@@ -56,20 +56,6 @@ wanted_file (const char *name)
     strcasecmp (dot, ".doc") != 0 && strcasecmp (dot, ".txt") != 0;
 }
 
-static int
-strv_append (char ***v, size_t *n, const char *s)
-{
-  char **nv = realloc (*v, (*n + 2) * sizeof *nv);
-
-  if (nv == NULL)
-    return -ENOMEM;
-  *v = nv;
-  if ((nv[*n] = strdup (s)) == NULL)
-    return -ENOMEM;
-  nv[++*n] = NULL;
-  return 0;
-}
-
 /* Add the wanted files of DIR to *FILES.  Sorted, so the copy order
  * (and the report) is stable. */
 static int
@@ -85,8 +71,8 @@ add_dir_files (const char *dir, char ***files, size_t *n)
     char path[4096];
     if (r == 0 && wanted_file (ents[i]->d_name)) {
       snprintf (path, sizeof path, "%s/%s", dir, ents[i]->d_name);
-      if (is_file (path))
-        r = strv_append (files, n, path);
+      if (is_file (path) && (r = strv_add (files, path)) == 0)
+        (*n)++;
     }
     free (ents[i]);
   }

@@ -34,21 +34,6 @@ static const char *const antivirus[] = {
   "Cylance", "Webroot", "Malwarebytes", NULL
 };
 
-static void
-strv_add (char ***v, const char *s)
-{
-  size_t n = 0;
-
-  for (; *v && (*v)[n]; n++)
-    ;
-  char **nv = realloc (*v, (n + 2) * sizeof *nv);
-  if (nv == NULL)
-    return;
-  nv[n] = strdup (s);
-  nv[n + 1] = NULL;
-  *v = nv;
-}
-
 static bool
 in_list (const char *name, const char *const *list)
 {
@@ -149,7 +134,7 @@ read_software (struct guest *guest)
         snprintf (msg, sizeof msg, "antivirus installed (%.200s): it may "
                   "block or quarantine the VirtIO drivers at first boot; "
                   "check it after the first boot on KubeVirt", dn);
-        strv_add (&w->warnings, msg);
+        (void) strv_add (&w->warnings, msg);
         break;
       }
   }
@@ -173,7 +158,7 @@ read_software (struct guest *guest)
                   "installation (SOFTWARE\\Policies\\Microsoft\\Windows\\"
                   "DeviceInstall\\Restrictions %s=%u): the VirtIO devices "
                   "may stay without drivers", deny[i], v);
-        strv_add (&w->warnings, msg);
+        (void) strv_add (&w->warnings, msg);
       }
   }
   guestfs_hivex_close (g);
@@ -213,11 +198,11 @@ read_system (struct guest *guest)
     if (name == NULL || strlen (name) > 200)
       continue;
     if (in_list (name, pv_drivers) || strncasecmp (name, "AWSPV", 5) == 0)
-      strv_add (&w->pv_services, name);
+      (void) strv_add (&w->pv_services, name);
     else if (in_list (name, agents))
-      strv_add (&w->agent_services, name);
+      (void) strv_add (&w->agent_services, name);
     else if (in_list (name, kept))
-      strv_add (&w->kept_drivers, name);
+      (void) strv_add (&w->kept_drivers, name);
   }
   if (kids)
     guestfs_free_hivex_node_list (kids);

@@ -29,17 +29,12 @@ import datetime
 import fnmatch
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import random
 import re
-import signal
-import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 import uuid
@@ -50,6 +45,9 @@ import botocore.awsrequest
 import botocore.credentials
 import botocore.loaders
 import botocore.model
+
+import fakeserver
+from fakeserver import BodyError, DropConnection, FaultRuleError
 
 API_VERSION = "2016-11-15"
 XMLNS = f"http://ec2.amazonaws.com/doc/{API_VERSION}/"
@@ -351,28 +349,30 @@ class Account:
         self.token = parts[3] if len(parts) == 4 else None
 
 
-class State:
+class State(fakeserver.FakeState):
     """Everything the emulator knows, behind one lock."""
 
+    FAULT_KEYS = frozenset({"action", "account", "times", "code", "status",
+                            "delay", "drop", "message"})
+
     def __init__(self, args):
-        self.lock = threading.Lock()
-        self.args = args
+        super().__init__(args)
         self.by_akid = {}
         for spec in args.credentials:
             a = Account(spec)
             self.by_akid[a.akid] = a
-        self.record_file = None
-        if args.record:
-            self.record_file = open(args.record, "a", encoding="utf-8")
         self.seed = {"instances": [], "volumes": []}
         if args.seed:
             with open(args.seed, encoding="utf-8") as f:
                 self.seed = json.load(f)
-        self.initial_faults = []
-        if args.faults:
-            with open(args.faults, encoding="utf-8") as f:
-                self.initial_faults = check_faults(json.load(f))
+        self.initial_faults = self.load_fault_file()
         self.reset()
+
+    def check_fault_rule(self, i, r):
+        if r.get("action") and r["action"] not in \
+                SERVICE_MODEL.operation_names:
+            raise FaultRuleError(f"fault rule {i}: no EC2 action "
+                                 f"{r['action']!r}")
 
     def reset(self):
         self.requests = []
@@ -524,35 +524,26 @@ class State:
         os.rename(tmp, dst)
         return dst
 
-    def record(self, entry):
-        with self.lock:
-            self.requests.append(entry)
-            a = entry.get("action") or "-"
-            self.counts_action[a] = self.counts_action.get(a, 0) + 1
-            acct = entry.get("account") or "-"
-            self.counts_account[acct] = self.counts_account.get(acct, 0) + 1
-            if self.record_file:
-                self.record_file.write(json.dumps(entry, sort_keys=True)
-                                       + "\n")
-                self.record_file.flush()
+    def counted(self, entry):
+        a = entry.get("action") or "-"
+        self.counts_action[a] = self.counts_action.get(a, 0) + 1
+        acct = entry.get("account") or "-"
+        self.counts_account[acct] = self.counts_account.get(acct, 0) + 1
 
     def take_fault(self, action, account):
-        with self.lock:
-            for rule in self.faults:
-                if rule.get("action") and rule["action"] != action:
-                    continue
-                if rule.get("account") and rule["account"] != account:
-                    continue
-                if rule.get("times") is not None:
-                    if rule["times"] <= 0:
-                        continue
-                    rule["times"] -= 1
-                return dict(rule)
+        """The fault rule for ACTION by ACCOUNT, else a --throttle-rate
+        draw, else None."""
+        def matches(rule):
+            return (not rule.get("action") or rule["action"] == action) and \
+                (not rule.get("account") or rule["account"] == account)
+
+        def throttle():
             if self.args.throttle_rate > 0 and \
                     self.rng.random() < self.args.throttle_rate:
                 return {"code": "RequestLimitExceeded", "status": 503,
                         "throttle_rate": self.args.throttle_rate}
-        return None
+            return None
+        return super().take_fault(matches, throttle)
 
     def public(self):
         def strip(d):
@@ -560,33 +551,6 @@ class State:
         return {"instances": [strip(i) for i in self.instances.values()],
                 "volumes": [strip(v) for v in self.volumes.values()],
                 "snapshots": [strip(s) for s in self.snapshots.values()]}
-
-
-FAULT_KEYS = {"action", "account", "times", "code", "status", "delay",
-              "drop", "message"}
-
-
-def check_faults(rules):
-    if not isinstance(rules, list):
-        raise ValueError("fault rules must be a JSON list")
-    out = []
-    for i, r in enumerate(rules):
-        if not isinstance(r, dict):
-            raise ValueError(f"fault rule {i} must be an object")
-        unknown = set(r) - FAULT_KEYS
-        if unknown:
-            raise ValueError(f"fault rule {i}: unknown keys "
-                             f"{sorted(unknown)}")
-        if r.get("action") and r["action"] not in \
-                SERVICE_MODEL.operation_names:
-            raise ValueError(f"fault rule {i}: no EC2 action "
-                             f"{r['action']!r}")
-        if r.get("status") is None and r.get("code") is None and \
-                not r.get("drop") and r.get("delay") is None:
-            raise ValueError(f"fault rule {i} needs status, code, drop or "
-                             f"delay")
-        out.append(dict(r))
-    return out
 
 
 # --- SigV4 -------------------------------------------------------------------
@@ -1349,82 +1313,25 @@ ACTIONS = {
 
 # --- HTTP --------------------------------------------------------------------
 
-class DropConnection(Exception):
-    pass
-
-
 # Never recorded: they sign or authenticate, and presigned URLs carry them
 # in the query.
 SECRET_PARAMS = {"X-Amz-Signature", "X-Amz-Security-Token",
                  "X-Amz-Credential", "Signature", "SecurityToken"}
 
+# The EC2 error codes of a body that cannot be read (fakeserver.BodyError).
+BODY_ERROR_CODES = {400: "InvalidRequest", 413: "RequestEntityTooLarge"}
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    # libcurl keeps connections alive and reuses them; HTTP/1.0 would hide
-    # bugs in how the client reuses them.
-    protocol_version = "HTTP/1.1"
+
+class Handler(fakeserver.FakeHandler):
+    LOG_NAME = "ec2-emulator.py"
+    # Any other method is 501, before the signature is looked at.
+    METHODS = ("GET", "POST", "DELETE")
+    MAX_BODY = MAX_BODY
     server_version = "AmazonEC2"
     sys_version = ""
-    # Headers and body go out in two writes; with Nagle on, the second one
-    # waits for the client's delayed ACK and every reply costs 40 ms.
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        if not self.server.state.args.quiet:
-            sys.stderr.write("ec2-emulator.py: %s\n" % (fmt % args))
-
-    def do_GET(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def do_DELETE(self):
-        self.dispatch()
-
-    def read_body(self):
-        length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            self.close_connection = True
-            raise Ec2Error(400, "InvalidRequest",
-                           "chunked request bodies are not accepted")
-        if length is None:
-            return b""
-        try:
-            n = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise Ec2Error(400, "InvalidRequest", "bad Content-Length")
-        if n > MAX_BODY:
-            self.close_connection = True
-            raise Ec2Error(413, "RequestEntityTooLarge",
-                           "request entity too large")
-        return self.rfile.read(n)
 
     def send(self, code, data, ctype="text/xml;charset=UTF-8"):
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def drop(self):
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        raise DropConnection()
-
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except DropConnection:
-            self.close_connection = True
+        self.send_body(code, data, ctype)
 
     def dispatch(self):
         state = self.server.state
@@ -1432,15 +1339,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         try:
             body = self.read_body()
-        except Ec2Error as e:
-            self.send(e.status, error_xml(e.code, e.message, request_id))
+        except BodyError as e:
+            self.send(e.status, error_xml(BODY_ERROR_CODES[e.status],
+                                          e.message, request_id))
             return
-        if url.path == "/_fake" or url.path.startswith("/_fake/"):
+        if self.is_control(url.path):
             self.control(url.path, body)
             return
         entry = {
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="microseconds").replace("+00:00", "Z"),
+            "time": fakeserver.record_time(),
             "request_id": request_id, "action": None, "params": {},
             "account": None, "access_key_id": None, "region": None,
             "status": None, "error": None, "polling": False,
@@ -1514,10 +1421,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rule = state.take_fault(action, acct.account)
         if rule is not None:
             entry["fault"] = rule
-            if rule.get("delay"):
-                time.sleep(rule["delay"])
-            if rule.get("drop"):
-                self.drop()
+            self.apply_fault(rule)
             if rule.get("status") is not None or rule.get("code"):
                 code = rule.get("code") or "RequestLimitExceeded"
                 status = rule.get("status") or 503
@@ -1560,34 +1464,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            "is set.")
         return 200, reply_xml(op, result, request_id)
 
-    def control(self, path, body):
+    # -- the control API (fakeserver serves requests, faults and reset) --
+
+    def control_own(self, path, m, data):
         state = self.server.state
-        m = self.command
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            self.send_json(400, {"error": "control body is not valid JSON"})
-            return
-        if path == "/_fake/requests" and m == "GET":
-            with state.lock:
-                self.send_json(200, list(state.requests))
-        elif path == "/_fake/requests" and m == "DELETE":
-            with state.lock:
-                state.requests.clear()
-            self.send_json(200, [])
-        elif path == "/_fake/faults" and m == "GET":
-            with state.lock:
-                self.send_json(200, state.faults)
-        elif path == "/_fake/faults" and m == "POST":
-            try:
-                rules = check_faults(data if data is not None else [])
-            except ValueError as e:
-                self.send_json(400, {"error": str(e)})
-                return
-            with state.lock:
-                state.faults = rules
-            self.send_json(200, rules)
-        elif path == "/_fake/state" and m == "GET":
+        if path == "/_fake/state" and m == "GET":
             with state.lock:
                 state.tick()
                 self.send_json(200, state.public())
@@ -1595,40 +1476,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with state.lock:
                 self.send_json(200, {"by_action": state.counts_action,
                                      "by_account": state.counts_account})
-        elif path == "/_fake/reset" and m == "POST":
-            with state.lock:
-                state.reset()
-            self.send_json(200, {"reset": True})
         else:
-            self.send_json(404, {"error": f"no control endpoint {m} {path}"})
+            return False
+        return True
 
     def send_json(self, code, obj):
         self.send(code, json.dumps(obj, default=str).encode() + b"\n",
                   "application/json")
 
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ssl.SSLError, ConnectionError, DropConnection,
-                            socket.timeout)):
-            return
-        super().handle_error(request, client_address)
+    def control_error(self, code, message):
+        self.send_json(code, {"error": message})
 
 
 def main():
     ap = argparse.ArgumentParser(
         description="Strict loopback emulator of the EC2 Query API.")
-    ap.add_argument("--listen", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0,
-                    help="0 (the default) picks a free port")
-    ap.add_argument("--port-file",
-                    help="write the port here once listening (atomically)")
-    ap.add_argument("--cert", help="serve HTTPS with this certificate")
-    ap.add_argument("--key", help="... and this key")
+    fakeserver.add_server_options(ap, tls_required=False)
     ap.add_argument("--credentials", action="append", required=True,
                     metavar="ACCOUNT:AKID:SECRET[:SESSION_TOKEN]",
                     help="an account and its key (repeatable)")
@@ -1646,18 +1509,13 @@ def main():
     ap.add_argument("--page-size", type=int, default=0,
                     help="Describe* pages hold at most N items when the "
                     "client gives no MaxResults (default 0: no limit)")
-    ap.add_argument("--faults", help="JSON list of fault rules")
     ap.add_argument("--throttle-rate", type=float, default=0.0,
                     help="throttle each request with this probability")
     ap.add_argument("--seed-random", type=int, default=0,
                     help="seed of the --throttle-rate draws (default 0)")
-    ap.add_argument("--record", help="append one JSON line per API request")
-    ap.add_argument("--quiet", action="store_true",
-                    help="do not log requests to stderr")
     args = ap.parse_args()
     args.region = args.region or ["us-east-1"]
-    if bool(args.cert) != bool(args.key):
-        ap.error("--cert and --key go together")
+    fakeserver.check_server_options(ap, args)
     if not 0.0 <= args.throttle_rate <= 1.0:
         ap.error("--throttle-rate is a probability, 0 to 1")
     if args.page_size < 0:
@@ -1668,34 +1526,7 @@ def main():
         state = State(args)
     except (OSError, ValueError) as e:
         raise SystemExit(f"ec2-emulator.py: {e}")
-
-    httpd = Server((args.listen, args.port), Handler)
-    httpd.state = state
-    scheme = "http"
-    if args.cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        ctx.load_cert_chain(args.cert, args.key)
-        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
-                                       do_handshake_on_connect=False)
-        scheme = "https"
-    port = httpd.server_address[1]
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"{port}\n")
-        os.rename(tmp, args.port_file)
-    if not args.quiet:
-        sys.stderr.write(f"ec2-emulator.py: listening on "
-                         f"{scheme}://{args.listen}:{port}\n")
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    httpd.serve_forever(poll_interval=0.1)
-    httpd.server_close()
-    return 0
+    return fakeserver.serve("ec2-emulator.py", Handler, state, args)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,11 @@ import base64
 import copy
 import datetime
 import hmac
-import http.server
 import json
 import os
 import re
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,6 +31,9 @@ import urllib.parse
 import uuid
 
 import jsonschema
+
+import fakeserver
+from fakeserver import BodyError, DropConnection, FaultRuleError
 
 # A real API server refuses request bodies over 3 MiB (etcd's limit is
 # about 1.5 MiB per object); anything larger here is a client bug.
@@ -592,24 +592,19 @@ def fields_match(obj, reqs):
 
 # --- state -------------------------------------------------------------------
 
-class State:
+class State(fakeserver.FakeState):
     """Everything the fake knows, behind one lock."""
 
+    FAULT_KEYS = frozenset({"method", "path_regex", "times", "status",
+                            "retry_after", "delay", "drop", "message"})
+
     def __init__(self, args):
-        self.lock = threading.Lock()
-        self.args = args
+        super().__init__(args)
         self.seed = []
         self.objects = {}     # (group, version, plural, ns, name) -> obj
         self.rv = 0
-        self.requests = []
-        self.faults = []
         self.outage = args.outage
-        self.record_file = None
-        if args.record:
-            self.record_file = open(args.record, "a", encoding="utf-8")
-        if args.faults:
-            with open(args.faults, encoding="utf-8") as f:
-                self.faults = check_faults(json.load(f))
+        self.faults = self.load_fault_file()
         if args.seed:
             with open(args.seed, encoding="utf-8") as f:
                 self.seed = json.load(f)
@@ -617,6 +612,21 @@ class State:
                 raise SystemExit("kube-apiserver.py: --seed must hold a JSON "
                                  "list of objects")
         self.kubelet = Kubelet(self, args)
+        self.load_seed()
+
+    def check_fault_rule(self, i, r):
+        if r.get("path_regex") is not None:
+            try:
+                re.compile(r["path_regex"])
+            except re.error as e:
+                raise FaultRuleError(f"fault rule {i}: path_regex: {e}")
+
+    def reset(self):
+        """Back to the seed, for POST /_fake/reset (lock held)."""
+        self.kubelet.reset()
+        self.requests.clear()
+        self.faults = []
+        self.outage = None
         self.load_seed()
 
     def next_rv(self):
@@ -652,14 +662,6 @@ class State:
         self.objects[key] = obj
         return obj
 
-    def record(self, entry):
-        with self.lock:
-            self.requests.append(entry)
-            if self.record_file:
-                self.record_file.write(json.dumps(entry, sort_keys=True)
-                                       + "\n")
-                self.record_file.flush()
-
     def tokens(self):
         toks = set(self.args.token or [])
         if self.args.token_file:
@@ -674,46 +676,12 @@ class State:
         return toks
 
     def take_fault(self, method, path):
-        with self.lock:
-            for rule in self.faults:
-                if rule.get("method") and rule["method"].upper() != method:
-                    continue
-                if rule.get("path_regex") and \
-                        not re.search(rule["path_regex"], path):
-                    continue
-                if rule.get("times") is not None:
-                    if rule["times"] <= 0:
-                        continue
-                    rule["times"] -= 1
-                return dict(rule)
-        return None
-
-
-FAULT_KEYS = {"method", "path_regex", "times", "status", "retry_after",
-              "delay", "drop", "message"}
-
-
-def check_faults(rules):
-    if not isinstance(rules, list):
-        raise ApiError(400, "fault rules must be a JSON list")
-    out = []
-    for i, r in enumerate(rules):
-        if not isinstance(r, dict):
-            raise ApiError(400, f"fault rule {i} must be an object")
-        unknown = set(r) - FAULT_KEYS
-        if unknown:
-            raise ApiError(400, f"fault rule {i}: unknown keys "
-                           f"{sorted(unknown)}")
-        if r.get("path_regex") is not None:
-            try:
-                re.compile(r["path_regex"])
-            except re.error as e:
-                raise ApiError(400, f"fault rule {i}: path_regex: {e}")
-        if r.get("status") is None and not r.get("drop") and \
-                r.get("delay") is None:
-            raise ApiError(400, f"fault rule {i} needs status, drop or delay")
-        out.append(dict(r))
-    return out
+        def matches(rule):
+            return (not rule.get("method") or
+                    rule["method"].upper() == method) and \
+                (not rule.get("path_regex") or
+                 re.search(rule["path_regex"], path))
+        return super().take_fault(matches)
 
 
 # --- the simulated kubelet and Job controller --------------------------------
@@ -1664,91 +1632,18 @@ class JobRun:
 
 # --- HTTP --------------------------------------------------------------------
 
-class DropConnection(Exception):
-    pass
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    # libcurl keeps connections alive and reuses them; HTTP/1.0 would close
-    # after every reply and hide bugs in how the client reuses them.
-    protocol_version = "HTTP/1.1"
+class Handler(fakeserver.FakeHandler):
+    LOG_NAME = "kube-apiserver.py"
+    METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+    MAX_BODY = MAX_BODY
+    ACCEPT_CHUNKED = True
     server_version = "fake-kube-apiserver/1"
-    # Headers and body go out in two writes; with Nagle on, the second one
-    # waits for the client's delayed ACK and every reply costs 40 ms.
-    disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *args):
-        if not self.server.state.args.quiet:
-            sys.stderr.write("kube-apiserver.py: %s\n" % (fmt % args))
-
-    # One entry point for every method, so that the body is always read
-    # (even for requests that are refused) and the connection stays in
-    # step for the next request on it.
-    def do_GET(self): self.dispatch()
-    def do_POST(self): self.dispatch()
-    def do_PUT(self): self.dispatch()
-    def do_PATCH(self): self.dispatch()
-    def do_DELETE(self): self.dispatch()
-    def do_HEAD(self): self.dispatch()
-    def do_OPTIONS(self): self.dispatch()
-
-    def read_body(self):
-        te = self.headers.get("Transfer-Encoding", "")
-        if te.lower() == "chunked":
-            chunks, total = [], 0
-            while True:
-                line = self.rfile.readline(1024)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                total += size
-                if total > MAX_BODY:
-                    self.close_connection = True
-                    raise ApiError(413, "request entity too large")
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(1024)
-            return b"".join(chunks)
-        length = self.headers.get("Content-Length")
-        if length is None:
-            return b""
-        try:
-            n = int(length)
-        except ValueError:
-            self.close_connection = True
-            raise ApiError(400, "bad Content-Length")
-        if n > MAX_BODY:
-            # The body is not read, so the connection cannot be reused.
-            self.close_connection = True
-            raise ApiError(413, "request entity too large")
-        return self.rfile.read(n)
 
     def send_json(self, code, obj, extra_headers=()):
-        data = json.dumps(obj).encode() + b"\n"
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-cache, private")
-        for k, v in extra_headers:
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def drop(self):
-        # Close the TCP (and TLS) connection without a byte of reply, as a
-        # crashed API server or a cut network would.
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-        except OSError:
-            pass
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        raise DropConnection()
+        self.send_body(code, json.dumps(obj).encode() + b"\n",
+                       "application/json",
+                       [("Cache-Control", "no-cache, private")]
+                       + list(extra_headers))
 
     def dispatch(self):
         state = self.server.state
@@ -1756,19 +1651,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = url.path
         try:
             body = self.read_body()
-        except ApiError as e:
+        except BodyError as e:
             if not path.startswith("/_fake/"):
                 state.record({"time": now_rfc3339(), "method": self.command,
                               "path": path, "query": {},
                               "content_type":
                                   self.headers.get("Content-Type"),
-                              "auth": None, "status": e.code, "body": None})
-            self.send_json(e.code, status_object(e.code, e.message))
+                              "auth": None, "status": e.status,
+                              "body": None})
+            self.send_json(e.status, status_object(e.status, e.message))
             return
         except (ValueError, OSError):
             self.close_connection = True
             return
-        if path == "/_fake" or path.startswith("/_fake/"):
+        if self.is_control(path):
             self.control(path, body)
             return
 
@@ -1777,8 +1673,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                      url.query, keep_blank_values=True).items()}
         ctype = self.headers.get("Content-Type")
         entry = {
-            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="microseconds").replace("+00:00", "Z"),
+            "time": fakeserver.record_time(),
             "method": self.command,
             "path": path,
             "query": query,
@@ -1810,12 +1705,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         state.record(entry)
         self.send_json(code, reply, headers)
 
-    def handle_one_request(self):
-        try:
-            super().handle_one_request()
-        except DropConnection:
-            self.close_connection = True
-
     def api(self, state, entry, path, query, ctype, body):
         """Answer one API request: (code, JSON reply, extra headers)."""
         if state.outage:
@@ -1825,10 +1714,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         fault = state.take_fault(self.command, path)
         if fault:
             entry["fault"] = fault
-            if fault.get("delay"):
-                time.sleep(float(fault["delay"]))
-            if fault.get("drop"):
-                self.drop()
+            self.apply_fault(fault)
             if fault.get("status") is not None:
                 code = int(fault["status"])
                 headers = []
@@ -2176,34 +2062,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "name": name, "group": res.group, "kind": res.plural,
             "uid": obj["metadata"]["uid"]}), headers
 
-    # -- the control API --
+    # -- the control API (fakeserver serves requests, faults and reset) --
 
-    def control(self, path, body):
+    def control_error(self, code, message):
+        self.send_json(code, status_object(code, message))
+
+    def control_own(self, path, m, data):
         state = self.server.state
-        m = self.command
         try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            self.send_json(400, status_object(400, "control body is not "
-                                              "valid JSON"))
-            return
-        try:
-            if path == "/_fake/requests" and m == "GET":
-                with state.lock:
-                    self.send_json(200, list(state.requests))
-            elif path == "/_fake/requests" and m == "DELETE":
-                with state.lock:
-                    state.requests.clear()
-                self.send_json(200, [])
-            elif path == "/_fake/faults" and m == "GET":
-                with state.lock:
-                    self.send_json(200, state.faults)
-            elif path == "/_fake/faults" and m == "POST":
-                rules = check_faults(data if data is not None else [])
-                with state.lock:
-                    state.faults = rules
-                self.send_json(200, rules)
-            elif path == "/_fake/outage" and m == "POST":
+            if path == "/_fake/outage" and m == "POST":
                 st = (data or {}).get("status")
                 if st is not None and not (isinstance(st, int)
                                            and 100 <= st <= 599):
@@ -2231,48 +2098,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with state.lock:
                     state.kubelet.configure(data if data is not None else {})
                     self.send_json(200, state.kubelet.settings())
-            elif path == "/_fake/reset" and m == "POST":
-                with state.lock:
-                    state.kubelet.reset()
-                    state.requests.clear()
-                    state.faults = []
-                    state.outage = None
-                    state.load_seed()
-                self.send_json(200, {"reset": True})
             else:
-                self.send_json(404, status_object(404, f"no control "
-                                                  f"endpoint {m} {path}"))
+                return False
         except ApiError as e:
-            self.send_json(e.code, status_object(e.code, e.message))
-
-
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    # Tests start and stop the fake quickly on fresh ports; reuse avoids
-    # TIME_WAIT trouble when a port is chosen explicitly.
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # A client that refuses our certificate, or hangs up mid-request,
-        # is what several tests do on purpose; a traceback would only hide
-        # real problems in the ctest output.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ssl.SSLError, ConnectionError, DropConnection,
-                            socket.timeout)):
-            return
-        super().handle_error(request, client_address)
+            self.control_error(e.code, e.message)
+        return True
 
 
 def main():
     ap = argparse.ArgumentParser(
         description="Strict loopback fake of the Kubernetes API server.")
-    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
-    ap.add_argument("--key", required=True, help="server private key (PEM)")
-    ap.add_argument("--listen", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0,
-                    help="0 (the default) picks a free port")
-    ap.add_argument("--port-file",
-                    help="write the port here once listening (atomically)")
+    fakeserver.add_server_options(ap, tls_required=True)
     ap.add_argument("--token", action="append",
                     help="an accepted bearer token (repeatable)")
     ap.add_argument("--token-file",
@@ -2281,12 +2117,8 @@ def main():
     ap.add_argument("--schemas", required=True,
                     help="the shared schema directory (k8s/, kubevirt.io/)")
     ap.add_argument("--seed", help="JSON list of objects to preload")
-    ap.add_argument("--record", help="append one JSON line per API request")
-    ap.add_argument("--faults", help="JSON list of fault rules")
     ap.add_argument("--outage", type=int, default=None, metavar="STATUS",
                     help="answer every API request with STATUS")
-    ap.add_argument("--quiet", action="store_true",
-                    help="do not log requests to stderr")
     kg = ap.add_argument_group("simulated kubelet and Job controller")
     kg.add_argument("--kubelet", choices=KUBELET_MODES, default="off",
                     help="what happens to a Job: off (nothing, the "
@@ -2339,39 +2171,16 @@ def main():
         state = State(args)
     except ApiError as e:
         raise SystemExit(f"kube-apiserver.py: {e.message}")
+    except FaultRuleError as e:
+        raise SystemExit(f"kube-apiserver.py: {e}")
 
-    httpd = Server((args.listen, args.port), Handler)
-    httpd.state = state
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(args.cert, args.key)
-    # The handshake happens in the handler thread on first read, so a
-    # client that stalls in it cannot block accept() for everyone else.
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True,
-                                   do_handshake_on_connect=False)
-    port = httpd.server_address[1]
-    state.kubelet.port = port
-    threading.Thread(target=state.kubelet.loop, daemon=True,
-                     name="kubelet").start()
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"{port}\n")
-        os.rename(tmp, args.port_file)
-    if not args.quiet:
-        sys.stderr.write(f"kube-apiserver.py: listening on "
-                         f"https://{args.listen}:{port}\n")
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        httpd.serve_forever(poll_interval=0.1)
-    finally:
-        state.kubelet.shutdown()
-    httpd.server_close()
-    return 0
+    def started(port):
+        state.kubelet.port = port
+        threading.Thread(target=state.kubelet.loop, daemon=True,
+                         name="kubelet").start()
+    return fakeserver.serve("kube-apiserver.py", Handler, state, args,
+                            started=started,
+                            stopping=state.kubelet.shutdown)
 
 
 if __name__ == "__main__":

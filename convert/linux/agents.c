@@ -131,21 +131,21 @@ agents_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 static int
 mask_unit (struct convert_ctx *ctx, const char *unit, struct v2v_error *err)
 {
+  static const char *const kinds[] = { "*.wants", "*.requires", NULL };
   guestfs_h *g = ctx->guest->g;
-  CLEANUP_STRV char **dirs = guestfs_ls (g, "/etc/systemd/system");
   char path[512];
   int r;
 
-  for (size_t i = 0; dirs && dirs[i]; i++) {
-    size_t l = strlen (dirs[i]);
-    if (!(l > 6 && strcmp (dirs[i] + l - 6, ".wants") == 0) &&
-        !(l > 9 && strcmp (dirs[i] + l - 9, ".requires") == 0))
-      continue;
-    snprintf (path, sizeof path, "/etc/systemd/system/%s/%s", dirs[i], unit);
-    if (guestfs_is_symlink (g, path) > 0 &&
-        (r = convert_internal_remove (ctx, path, "disable the AWS agent",
-                                      err)) < 0)
-      return r;
+  for (size_t k = 0; kinds[k]; k++) {
+    CLEANUP_STRV char **dirs =
+      convert_internal_list_dir (ctx, "/etc/systemd/system", kinds[k]);
+    for (size_t i = 0; dirs && dirs[i]; i++) {
+      snprintf (path, sizeof path, "%s/%s", dirs[i], unit);
+      if (guestfs_is_symlink (g, path) > 0 &&
+          (r = convert_internal_remove (ctx, path, "disable the AWS agent",
+                                        err)) < 0)
+        return r;
+    }
   }
   snprintf (path, sizeof path, "/etc/systemd/system/%s", unit);
   return convert_internal_symlink (ctx, "/dev/null", path,

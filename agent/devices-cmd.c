@@ -99,7 +99,7 @@ print_text (const struct blockdev_list *list)
             size, d->size, d->logical_sector, d->physical_sector,
             d->readonly ? "read-only" : "read-write",
             d->is_nbd ? ", nbd" : "");
-    printf ("    class %s: %s\n", blockdev_class_name (d->class),
+    printf ("    class %s: %s\n", blockdev_class_to_string (d->class),
             d->reason ? d->reason : "");
     if (d->warning)
       printf ("    warning: %s\n", d->warning);

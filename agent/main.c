@@ -45,7 +45,7 @@ cmd_accel (int argc, char **argv)
     log_error ("%s", err.msg);
     return AGENT_EXIT_INTERNAL;
   }
-  printf ("%s\n", accel_name (r.kind));
+  printf ("%s\n", accel_kind_to_string (r.kind));
   if (verbose)
     fprintf (stderr, "%s\n", r.reason);
   return AGENT_EXIT_OK;

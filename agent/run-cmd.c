@@ -891,8 +891,8 @@ agent_cmd_run (int argc, char **argv)
   {
     struct accel_result acc;
     if (accel_detect (ACCEL_PROBE_TIMEOUT_MS, &acc, &err) == 0) {
-      agent_status_set_accel (run.st, accel_name (acc.kind));
-      log_info ("accelerator: %s (%s)", accel_name (acc.kind), acc.reason);
+      agent_status_set_accel (run.st, accel_kind_to_string (acc.kind));
+      log_info ("accelerator: %s (%s)", accel_kind_to_string (acc.kind), acc.reason);
     }
   }
 

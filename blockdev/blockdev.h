@@ -31,6 +31,7 @@
 
 #include "backoff.h"
 #include "error.h"
+#include "string-table.h"
 
 struct json_object;
 
@@ -208,8 +209,9 @@ extern int blockdev_overlay_recover (struct blockdev_list *list,
                                      char **ret_summary,
                                      struct v2v_error *err);
 
-/* "bootable-candidate", "data", "blank" or "unreadable". */
-extern const char *blockdev_class_name (enum blockdev_class class);
+/* "bootable-candidate", "data", "blank" or "unreadable"; from_string
+ * gives the class or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP (blockdev_class, enum blockdev_class);
 
 /* A JSON array with one object per disk (see docs/blockdev.md).  Returns
  * a new reference that the caller releases with json_object_put, or NULL

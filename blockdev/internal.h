@@ -71,17 +71,6 @@ extern void blockdev_internal_disk_clear (struct blockdev_disk *disk);
 extern char *blockdev_internal_asprintf (const char *fmt, ...)
   __attribute__ ((format (printf, 1, 2)));
 
-/* run.c */
-
-/* Run ARGV[0] (found on $PATH) with ARGV, stdin and stdout on /dev/null,
- * and wait for it.  The child dies with the caller (PR_SET_PDEATHSIG), so
- * no orphan keeps writing to a device after the agent is gone.  Returns
- * 0 if it exited with status 0; otherwise -EIO (-ENOENT if it could not
- * be run), with "ARGV[0]: " and the last line of its stderr in ERR.
- */
-extern int blockdev_internal_run (const char *const *argv,
-                                  struct v2v_error *err);
-
 /* journal.c */
 
 enum blockdev_journal_state {

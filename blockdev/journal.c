@@ -17,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "internal.h"
 #include "json.h"
+#include "string-table.h"
 
 #define JOURNAL_VERSION 1
 /* A journal lists at most a few hundred disks; anything bigger is not
@@ -39,46 +41,12 @@ blockdev_internal_journal_free (struct blockdev_journal *j)
   free (j);
 }
 
-static const char *
-state_name (enum blockdev_journal_state state)
-{
-  return state == BLOCKDEV_JOURNAL_COMMITTING ? "committing" : "prepared";
-}
-
-static int
-read_file (const char *path, char **ret_data, size_t *ret_len,
-           struct v2v_error *err)
-{
-  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
-  CLEANUP_FREE char *data = NULL;
-  struct stat st;
-  size_t len = 0;
-
-  if (fd == -1)
-    return v2v_error_errno (err, -errno, "%s", path);
-  if (fstat (fd, &st) == -1)
-    return v2v_error_errno (err, -errno, "%s: fstat", path);
-  if (st.st_size > JOURNAL_MAX_SIZE)
-    return v2v_error_set (err, -E2BIG, "%s: larger than %d bytes",
-                          path, JOURNAL_MAX_SIZE);
-  data = malloc ((size_t) st.st_size + 1);
-  if (data == NULL)
-    return v2v_error_errno (err, -errno, "%s: malloc", path);
-  while (len < (size_t) st.st_size) {
-    ssize_t n = read (fd, data + len, (size_t) st.st_size - len);
-
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n == -1)
-      return v2v_error_errno (err, -errno, "%s: read", path);
-    if (n == 0)
-      break;
-    len += (size_t) n;
-  }
-  *ret_data = TAKE_PTR (data);
-  *ret_len = len;
-  return 0;
-}
+static const char *const journal_state_table[] = {
+  [BLOCKDEV_JOURNAL_PREPARED] = "prepared",
+  [BLOCKDEV_JOURNAL_COMMITTING] = "committing",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (journal_state,
+                                    enum blockdev_journal_state, "unknown")
 
 static int
 parse_disk (struct json_object *obj, struct blockdev_journal_disk *d,
@@ -123,12 +91,9 @@ parse_journal (struct json_object *root, struct blockdev_journal *j,
   if (version != JOURNAL_VERSION)
     return v2v_error_set (err, -EINVAL, "version %" PRId64 " (expected %d)",
                           version, JOURNAL_VERSION);
-  if (strcmp (state, "prepared") == 0)
-    j->state = BLOCKDEV_JOURNAL_PREPARED;
-  else if (strcmp (state, "committing") == 0)
-    j->state = BLOCKDEV_JOURNAL_COMMITTING;
-  else
+  if ((r = journal_state_from_string (state)) < 0)
     return v2v_error_set (err, -EINVAL, "state: unknown \"%s\"", state);
+  j->state = r;
 
   n = json_object_array_length (disks);
   j->disks = calloc (n ? n : 1, sizeof j->disks[0]);
@@ -159,7 +124,7 @@ blockdev_internal_journal_read (const char *dir,
   path = blockdev_internal_asprintf ("%s/" BLOCKDEV_JOURNAL_NAME, dir);
   if (path == NULL)
     return v2v_error_errno (err, -ENOMEM, "asprintf");
-  r = read_file (path, &data, &len, err);
+  r = read_file_bounded (path, JOURNAL_MAX_SIZE, &data, &len, err);
   if (r < 0)
     return r;
   r = json_parse (data, len, 0, &root, err);
@@ -207,8 +172,8 @@ journal_to_json (const struct blockdev_journal *j)
   }
   if (json_object_object_add (root, "version",
                               json_object_new_int (JOURNAL_VERSION)) ||
-      json_object_object_add (root, "state",
-                              json_object_new_string (state_name (j->state))) ||
+      json_object_object_add (root, "state", json_object_new_string (
+                                journal_state_to_string (j->state))) ||
       json_object_object_add (root, "disks", TAKE_PTR (disks)))
     return NULL;
   return TAKE_PTR (root);

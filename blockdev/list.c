@@ -20,17 +20,13 @@ blockdev_internal_asprintf (const char *fmt, ...)
   return r == -1 ? NULL : s;
 }
 
-const char *
-blockdev_class_name (enum blockdev_class class)
-{
-  switch (class) {
-  case BLOCKDEV_BOOTABLE_CANDIDATE: return "bootable-candidate";
-  case BLOCKDEV_DATA: return "data";
-  case BLOCKDEV_BLANK: return "blank";
-  case BLOCKDEV_UNREADABLE: return "unreadable";
-  }
-  return "unknown";
-}
+static const char *const blockdev_class_table[] = {
+  [BLOCKDEV_BOOTABLE_CANDIDATE] = "bootable-candidate",
+  [BLOCKDEV_DATA] = "data",
+  [BLOCKDEV_BLANK] = "blank",
+  [BLOCKDEV_UNREADABLE] = "unreadable",
+};
+DEFINE_STRING_TABLE_LOOKUP (blockdev_class, enum blockdev_class, "unknown")
 
 static void
 partition_clear (struct blockdev_partition *p)
@@ -172,7 +168,7 @@ disk_to_json (const struct blockdev_disk *d)
       add_string (obj, "fstype", d->fstype) == -1 ||
       add_string (obj, "uuid", d->uuid) == -1 ||
       add_string (obj, "label", d->label) == -1 ||
-      add_string (obj, "class", blockdev_class_name (d->class)) == -1 ||
+      add_string (obj, "class", blockdev_class_to_string (d->class)) == -1 ||
       add_string (obj, "reason", d->reason) == -1 ||
       add_string (obj, "warning", d->warning) == -1 ||
       add_string (obj, "overlay", d->overlay) == -1)

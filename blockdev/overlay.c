@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "internal.h"
+#include "spawn.h"
 
 /* A summary of the disks in a journal for error messages:
  * "committed: disk 0 (/dev/block0); not committed: disk 1 (/dev/block1)".
@@ -112,7 +113,7 @@ commit_one (const char *path, bool is_nbd, const char *overlay,
 
   if (access (overlay, R_OK) == -1)
     return v2v_error_errno (err, -errno, "overlay %s", overlay);
-  r = blockdev_internal_run (argv, err);
+  r = spawn_run (argv, err);
   if (r < 0)
     return r;
   /* qemu-img flushes before it exits; this makes sure for devices whose
@@ -359,7 +360,7 @@ blockdev_overlay_create (struct blockdev_list *list, const char *tmpdir,
                            overlay);
       break;
     }
-    r = blockdev_internal_run (argv, err);
+    r = spawn_run (argv, err);
     if (r < 0) {
       v2v_error_prefix (err, "blockdev_overlay_create: disk %u (%s)",
                         d->index, d->path);

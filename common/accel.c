@@ -14,14 +14,16 @@
 
 #include "accel.h"
 #include "cleanup.h"
+#include "spawn.h"
+#include "string-table.h"
+#include "timeutil.h"
 
 #define PROBE_BANNER "Linux version"
 
-const char *
-accel_name (enum accel_kind kind)
-{
-  return kind == ACCEL_KVM ? "kvm" : "tcg";
-}
+static const char *const accel_kind_table[] = {
+  [ACCEL_KVM] = "kvm", [ACCEL_TCG] = "tcg",
+};
+DEFINE_STRING_TABLE_LOOKUP (accel_kind, enum accel_kind, "unknown")
 
 static int
 newest_boot_kernel (char *out, size_t outlen)
@@ -70,15 +72,6 @@ find_probe_kernel (char *out, size_t outlen)
   return newest_boot_kernel (out, outlen);
 }
 
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 file_contains (const char *path, const char *needle)
 {
@@ -115,9 +108,10 @@ kvm_boots_kernel (const char *kernel, int timeout_ms,
   snprintf (serial, sizeof serial, "%s/v2v-accel-XXXXXX",
             tmp && *tmp ? tmp : "/tmp");
   CLEANUP_CLOSE int sfd = mkstemp (serial);
+  struct v2v_error err = { 0 };
   pid_t pid;
   int status = 0, ok = 0, exited = 0;
-  long long deadline;
+  int64_t deadline;
 
   if (sfd < 0) {
     snprintf (reason, reasonlen, "cannot create probe file: %m");
@@ -132,21 +126,11 @@ kvm_boots_kernel (const char *kernel, int timeout_ms,
     "-append", "console=ttyS0 earlyprintk=serial panic=-1", NULL
   };
 
-  pid = fork ();
-  if (pid == -1) {
-    snprintf (reason, reasonlen, "fork: %m");
+  if (spawn_start (argv, &pid, &err) < 0) {
+    snprintf (reason, reasonlen, "%.400s", err.code == -ENOENT
+              ? "qemu-system-x86_64 not found" : err.msg);
     unlink (serial);
     return 0;
-  }
-  if (pid == 0) {
-    int devnull = open ("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      dup2 (devnull, 0);
-      dup2 (devnull, 1);
-      dup2 (devnull, 2);
-    }
-    execvp (argv[0], (char **) argv);
-    _exit (127);
   }
 
   deadline = now_ms () + timeout_ms;
@@ -155,7 +139,7 @@ kvm_boots_kernel (const char *kernel, int timeout_ms,
       ok = 1;
       break;
     }
-    if (waitpid (pid, &status, WNOHANG) == pid) {
+    if (spawn_try_wait (pid, &status) != 0) {
       exited = 1;
       break;
     }
@@ -163,21 +147,16 @@ kvm_boots_kernel (const char *kernel, int timeout_ms,
   }
   if (!ok && exited)
     ok = file_contains (serial, PROBE_BANNER);
-  if (!exited) {
-    /* A qemu stuck in a KVM ioctl may not die at once: never wait for it
-     * without a bound (a pod must not hang here), at worst leave it to be
-     * reaped by init.
-     */
-    kill (pid, SIGKILL);
-    for (int i = 0; i < 40 && waitpid (pid, &status, WNOHANG) == 0; i++)
-      usleep (50000);
-  }
+  /* A qemu stuck in a KVM ioctl may not die at once: never wait for it
+   * without a bound (a pod must not hang here), at worst leave it to be
+   * reaped by init.
+   */
+  if (!exited)
+    spawn_kill (pid, 2000, NULL);
   unlink (serial);
 
   if (ok)
     snprintf (reason, reasonlen, "a kernel booted under KVM");
-  else if (exited && WIFEXITED (status) && WEXITSTATUS (status) == 127)
-    snprintf (reason, reasonlen, "qemu-system-x86_64 not found");
   else if (exited)
     snprintf (reason, reasonlen,
               "qemu exited (status 0x%x) before the kernel started under KVM",
@@ -264,12 +243,10 @@ cache_read (const char *path, const char *key, struct accel_result *r)
   *end = '\0';
   if (strcmp (buf, key) != 0)
     return 0;
-  if (strcmp (kind, "kvm") == 0)
-    r->kind = ACCEL_KVM;
-  else if (strcmp (kind, "tcg") == 0)
-    r->kind = ACCEL_TCG;
-  else
+  int k = accel_kind_from_string (kind);
+  if (k < 0)
     return 0;
+  r->kind = k;
   snprintf (r->reason, sizeof r->reason, "%.400s (probed earlier this boot)",
             reason);
   return 1;
@@ -291,7 +268,7 @@ cache_write (const char *path, const char *key, const struct accel_result *r)
   fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0)
     return;
-  if (dprintf (fd, "%s\n%s\n%s\n", key, accel_name (r->kind), r->reason) < 0 ||
+  if (dprintf (fd, "%s\n%s\n%s\n", key, accel_kind_to_string (r->kind), r->reason) < 0 ||
       close (fd) == -1 || rename (tmp, path) == -1)
     unlink (tmp);
 }
@@ -305,12 +282,12 @@ accel_detect (int timeout_ms, struct accel_result *ret, struct v2v_error *err)
   bool have_cache;
 
   if (forced && *forced) {
-    if (strcmp (forced, "kvm") == 0)
-      r.kind = ACCEL_KVM;
-    else if (strcmp (forced, "tcg") != 0)
+    int k = accel_kind_from_string (forced);
+    if (k < 0)
       return v2v_error_set (err, -EINVAL,
                             "V2V_ACCEL=%s: expected \"kvm\" or \"tcg\"",
                             forced);
+    r.kind = k;
     snprintf (r.reason, sizeof r.reason, "forced by V2V_ACCEL");
     *ret = r;
     return 0;

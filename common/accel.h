@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "string-table.h"
 
 enum accel_kind { ACCEL_KVM, ACCEL_TCG };
 
@@ -37,6 +38,7 @@ extern int accel_detect (int timeout_ms, struct accel_result *ret,
 /* The cache key of this boot and this /dev/kvm node; -1 if there is none. */
 extern int accel_cache_key (char *out, size_t outlen);
 
-extern const char *accel_name (enum accel_kind kind);
+/* "kvm" or "tcg"; accel_kind_from_string gives the kind or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP (accel_kind, enum accel_kind);
 
 #endif /* V2V_COMMON_ACCEL_H */

@@ -4,15 +4,13 @@
 #include <time.h>
 
 #include "backoff.h"
+#include "timeutil.h"
 
 static int64_t
 real_now_ms (void *opaque)
 {
-  struct timespec ts;
-
   (void) opaque;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return now_ms ();
 }
 
 static void
@@ -24,13 +22,7 @@ real_sleep_ms (void *opaque, int64_t ms)
   if (ms <= 0)
     return;
   /* An absolute wake-up time makes resuming after a signal exact. */
-  clock_gettime (CLOCK_MONOTONIC, &until);
-  until.tv_sec += ms / 1000;
-  until.tv_nsec += (ms % 1000) * 1000000;
-  if (until.tv_nsec >= 1000000000) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000;
-  }
+  until = timespec_after_ms (CLOCK_MONOTONIC, ms);
   while (clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)
          == EINTR)
     ;

@@ -6,15 +6,17 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "string-table.h"
 
 static enum log_level min_level = LOG_INFO;
 static int json_mode = -1;      /* -1: decide from isatty on first use */
 static const char *cur_phase;
 
-static const char *const level_names[] = {
+static const char *const log_level_table[] = {
   [LOG_DEBUG] = "debug", [LOG_INFO] = "info",
   [LOG_WARN] = "warning", [LOG_ERROR] = "error",
 };
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (log_level, enum log_level, "unknown")
 
 void
 log_init (enum log_level level)
@@ -103,7 +105,7 @@ log_msg (enum log_level level, const char *fmt, ...)
 
   if (!log_is_json ()) {
     if (level >= LOG_WARN)
-      fprintf (stderr, "v2v: %s: %s\n", level_names[level], msg);
+      fprintf (stderr, "v2v: %s: %s\n", log_level_to_string (level), msg);
     else
       fprintf (stderr, "v2v: %s\n", msg);
     return;
@@ -117,7 +119,7 @@ log_msg (enum log_level level, const char *fmt, ...)
   log_json_escape (esc, sizeof esc, msg);
   fprintf (stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"phase\":\"%s\","
            "\"msg\":\"%s\"}\n",
-           ts, level_names[level], cur_phase ? cur_phase : "", esc);
+           ts, log_level_to_string (level), cur_phase ? cur_phase : "", esc);
 }
 
 void

@@ -350,7 +350,7 @@ convert_run (const struct blockdev_list *disks,
     goto out;
   }
   json_object_object_add (report, "accelerator",
-                          json_object_new_string (accel_name (accel.kind)));
+                          json_object_new_string (accel_kind_to_string (accel.kind)));
   json_object_object_add (report, "accelerator_reason",
                           json_object_new_string (accel.reason));
   guest.readonly = opts->dry_run || opts->compat == CONVERT_COMPAT_CHECK;

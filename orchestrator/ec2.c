@@ -59,6 +59,7 @@ struct ec2_client {
                     void *opaque);
   void *on_retry_opaque;
 
+  char label[200];               /* "source account (environment)" */
   char last_error_code[128];
   struct ec2_action_count *counts;
   size_t ncounts;
@@ -499,6 +500,12 @@ ec2_client_set_retry_hook (struct ec2_client *c,
   c->on_retry_opaque = opaque;
 }
 
+void
+ec2_client_set_label (struct ec2_client *c, const char *label)
+{
+  snprintf (c->label, sizeof c->label, "%s", label ? label : "");
+}
+
 const char *
 ec2_client_last_error_code (const struct ec2_client *c)
 {
@@ -832,6 +839,14 @@ ec2_call (struct ec2_client *c, const char *action,
           const char *const *params, xmlDocPtr *ret_doc,
           struct v2v_error *err)
 {
+  return ec2_call_flags (c, action, params, 0, ret_doc, err);
+}
+
+int
+ec2_call_flags (struct ec2_client *c, const char *action,
+                const char *const *params, unsigned flags,
+                xmlDocPtr *ret_doc, struct v2v_error *err)
+{
   CLEANUP_FREE char *token_header = NULL;
   const char *headers[3] = {
     "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
@@ -890,6 +905,18 @@ ec2_call (struct ec2_client *c, const char *action,
       break;
     mask (e.msg, c->creds.secret_access_key);
     mask (e.msg, c->creds.session_token);
+    /* A server error or a lost connection may come after EC2 acted: a
+     * request that is not idempotent is not sent again (throttling is
+     * a refusal, so that one is).
+     */
+    if ((flags & EC2_CALL_NOT_IDEMPOTENT) && kind != ATTEMPT_THROTTLED) {
+      size_t len = strlen (e.msg);
+
+      snprintf (e.msg + len, sizeof e.msg - len, " (not repeated: EC2 may "
+                "have acted on it)");
+      code = -EINPROGRESS;
+      break;
+    }
     if (retry_after_ms >= 0)
       backoff_set_minimum (&b, retry_after_ms);
     if (backoff_next (&b, &delay_ms) < 0) {
@@ -911,6 +938,9 @@ ec2_call (struct ec2_client *c, const char *action,
   if (code < 0) {
     mask (e.msg, c->creds.secret_access_key);
     mask (e.msg, c->creds.session_token);
+    /* Refused credentials: say whose. */
+    if (code == -EACCES && c->label[0])
+      v2v_error_prefix (&e, "%s", c->label);
     e.code = code;
     if (err)
       *err = e;

@@ -114,6 +114,24 @@ extern int ec2_call (struct ec2_client *c, const char *action,
                      const char *const *params, xmlDocPtr *ret_doc,
                      struct v2v_error *err);
 
+/* Send ACTION once only when EC2 may have acted on it: a 5xx answer or
+ * a lost connection ends the call with -EINPROGRESS (the outcome is
+ * unknown: look for what it would have made before calling again).
+ * For creates that take no ClientToken, such as CreateSnapshots.
+ */
+#define EC2_CALL_NOT_IDEMPOTENT 1u
+
+/* ec2_call with FLAGS (EC2_CALL_*). */
+extern int ec2_call_flags (struct ec2_client *c, const char *action,
+                           const char *const *params, unsigned flags,
+                           xmlDocPtr *ret_doc, struct v2v_error *err);
+
+/* Name the account C's credentials belong to, such as "source account
+ * (environment)": a call whose credentials EC2 refuses (-EACCES) then
+ * says "LABEL: ACTION: Code: Message".  Copied.
+ */
+extern void ec2_client_set_label (struct ec2_client *c, const char *label);
+
 /* EC2's error code from the last ec2_call or ec2_describe that failed
  * with one, such as "InvalidVolume.NotFound"; "" otherwise.  Owned by C,
  * valid until the next call.

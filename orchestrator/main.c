@@ -69,10 +69,15 @@ load_client (const struct plan *p, const struct plan_credentials *pc,
   r = ec2_credentials_load (pc->secret_dir, &creds, err);
   if (r == 0)
     r = ec2_client_new (p->region, NULL, &creds, ret, err);
-  if (r == 0)
+  if (r == 0) {
+    char label[200];
+    snprintf (label, sizeof label, "%s account (credentials from %.150s)",
+              pc == &p->target_creds ? "target" : "source", creds.source);
+    ec2_client_set_label (*ret, label);
     ec2_client_set_retry_hook (*ret, on_ec2_retry,
                                (void *) (pc == &p->target_creds
                                          ? "EC2 (target):" : "EC2:"));
+  }
   ec2_credentials_free (&creds);
   return r;
 }
@@ -167,7 +172,7 @@ main (int argc, char **argv)
     r = orch_cleanup (&o, purge, &err);
   if (r < 0) {
     log_error ("%s", err.msg);
-    ret = EXIT_ERROR;
+    ret = r == -EACCES ? EXIT_CONFIG : r == -EINVAL ? EXIT_PLAN : EXIT_ERROR;
   }
   else
     ret = r == 0 ? EXIT_OK : EXIT_SOME_FAILED;

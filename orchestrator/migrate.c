@@ -31,8 +31,13 @@ struct vm_run {
   int phase;
   enum poll waiting;
   char error[1024];
+  char note[160];               /* "VirtualMachine NS/NAME exists" */
   bool stop_sent, snapshots_sent, snapshots_seen, volumes_seen;
   bool job_created;
+  int err_code;                 /* why it failed: -EACCES is exit 4 */
+  int snapshot_tries;           /* CreateSnapshots sent, answer or not */
+  char extra_snaps[ORCH_MAX_DISKS][32]; /* a second set, to delete */
+  size_t nr_extra_snaps;
   int discover;                 /* resumed: polls still to make first */
   double phase_start, job_start;
 };
@@ -62,6 +67,7 @@ static enum step ph_bind (struct orch *, struct vm_run *);
 static enum step ph_convert (struct orch *, struct vm_run *);
 static enum step ph_vm (struct orch *, struct vm_run *);
 static enum step ph_cleanup (struct orch *, struct vm_run *);
+static void delete_extra_snapshots (struct orch *, struct vm_run *);
 
 /* The pipeline.  Each phase is idempotent: it looks for what it would
  * make before making it.
@@ -116,6 +122,25 @@ fail (struct vm_run *r, const char *fmt, ...)
   va_end (ap);
 }
 
+/* A VM fails because of ERR, a call's error: keep its code, so that
+ * refused credentials end the run with the credentials exit code.
+ */
+static void
+fail_err (struct vm_run *r, const struct v2v_error *err)
+{
+  r->err_code = err->code;
+  fail (r, "%s", err->msg);
+}
+
+/* Kubernetes refused our credentials: say which API server. */
+static void
+kube_whose (struct orch *o, struct v2v_error *err)
+{
+  if (err->code == -EACCES)
+    v2v_error_prefix (err, "Kubernetes API %s",
+                      kube_config_server (o->o->kube));
+}
+
 /* --- The plan's ConfigMap: one record per VM ------------------------ */
 
 static void
@@ -135,6 +160,8 @@ record (struct orch *o, struct vm_run *r, const char *outcome)
   json_object_object_add (rec, "outcome", json_object_new_string (outcome));
   if (r->error[0])
     json_object_object_add (rec, "error", json_object_new_string (r->error));
+  if (r->note[0])
+    json_object_object_add (rec, "note", json_object_new_string (r->note));
   json_object_object_add (data, r->vm.id, json_object_new_string
                           (json_object_to_json_string_ext
                            (rec, JSON_C_TO_STRING_PLAIN)));
@@ -157,6 +184,7 @@ load_records (struct orch *o, struct v2v_error *err)
   snprintf (path, sizeof path, "/api/v1/namespaces/%s/configmaps/%s",
             o->p->target_namespace, o->configmap);
   r = kube_get (o->o->kube, path, &cm, err);
+  kube_whose (o, err);
   if (r == -ENOENT) {
     struct json_object *obj = json_object_new_object ();
     struct json_object *meta = json_object_new_object ();
@@ -175,6 +203,7 @@ load_records (struct orch *o, struct v2v_error *err)
               o->p->target_namespace);
     r = kube_create (o->o->kube, path, obj, NULL, err);
     json_object_put (obj);
+    kube_whose (o, err);
     if (r == -EEXIST)
       r = 0;
     o->records = json_object_new_object ();
@@ -201,6 +230,55 @@ old_record (struct orch *o, const char *id)
   return rec;
 }
 
+/* The VirtualMachines migrations made in the target namespace (any
+ * plan's): an instance that has one is migrated, whatever the records
+ * say, since `cleanup` deletes those.  Sets *RET to the list's items.
+ */
+static int
+list_migrated (struct orch *o, struct json_object **ret,
+               struct v2v_error *err)
+{
+  struct json_object *items;
+  char path[512];
+  int r;
+
+  snprintf (path, sizeof path, "/apis/kubevirt.io/v1/namespaces/%s/"
+            "virtualmachines?labelSelector=v2v.kubevirt.io%%2Fvm",
+            o->p->target_namespace);
+  r = kube_get (o->o->kube, path, ret, err);
+  kube_whose (o, err);
+  if (r < 0)
+    return r;
+  if (!json_object_object_get_ex (*ret, "items", &items) ||
+      !json_object_is_type (items, json_type_array)) {
+    json_object_put (*ret);
+    *ret = NULL;
+    return v2v_error_set (err, -EPROTO, "listing VirtualMachines: no items");
+  }
+  return 0;
+}
+
+/* The name of the VirtualMachine in LIST made from instance ID, or NULL. */
+static const char *
+migrated_as (struct json_object *list, const char *id)
+{
+  struct json_object *items;
+
+  if (list == NULL || !json_object_object_get_ex (list, "items", &items))
+    return NULL;
+  for (size_t i = 0; i < json_object_array_length (items); i++) {
+    struct json_object *vm = json_object_array_get_idx (items, i);
+    struct json_object *labels, *v;
+    const char *name;
+    if (json_get_object (vm, "metadata.labels", &labels, NULL) == 0 &&
+        json_object_object_get_ex (labels, ORCH_LABEL_VM, &v) &&
+        strcmp (json_object_get_string (v), id) == 0 &&
+        json_get_string (vm, "metadata.name", &name, NULL) == 0)
+      return name;
+  }
+  return NULL;
+}
+
 /* --- EC2 facts ------------------------------------------------------- */
 
 static struct vm_run *
@@ -218,6 +296,14 @@ copy_text (xmlNodePtr n, const char *path, char *out, size_t len)
   CLEANUP_FREE char *t = ec2_xml_text (n, path);
 
   snprintf (out, len, "%s", t ? t : "");
+}
+
+static int
+cmp_nic (const void *a, const void *b)
+{
+  const struct orch_nic *x = a, *y = b;
+
+  return x->device_index - y->device_index;
 }
 
 static int
@@ -262,20 +348,26 @@ on_instance (xmlNodePtr item, void *opaque)
       continue;
     if (xmlStrcmp (c->name, BAD_CAST "blockDeviceMapping") == 0) {
       for (xmlNodePtr it = c->children; it; it = it->next) {
-        if (it->type != XML_ELEMENT_NODE || vm->nr_disks == ORCH_MAX_DISKS)
+        char vol[32];
+        if (it->type != XML_ELEMENT_NODE)
+          continue;
+        copy_text (it, "ebs/volumeId", vol, sizeof vol);
+        if (vol[0] == '\0')
+          continue;
+        /* Counted, not dropped: validate refuses too many. */
+        if (vm->nr_ebs_listed++ >= ORCH_MAX_DISKS)
           continue;
         struct orch_disk *d = &vm->disks[vm->nr_disks];
         copy_text (it, "deviceName", d->device, sizeof d->device);
-        copy_text (it, "ebs/volumeId", d->src_volume, sizeof d->src_volume);
-        if (d->src_volume[0] == '\0')
-          continue;
+        snprintf (d->src_volume, sizeof d->src_volume, "%s", vol);
         d->root = strcmp (d->device, vm->root_device) == 0;
         vm->nr_disks++;
       }
     }
     else if (xmlStrcmp (c->name, BAD_CAST "networkInterfaceSet") == 0) {
       for (xmlNodePtr it = c->children; it; it = it->next) {
-        if (it->type != XML_ELEMENT_NODE || vm->nr_nics == ORCH_MAX_NICS)
+        if (it->type != XML_ELEMENT_NODE ||
+            vm->nr_enis_listed++ >= ORCH_MAX_NICS)
           continue;
         struct orch_nic *n = &vm->nics[vm->nr_nics++];
         char idx[16];
@@ -287,6 +379,10 @@ on_instance (xmlNodePtr item, void *opaque)
     }
   }
   qsort (vm->disks, vm->nr_disks, sizeof vm->disks[0], cmp_disk);
+  /* EC2 lists ENIs in no particular order; the guest saw them by
+   * device index.
+   */
+  qsort (vm->nics, vm->nr_nics, sizeof vm->nics[0], cmp_nic);
   return 0;
 }
 
@@ -323,6 +419,32 @@ on_source_volume (xmlNodePtr item, void *opaque)
   copy_text (item, "encrypted", buf, sizeof buf);
   d->encrypted = strcmp (buf, "true") == 0;
   copy_text (item, "kmsKeyId", d->kms_key, sizeof d->kms_key);
+
+  /* The volume's own tags go to its copy, less EC2's reserved aws:
+   * keys (which cannot be set) and ours (set from the plan).
+   */
+  size_t n = 0;
+  for (xmlNodePtr c = item->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE &&
+        xmlStrcmp (c->name, BAD_CAST "tagSet") == 0)
+      for (xmlNodePtr t = c->children; t; t = t->next) {
+        CLEANUP_FREE char *key = NULL, *value = NULL;
+        char **nt;
+        if (t->type != XML_ELEMENT_NODE)
+          continue;
+        key = ec2_xml_text (t, "key");
+        value = ec2_xml_text (t, "value");
+        if (key == NULL || strncmp (key, "aws:", 4) == 0 ||
+            strncmp (key, "v2v-kubevirt/", 13) == 0)
+          continue;
+        nt = realloc (d->src_tags, (n + 3) * sizeof *nt);
+        if (nt == NULL)
+          return -ENOMEM;
+        d->src_tags = nt;
+        nt[n++] = TAKE_PTR (key);
+        nt[n++] = value ? TAKE_PTR (value) : strdup ("");
+        nt[n] = NULL;
+      }
   return 0;
 }
 
@@ -348,6 +470,17 @@ on_instance_type (xmlNodePtr item, void *opaque)
                 store);
   }
   return 0;
+}
+
+/* -EINVAL from orch_migrate means a plan problem (exit 3); an EC2
+ * error EC2 calls invalid is not one of those.
+ */
+static int
+ec2_not_plan (int r, struct v2v_error *err)
+{
+  if (r == -EINVAL)
+    r = err->code = -EIO;
+  return r;
 }
 
 /* Everything EC2 knows about the plan's VMs, in as few calls as it
@@ -376,6 +509,22 @@ describe_plan (struct orch *o, struct v2v_error *err)
     params[n++] = name;
     params[n++] = strdup (p->vms[i].id);
   }
+  /* Terminated instances stay listed for an hour: select only those
+   * that can be migrated.
+   */
+  if (p->selector_tags && p->selector_tags[0]) {
+    static const char *const states[] = { "pending", "running", "stopping",
+                                          "stopped" };
+    snprintf (names[k], sizeof names[k], "Filter.%zu.Name", k + 1);
+    params[n++] = strdup (names[k]);
+    params[n++] = strdup ("instance-state-name");
+    for (size_t j = 0; j < 4; j++) {
+      snprintf (vals[k], sizeof vals[k], "Filter.%zu.Value.%zu", k + 1, j + 1);
+      params[n++] = strdup (vals[k]);
+      params[n++] = strdup (states[j]);
+    }
+    k++;
+  }
   for (size_t i = 0; p->selector_tags && p->selector_tags[i] && k < 60;
        i += 2, k++) {
     snprintf (names[k], sizeof names[k], "Filter.%zu.Name", k + 1);
@@ -394,13 +543,21 @@ describe_plan (struct orch *o, struct v2v_error *err)
     free (params[i]);
   free (params);
   if (r < 0)
-    return r;
+    return ec2_not_plan (r, err);
 
-  for (size_t i = 0; i < p->nr_vms; i++)
-    if (find_run (o, p->vms[i].id) == NULL)
+  for (size_t i = 0; i < p->nr_vms; i++) {
+    struct vm_run *run = find_run (o, p->vms[i].id);
+    if (run == NULL)
       return v2v_error_set (err, -ENOENT, "instance %s: not found in %s "
                             "(check the region and the source credentials)",
                             p->vms[i].id, p->region);
+    /* A plan problem, found before anything changes. */
+    if (strcmp (run->vm.state, "terminated") == 0 ||
+        strcmp (run->vm.state, "shutting-down") == 0)
+      return v2v_error_set (err, -EINVAL, "plan: instance %s is %s: it "
+                            "cannot be migrated; remove it from vms",
+                            run->vm.id, run->vm.state);
+  }
   if (o->nr_runs == 0)
     return v2v_error_set (err, -ENOENT, "vmSelector matches no instance in "
                           "%s", p->region);
@@ -441,7 +598,7 @@ describe_plan (struct orch *o, struct v2v_error *err)
     free (vp[i]);
   free (vp);
   if (r < 0)
-    return r;
+    return ec2_not_plan (r, err);
 
   /* Instance types: each once. */
   const char *tp[2 * 64 + 1] = { NULL };
@@ -462,31 +619,56 @@ describe_plan (struct orch *o, struct v2v_error *err)
                                "//*[local-name()='instanceTypeSet']/"
                                "*[local-name()='item']",
                                on_instance_type, o, err)) < 0)
-    return r;
+    return ec2_not_plan (r, err);
   return 0;
 }
 
 /* --- Batched polls ---------------------------------------------------- */
 
+static void
+extra_snapshot (struct vm_run *r, const char *id)
+{
+  for (size_t i = 0; i < r->nr_extra_snaps; i++)
+    if (strcmp (r->extra_snaps[i], id) == 0)
+      return;
+  if (r->nr_extra_snaps < ORCH_MAX_DISKS)
+    snprintf (r->extra_snaps[r->nr_extra_snaps++], sizeof r->extra_snaps[0],
+              "%s", id);
+}
+
+/* One of the plan's snapshots.  There may be two sets for a VM (a
+ * CreateSnapshots whose answer was lost and was sent again by an older
+ * run, two runs at once): the earliest good one is kept, the others are
+ * deleted; a failed one is never kept over a good one.
+ */
 static int
 on_snapshot (xmlNodePtr item, void *opaque)
 {
   struct orch *o = opaque;
-  char vol[32], state[16], id[32];
+  char vol[32], state[16], id[32], start[32];
   struct vm_run *r;
   struct orch_disk *d;
 
   copy_text (item, "volumeId", vol, sizeof vol);
   copy_text (item, "status", state, sizeof state);
   copy_text (item, "snapshotId", id, sizeof id);
+  copy_text (item, "startTime", start, sizeof start);
   if ((d = find_disk (o, vol, &r)) == NULL)
     return 0;
-  /* A failed snapshot of an earlier run is not reused. */
-  if (strcmp (state, "error") == 0 && d->snapshot[0] &&
-      strcmp (d->snapshot, id) != 0)
-    return 0;
+  if (d->snapshot[0] && strcmp (d->snapshot, id) != 0) {
+    bool failed = strcmp (state, "error") == 0;
+    bool have_failed = strcmp (d->snapshot_state, "error") == 0;
+    bool earlier = strcmp (start, d->snapshot_start) < 0 ||
+      (strcmp (start, d->snapshot_start) == 0 && strcmp (id, d->snapshot) < 0);
+    if (failed || (!have_failed && !earlier)) {
+      extra_snapshot (r, id);
+      return 0;
+    }
+    extra_snapshot (r, d->snapshot);
+  }
   snprintf (d->snapshot, sizeof d->snapshot, "%s", id);
   snprintf (d->snapshot_state, sizeof d->snapshot_state, "%s", state);
+  snprintf (d->snapshot_start, sizeof d->snapshot_start, "%s", start);
   return 0;
 }
 
@@ -591,6 +773,17 @@ ph_validate (struct orch *o, struct vm_run *r)
     fail (r, "instance %s has no EBS volume", vm->id);
     return STEP_FAIL;
   }
+  if (vm->nr_ebs_listed > ORCH_MAX_DISKS) {
+    fail (r, "instance %s has %zu EBS volumes; at most %d can be migrated "
+          "(a VM here takes %d disks)", vm->id, vm->nr_ebs_listed,
+          ORCH_MAX_DISKS, ORCH_MAX_DISKS);
+    return STEP_FAIL;
+  }
+  if (vm->nr_enis_listed > ORCH_MAX_NICS) {
+    fail (r, "instance %s has %zu network interfaces; at most %d can be "
+          "migrated", vm->id, vm->nr_enis_listed, ORCH_MAX_NICS);
+    return STEP_FAIL;
+  }
   for (size_t i = 0; i < vm->nr_disks; i++)
     if (plan_storage_class (o->p, vm->disks[i].type) == NULL) {
       fail (r, "volume %s is EBS type '%s', which storageMap does not map: "
@@ -656,7 +849,7 @@ ph_stop (struct orch *o, struct vm_run *r)
     const char *params[] = { "InstanceId.1", vm->id, NULL };
     xmlDocPtr doc = NULL;
     if (ec2_call (o->o->source, "StopInstances", params, &doc, &err) < 0) {
-      fail (r, "%s", err.msg);
+      fail_err (r, &err);
       return STEP_FAIL;
     }
     xmlFreeDoc (doc);
@@ -681,6 +874,7 @@ ph_snapshot (struct orch *o, struct vm_run *r)
     r->waiting = POLL_SNAPSHOTS;
     return STEP_WAIT;
   }
+  delete_extra_snapshots (o, r);
   for (size_t i = 0; i < vm->nr_disks; i++) {
     const char *s = vm->disks[i].snapshot_state;
     if (strcmp (s, "error") == 0) {
@@ -694,6 +888,11 @@ ph_snapshot (struct orch *o, struct vm_run *r)
   if (done == vm->nr_disks)
     return STEP_DONE;
   if (missing && !r->snapshots_sent) {
+    if (r->snapshot_tries == 3) {
+      fail (r, "CreateSnapshots: no snapshot of %s appeared after 3 "
+            "attempts", vm->id);
+      return STEP_FAIL;
+    }
     /* One crash-consistent call for every disk of the instance, tagged
      * as it is made, so that no crash can leave an untagged snapshot.
      */
@@ -705,6 +904,7 @@ ph_snapshot (struct orch *o, struct vm_run *r)
     for (size_t i = 0; i < vm->nr_disks; i++) {
       if (vm->disks[i].snapshot[0] == '\0')
         continue;
+      /* Leave out the disks that have one already. */
       if (vm->disks[i].root) {
         params[n++] = "InstanceSpecification.ExcludeBootVolume";
         params[n++] = "true";
@@ -731,8 +931,21 @@ ph_snapshot (struct orch *o, struct vm_run *r)
     params[n++] = "v2v-kubevirt migration";
     params[n] = NULL;
     xmlDocPtr doc = NULL;
-    if (ec2_call (o->o->source, "CreateSnapshots", params, &doc, &err) < 0) {
-      fail (r, "%s", err.msg);
+    /* CreateSnapshots takes no ClientToken: never sent again blindly.
+     * When its answer is lost, the snapshots it may have made are
+     * looked for (by the plan's tag) before it is sent again.
+     */
+    r->snapshot_tries++;
+    int rc = ec2_call_flags (o->o->source, "CreateSnapshots", params,
+                             EC2_CALL_NOT_IDEMPOTENT, &doc, &err);
+    if (rc == -EINPROGRESS) {
+      log_warn ("%s: %s; looking for the snapshots it may have made",
+                vm->id, err.msg);
+      r->waiting = POLL_SNAPSHOTS;
+      return STEP_WAIT;
+    }
+    if (rc < 0) {
+      fail_err (r, &err);
       return STEP_FAIL;
     }
     for (xmlNodePtr root = xmlDocGetRootElement (doc); root; root = NULL)
@@ -770,7 +983,7 @@ ph_share (struct orch *o, struct vm_run *r)
     xmlDocPtr doc = NULL;
     if (ec2_call (o->o->source, "ModifySnapshotAttribute", params, &doc,
                   &err) < 0) {
-      fail (r, "%s", err.msg);
+      fail_err (r, &err);
       return STEP_FAIL;
     }
     xmlFreeDoc (doc);
@@ -801,7 +1014,7 @@ ph_volumes (struct orch *o, struct vm_run *r)
       /* The same type, IOPS, throughput and encryption as the source:
        * a copy that performs and is protected like the original.
        */
-      const char *params[40];
+      const char *params[40 + 4 * 50];
       char iops[24], tput[24], size[24];
       size_t n = 0;
       params[n++] = "SnapshotId"; params[n++] = d->snapshot;
@@ -839,10 +1052,28 @@ ph_volumes (struct orch *o, struct vm_run *r)
       params[n++] = "TagSpecification.1.Tag.2.Value"; params[n++] = vm->id;
       params[n++] = "TagSpecification.1.Tag.3.Key"; params[n++] = ORCH_TAG_VOLUME;
       params[n++] = "TagSpecification.1.Tag.3.Value"; params[n++] = d->src_volume;
+      /* The source volume's tags, up to EC2's 50 a resource. */
+      char tag_names[47][2][48];
+      size_t t = 0;
+      for (size_t j = 0; d->src_tags && d->src_tags[j]; j += 2) {
+        if (t == 47) {
+          log_warn ("%s: volume %s: tag %s not copied (EC2 takes 50 tags, "
+                    "3 are the migration's)", vm->id, d->src_volume,
+                    d->src_tags[j]);
+          continue;
+        }
+        snprintf (tag_names[t][0], sizeof tag_names[t][0],
+                  "TagSpecification.1.Tag.%zu.Key", t + 4);
+        snprintf (tag_names[t][1], sizeof tag_names[t][1],
+                  "TagSpecification.1.Tag.%zu.Value", t + 4);
+        params[n++] = tag_names[t][0]; params[n++] = d->src_tags[j];
+        params[n++] = tag_names[t][1]; params[n++] = d->src_tags[j + 1];
+        t++;
+      }
       params[n] = NULL;
       xmlDocPtr doc = NULL;
       if (ec2_call (o->o->target, "CreateVolume", params, &doc, &err) < 0) {
-        fail (r, "%s", err.msg);
+        fail_err (r, &err);
         return STEP_FAIL;
       }
       xmlNodePtr root = xmlDocGetRootElement (doc);
@@ -871,8 +1102,10 @@ create_ok (struct orch *o, const char *path, struct json_object *obj,
   json_object_put (obj);
   if (rc == -EEXIST)
     return 0;
-  if (rc < 0)
-    fail (r, "%s", err.msg);
+  if (rc < 0) {
+    kube_whose (o, &err);
+    fail_err (r, &err);
+  }
   return rc;
 }
 
@@ -962,7 +1195,8 @@ ph_convert (struct orch *o, struct vm_run *r)
   snprintf (path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s",
             o->p->target_namespace, vm->job);
   if (kube_get (o->o->kube, path, &job, &err) < 0) {
-    fail (r, "%s", err.msg);
+    kube_whose (o, &err);
+    fail_err (r, &err);
     return STEP_FAIL;
   }
   json_get_int64 (job, "status.succeeded", &succeeded, NULL);
@@ -1000,7 +1234,7 @@ ph_vm (struct orch *o, struct vm_run *r)
     xmlDocPtr doc = NULL;
     if (ec2_call (o->o->source, "DescribeInstanceAttribute", params, &doc,
                   &err) < 0) {
-      fail (r, "%s", err.msg);
+      fail_err (r, &err);
       return STEP_FAIL;
     }
     char *ud = ec2_xml_text (xmlDocGetRootElement (doc), "userData/value");
@@ -1020,23 +1254,48 @@ ph_vm (struct orch *o, struct vm_run *r)
   return STEP_DONE;
 }
 
-static void
-delete_snapshots (struct orch *o, struct vm_run *r)
+/* Delete snapshot ID; a failure is logged.  Returns 0 or -1. */
+static int
+delete_snapshot (struct orch *o, struct vm_run *r, const char *id)
 {
   struct v2v_error err = { 0 };
+  const char *params[] = { "SnapshotId", id, NULL };
+  xmlDocPtr doc = NULL;
+  int rc = ec2_call (o->o->source, "DeleteSnapshot", params, &doc, &err);
+
+  xmlFreeDoc (doc);
+  if (rc < 0 && rc != -ENOENT) {
+    log_error ("%s: could not delete snapshot %s: %s", r->vm.id, id, err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* Returns the number of snapshots that could not be deleted. */
+static unsigned
+delete_snapshots (struct orch *o, struct vm_run *r)
+{
+  unsigned failed = 0;
 
   for (size_t i = 0; i < r->vm.nr_disks; i++) {
     struct orch_disk *d = &r->vm.disks[i];
-    const char *params[] = { "SnapshotId", d->snapshot, NULL };
-    xmlDocPtr doc = NULL;
     if (d->snapshot[0] == '\0')
       continue;
-    if (ec2_call (o->o->source, "DeleteSnapshot", params, &doc, &err) < 0 &&
-        err.code != -ENOENT)
-      log_warn ("%s: %s", r->vm.id, err.msg);
-    xmlFreeDoc (doc);
+    failed += delete_snapshot (o, r, d->snapshot) < 0;
     d->snapshot[0] = '\0';
   }
+  return failed;
+}
+
+static void
+delete_extra_snapshots (struct orch *o, struct vm_run *r)
+{
+  for (size_t i = 0; i < r->nr_extra_snaps; i++) {
+    log_warn ("%s: deleting snapshot %s, of a second snapshot set",
+              r->vm.id, r->extra_snaps[i]);
+    delete_snapshot (o, r, r->extra_snaps[i]);
+  }
+  r->nr_extra_snaps = 0;
 }
 
 static enum step
@@ -1045,7 +1304,10 @@ ph_cleanup (struct orch *o, struct vm_run *r)
   struct v2v_error err = { 0 };
   char path[512];
 
-  delete_snapshots (o, r);
+  delete_extra_snapshots (o, r);
+  if (delete_snapshots (o, r) > 0)
+    log_warn ("%s: run `v2v-orchestrator cleanup` to delete the snapshots "
+              "left", r->vm.id);
   crash_point ("cleanup");
   if (o->p->delete_guest_conversion_pod && !o->p->skip_guest_conversion) {
     snprintf (path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s",
@@ -1060,13 +1322,30 @@ ph_cleanup (struct orch *o, struct vm_run *r)
  * run made in the target goes unless --keep-on-failure; the source
  * starts again if it was running.
  */
-static void
+/* Delete PATH; a failure is logged.  Returns 0 or -1. */
+static int
+delete_object (struct orch *o, struct vm_run *r, const char *path)
+{
+  struct v2v_error err = { 0 };
+
+  if (kube_delete (o->o->kube, path, &err) < 0) {
+    kube_whose (o, &err);
+    log_error ("%s: could not delete %s: %s", r->vm.id, path, err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* Returns the number of things that could not be deleted. */
+static unsigned
 fail_cleanup (struct orch *o, struct vm_run *r)
 {
   struct v2v_error err = { 0 };
   char path[512];
+  unsigned failed = 0;
 
-  log_error ("%s: %s", r->vm.id, r->error);
+  if (r->error[0])
+    log_error ("%s: %s", r->vm.id, r->error);
   /* What an earlier, crashed run made is ours too: find it by tags. */
   if (!o->discovered) {
     r->waiting = POLL_SNAPSHOTS;
@@ -1075,28 +1354,29 @@ fail_cleanup (struct orch *o, struct vm_run *r)
     poll_round (o, &err);
     r->waiting = POLL_NONE;
   }
-  delete_snapshots (o, r);
+  delete_extra_snapshots (o, r);
+  failed += delete_snapshots (o, r);
   if (!o->o->keep_on_failure) {
     snprintf (path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s",
               o->p->target_namespace, r->vm.job);
-    if (kube_delete (o->o->kube, path, &err) < 0)
-      log_warn ("%s: %s", r->vm.id, err.msg);
+    failed += delete_object (o, r, path) < 0;
     for (size_t i = 0; i < r->vm.nr_disks; i++) {
       struct orch_disk *d = &r->vm.disks[i];
       snprintf (path, sizeof path,
                 "/api/v1/namespaces/%s/persistentvolumeclaims/%s",
                 o->p->target_namespace, d->pvc);
-      if (kube_delete (o->o->kube, path, &err) < 0)
-        log_warn ("%s: %s", r->vm.id, err.msg);
+      failed += delete_object (o, r, path) < 0;
       snprintf (path, sizeof path, "/api/v1/persistentvolumes/%s", d->pv);
-      if (kube_delete (o->o->kube, path, &err) < 0)
-        log_warn ("%s: %s", r->vm.id, err.msg);
+      failed += delete_object (o, r, path) < 0;
       if (d->volume[0]) {
         const char *params[] = { "VolumeId", d->volume, NULL };
         xmlDocPtr doc = NULL;
         if (ec2_call (o->o->target, "DeleteVolume", params, &doc, &err) < 0 &&
-            err.code != -ENOENT)
-          log_warn ("%s: %s", r->vm.id, err.msg);
+            err.code != -ENOENT) {
+          log_error ("%s: could not delete volume %s: %s", r->vm.id,
+                     d->volume, err.msg);
+          failed++;
+        }
         xmlFreeDoc (doc);
       }
     }
@@ -1110,6 +1390,7 @@ fail_cleanup (struct orch *o, struct vm_run *r)
                  err.msg);
     xmlFreeDoc (doc);
   }
+  return failed;
 }
 
 /* --- The loop ------------------------------------------------------------ */
@@ -1167,14 +1448,36 @@ sleep_s (double s)
     ;
 }
 
+static void
+free_runs (struct orch *o)
+{
+  for (size_t i = 0; i < o->nr_runs; i++) {
+    struct orch_vm *vm = &o->runs[i].vm;
+    free (vm->user_data);
+    json_object_put (vm->result);
+    for (size_t j = 0; j < vm->nr_disks; j++) {
+      for (size_t k = 0; vm->disks[j].src_tags && vm->disks[j].src_tags[k];
+           k++)
+        free (vm->disks[j].src_tags[k]);
+      free (vm->disks[j].src_tags);
+    }
+  }
+  free (o->runs);
+  o->runs = NULL;
+  o->nr_runs = 0;
+}
+
 int
 orch_migrate (const struct orch_options *opts, struct v2v_error *err)
 {
   struct orch o = { .o = opts, .p = opts->plan, .run_id = time (NULL) };
+  CLEANUP_JSON struct json_object *migrated = NULL;
   size_t active = 0, finished = 0, failed = 0;
+  struct vm_run *refused = NULL;
   int r;
 
-  if ((r = load_records (&o, err)) < 0 || (r = describe_plan (&o, err)) < 0)
+  if ((r = load_records (&o, err)) < 0 || (r = describe_plan (&o, err)) < 0 ||
+      (r = list_migrated (&o, &migrated, err)) < 0)
     goto out;
 
   /* What earlier runs did: finished VMs stay finished; the others start
@@ -1186,7 +1489,22 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
     const char *s;
     if (rec && json_get_string (rec, "priorState", &s, NULL) == 0)
       snprintf (run->vm.prior_state, sizeof run->vm.prior_state, "%s", s);
-    if (rec && json_get_string (rec, "outcome", &s, NULL) == 0 &&
+    const char *vm_name = migrated_as (migrated, run->vm.id);
+    bool running = rec && json_get_string (rec, "outcome", &s, NULL) == 0 &&
+      strcmp (s, "Running") == 0;
+    if (vm_name && !running) {
+      /* Migrated by an earlier run whose record `cleanup` deleted: its
+       * source is never stopped again, nor its disks converted again.
+       */
+      run->st = RUN_DONE;
+      run->phase = NR_PHASES;
+      finished++;
+      snprintf (run->note, sizeof run->note, "VirtualMachine %s/%s exists",
+                o.p->target_namespace, vm_name);
+      log_info ("%s: already migrated (%s)", run->vm.id, run->note);
+      record (&o, run, "Succeeded");
+    }
+    else if (rec && json_get_string (rec, "outcome", &s, NULL) == 0 &&
         strcmp (s, "Succeeded") == 0) {
       run->st = RUN_DONE;
       run->phase = NR_PHASES;
@@ -1226,6 +1544,8 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
         active--;
         finished++;
         failed += run->st == RUN_FAILED;
+        if (run->st == RUN_FAILED && run->err_code == -EACCES && !refused)
+          refused = run;
       }
     }
     if (finished == o.nr_runs)
@@ -1237,13 +1557,13 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
   log_info ("plan %s: %zu VM(s) migrated, %zu failed", o.p->name,
             o.nr_runs - failed, failed);
   r = failed ? 1 : 0;
+  /* Credentials refused: that is what the user must fix first. */
+  if (refused)
+    r = v2v_error_set (err, -EACCES, "%s: %s", refused->vm.id,
+                       refused->error);
 
 out:
-  for (size_t i = 0; i < o.nr_runs; i++) {
-    free (o.runs[i].vm.user_data);
-    json_object_put (o.runs[i].vm.result);
-  }
-  free (o.runs);
+  free_runs (&o);
   json_object_put (o.records);
   return r;
 }
@@ -1259,20 +1579,50 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
 
   snprintf (path, sizeof path, "/api/v1/namespaces/%s/configmaps/v2v-plan-%s",
             o.p->target_namespace, o.p->name);
+  CLEANUP_JSON struct json_object *migrated = NULL;
+  struct json_object *items;
+  size_t shown = 0;
+
   r = kube_get (opts->kube, path, &cm, err);
+  kube_whose (&o, err);
   if (r < 0 && r != -ENOENT)
+    return r;
+  if ((r = list_migrated (&o, &migrated, err)) < 0)
     return r;
   if (cm)
     json_object_object_get_ex (cm, "data", &data);
   printf ("%-22s %-10s %8s  %-9s %s\n", "VM", "PHASE", "PROGRESS", "OUTCOME",
           "ERROR");
-  if (data == NULL || json_object_object_length (data) == 0) {
+  /* The plan's VirtualMachines with no record (`cleanup` deleted it):
+   * those instances are migrated.
+   */
+  json_object_object_get_ex (migrated, "items", &items);
+  for (size_t i = 0; i < json_object_array_length (items); i++) {
+    struct json_object *vm = json_object_array_get_idx (items, i);
+    struct json_object *labels, *plan, *id, *rec;
+    const char *name = "?";
+    if (json_get_object (vm, "metadata.labels", &labels, NULL) < 0 ||
+        !json_object_object_get_ex (labels, ORCH_LABEL_PLAN, &plan) ||
+        strcmp (json_object_get_string (plan), o.p->name) != 0 ||
+        !json_object_object_get_ex (labels, ORCH_LABEL_VM, &id) ||
+        (data && json_object_object_get_ex (data, json_object_get_string (id),
+                                            &rec)))
+      continue;
+    json_get_string (vm, "metadata.name", &name, NULL);
+    printf ("%-22s %-10s %7d%%  %-9s VirtualMachine %s/%s exists\n",
+            json_object_get_string (id), "done", 100, "Succeeded",
+            o.p->target_namespace, name);
+    shown++;
+  }
+  if (shown == 0 && (data == NULL || json_object_object_length (data) == 0)) {
     printf ("(plan %s has not started)\n", o.p->name);
     return 0;
   }
+  if (data == NULL)
+    return 0;
   json_object_object_foreach (data, id, v) {
     CLEANUP_JSON struct json_object *rec = NULL;
-    const char *phase = "?", *outcome = "?", *error = "";
+    const char *phase = "?", *outcome = "?", *error = "", *note = "";
     size_t idx = NR_PHASES;
     if (json_parse (json_object_get_string (v), json_object_get_string_len (v),
                     0, &rec, NULL) < 0)
@@ -1280,12 +1630,13 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     json_get_string (rec, "phase", &phase, NULL);
     json_get_string (rec, "outcome", &outcome, NULL);
     json_get_string (rec, "error", &error, NULL);
+    json_get_string (rec, "note", &note, NULL);
     for (size_t i = 0; i < NR_PHASES; i++)
       if (strcmp (phases[i].name, phase) == 0)
         idx = i;
     printf ("%-22s %-10s %7zu%%  %-9s %s\n", id, phase,
             strcmp (outcome, "Succeeded") == 0 ? 100 : idx * 100 / NR_PHASES,
-            outcome, error);
+            outcome, error[0] ? error : note);
   }
   return 0;
 }
@@ -1295,6 +1646,7 @@ orch_cleanup (const struct orch_options *opts, bool purge,
               struct v2v_error *err)
 {
   struct orch o = { .o = opts, .p = opts->plan };
+  unsigned failed = 0;
   const struct orch_options keep = { .plan = opts->plan,
                                      .source = opts->source,
                                      .target = opts->target,
@@ -1311,34 +1663,52 @@ orch_cleanup (const struct orch_options *opts, bool purge,
     o.runs[i].st = RUN_ACTIVE;
     o.runs[i].waiting = POLL_SNAPSHOTS;
   }
-  poll_round (&o, err);
+  /* Without a full look, a snapshot or volume could be left unseen. */
+  if ((r = poll_round (&o, err)) < 0)
+    goto out;
   for (size_t i = 0; i < o.nr_runs; i++)
     o.runs[i].waiting = POLL_VOLUMES;
-  poll_round (&o, err);
+  if ((r = poll_round (&o, err)) < 0)
+    goto out;
   o.discovered = true;
   for (size_t i = 0; i < o.nr_runs; i++) {
     struct vm_run *run = &o.runs[i];
-    delete_snapshots (&o, run);
+    unsigned vm_failed;
+    delete_extra_snapshots (&o, run);
+    vm_failed = delete_snapshots (&o, run);
     snprintf (path, sizeof path, "/apis/batch/v1/namespaces/%s/jobs/%s",
               o.p->target_namespace, run->vm.job);
-    kube_delete (opts->kube, path, err);
+    vm_failed += delete_object (&o, run, path) < 0;
     if (purge) {
       snprintf (path, sizeof path,
                 "/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/%s",
                 o.p->target_namespace, run->vm.name);
-      kube_delete (opts->kube, path, err);
+      vm_failed += delete_object (&o, run, path) < 0;
       /* The rest as a failed migration would: PVCs, PVs, volumes. */
       run->vm.prior_state[0] = '\0';
-      snprintf (run->error, sizeof run->error, "purged by cleanup --purge");
-      fail_cleanup (&o, run);
+      vm_failed += fail_cleanup (&o, run);
     }
-    printf ("%s: cleaned\n", run->vm.id);
+    if (vm_failed)
+      printf ("%s: %u thing(s) could not be deleted (see the log)\n",
+              run->vm.id, vm_failed);
+    else
+      printf ("%s: cleaned\n", run->vm.id);
+    failed += vm_failed;
   }
-  snprintf (path, sizeof path, "/api/v1/namespaces/%s/configmaps/v2v-plan-%s",
-            o.p->target_namespace, o.p->name);
-  kube_delete (opts->kube, path, err);
-  for (size_t i = 0; i < o.nr_runs; i++)
-    json_object_put (o.runs[i].vm.result);
-  free (o.runs);
-  return 0;
+  /* The records go last, and only when all else went: a cleanup that
+   * could not finish leaves them for the next one.
+   */
+  if (failed == 0) {
+    struct vm_run none = { .vm.id = "plan" };
+    snprintf (path, sizeof path,
+              "/api/v1/namespaces/%s/configmaps/v2v-plan-%s",
+              o.p->target_namespace, o.p->name);
+    failed += delete_object (&o, &none, path) < 0;
+  }
+  r = failed ? 1 : 0;
+  if (failed)
+    log_error ("cleanup: %u thing(s) could not be deleted", failed);
+out:
+  free_runs (&o);
+  return r;
 }

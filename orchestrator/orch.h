@@ -33,8 +33,11 @@ struct orch_disk {
   int64_t iops, throughput;     /* 0: not set */
   bool encrypted;
   char kms_key[256];
+  char **src_tags;              /* the source volume's own tags to copy:
+                                   key, value, ..., NULL (or NULL) */
   char snapshot[32];            /* snap-... */
   char snapshot_state[16];
+  char snapshot_start[32];      /* its StartTime: the earliest set wins */
   char volume[32];              /* vol-... created in the target */
   char volume_state[16];
   char pv[96], pvc[96];
@@ -66,7 +69,9 @@ struct orch_vm {
   struct orch_disk disks[ORCH_MAX_DISKS];
   size_t nr_disks;              /* root first, then by device name */
   struct orch_nic nics[ORCH_MAX_NICS];
-  size_t nr_nics;
+  size_t nr_nics;               /* by device index */
+  size_t nr_ebs_listed, nr_enis_listed; /* as EC2 listed them: more than
+                                           the maxima is refused */
   char instance_store[128];     /* not migrated: a note, or "" */
 
   /* From the conversion. */

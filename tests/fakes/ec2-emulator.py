@@ -88,8 +88,9 @@ def now():
 
 
 def iso(ts):
-    return datetime.datetime.fromtimestamp(
-        ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    # Milliseconds, as EC2 gives them: two calls in one second differ.
+    d = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
 
 # --- request parameters: EC2 query flattening, against the model ------------
@@ -353,7 +354,7 @@ class State(fakeserver.FakeState):
     """Everything the emulator knows, behind one lock."""
 
     FAULT_KEYS = frozenset({"action", "account", "times", "code", "status",
-                            "delay", "drop", "message"})
+                            "delay", "drop", "message", "after"})
 
     def __init__(self, args):
         super().__init__(args)
@@ -373,6 +374,10 @@ class State(fakeserver.FakeState):
                 SERVICE_MODEL.operation_names:
             raise FaultRuleError(f"fault rule {i}: no EC2 action "
                                  f"{r['action']!r}")
+        if r.get("after") and r.get("status") is None and \
+                r.get("code") is None and not r.get("drop"):
+            raise FaultRuleError(f"fault rule {i}: after needs status, code "
+                                 f"or drop (the answer that is lost)")
 
     def reset(self):
         self.requests = []
@@ -384,6 +389,7 @@ class State(fakeserver.FakeState):
             for r in getattr(self, d, {}).values():
                 self.remove_file(r)
         self.instances, self.volumes, self.snapshots = {}, {}, {}
+        self.tokens = {}
         try:
             self.load_seed()
         except (KeyError, TypeError, ValueError) as e:
@@ -473,8 +479,15 @@ class State(fakeserver.FakeState):
                 "_instance_store": s.get("InstanceStore", []),
                 "_reservation": "r-" + uuid.uuid4().hex[:17],
             }
-            if inst["State"]["Name"] not in ("running", "stopped"):
-                raise ValueError("seed instances are running or stopped")
+            # Terminated instances stay listed for about an hour, with
+            # no volumes or network interfaces left.
+            if inst["State"]["Name"] not in ("running", "stopped",
+                                             "terminated", "shutting-down"):
+                raise ValueError("seed instances are running, stopped, "
+                                 "shutting-down or terminated")
+            if inst["State"]["Name"] == "terminated" and (bdm or enis):
+                raise ValueError("a terminated instance has no volumes or "
+                                 "network interfaces")
             self.instances[inst["InstanceId"]] = inst
 
     # Time passes only when someone looks: every request first moves the
@@ -767,6 +780,10 @@ def apply_tag_specs(p, resource_type):
                             f"for this operation.")
         for t in spec.get("Tags", []):
             tags[check_tag_key(t.get("Key"))] = t.get("Value", "")
+    if len(tags) > 50:
+        raise Ec2Error(400, "TagLimitExceeded",
+                       "The maximum number of Tags for a resource has been "
+                       "reached.")
     return tags
 
 
@@ -1093,7 +1110,38 @@ VOLUME_TYPES_IOPS = {"io1": (100, 64000), "io2": (100, 256000),
                      "gp3": (3000, 16000)}
 
 
+def idempotent(ctx, action, p):
+    """EC2's ClientToken: a repeat of the same request (same token, same
+    parameters) answers what the first one made; the same token with other
+    parameters is refused."""
+    tok = p.get("ClientToken")
+    if tok is None:
+        return None, None, None
+    if len(tok) > 64:
+        raise bad_value("The client token must be at most 64 characters")
+    key = (ctx.account, action, tok)
+    digest = json.dumps({k: v for k, v in p.items() if k != "ClientToken"},
+                        sort_keys=True, default=str)
+    seen = ctx.state.tokens.get(key)
+    if seen is not None and seen[0] != digest:
+        raise Ec2Error(400, "IdempotentParameterMismatch",
+                       "The client token you have provided is associated "
+                       "with a resource that is already deleted or has "
+                       "other parameters. Please use a different client "
+                       "token.")
+    return key, (seen[1] if seen else None), digest
+
+
 def do_create_volume(ctx, p):
+    key, first, digest = idempotent(ctx, "CreateVolume", p)
+    if first is not None:
+        # Real EC2 answers the first volume even once it is deleted.
+        vol = ctx.state.volumes.get(first)
+        if vol is not None:
+            out = public_fields(vol)
+            out["Tags"] = tags_out(vol["_tags"])
+            del out["Attachments"]
+            return out
     az = p["AvailabilityZone"]
     if az not in zones(ctx.region):
         raise Ec2Error(400, "InvalidZone.NotFound",
@@ -1172,6 +1220,8 @@ def do_create_volume(ctx, p):
            "_file": ctx.state.copy_file(snap["_file"], vid) if snap else None,
            "_own_file": True, "_due": now() + lat}
     ctx.state.volumes[vid] = vol
+    if key is not None:
+        ctx.state.tokens[key] = (digest, vid)
     out = public_fields(vol)
     out["Tags"] = tags_out(vol["_tags"])
     del out["Attachments"]
@@ -1421,13 +1471,14 @@ class Handler(fakeserver.FakeHandler):
         rule = state.take_fault(action, acct.account)
         if rule is not None:
             entry["fault"] = rule
-            self.apply_fault(rule)
-            if rule.get("status") is not None or rule.get("code"):
-                code = rule.get("code") or "RequestLimitExceeded"
-                status = rule.get("status") or 503
-                raise Ec2Error(status, code, rule.get("message") or (
-                    "Request limit exceeded." if code ==
-                    "RequestLimitExceeded" else f"injected fault: {code}"))
+            # "after": EC2 acts first and the answer is lost on the way
+            # back (a 500 after the change, a connection reset), the case
+            # a client's retry must not turn into a second change.
+            if rule.get("after"):
+                if rule.get("delay"):
+                    time.sleep(float(rule["delay"]))
+            else:
+                self.fault_answer(rule)
 
         if action is None:
             raise Ec2Error(400, "MissingAction",
@@ -1462,7 +1513,24 @@ class Handler(fakeserver.FakeHandler):
             raise Ec2Error(412, "DryRunOperation",
                            "Request would have succeeded, but DryRun flag "
                            "is set.")
+        if rule is not None and rule.get("after"):
+            entry["acted"] = True
+            self.fault_answer(rule)
         return 200, reply_xml(op, result, request_id)
+
+    def fault_answer(self, rule):
+        """A fault rule's delay and drop (fakeserver), then its error."""
+        if rule.get("after"):
+            if rule.get("drop"):
+                self.drop()
+        else:
+            self.apply_fault(rule)
+        if rule.get("status") is not None or rule.get("code"):
+            code = rule.get("code") or "RequestLimitExceeded"
+            status = rule.get("status") or 503
+            raise Ec2Error(status, code, rule.get("message") or (
+                "Request limit exceeded." if code ==
+                "RequestLimitExceeded" else f"injected fault: {code}"))
 
     # -- the control API (fakeserver serves requests, faults and reset) --
 

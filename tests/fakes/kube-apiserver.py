@@ -869,32 +869,12 @@ class Kubelet:
             for run in self.runs.values():
                 if run.pod_uid == uid:
                     run.pod_deleted.set()
-        elif res.kind == "Job":
-            if policy is None:
-                headers.append(("Warning", '299 - "child pods are preserved '
-                                'by default when jobs are deleted; set '
-                                'propagationPolicy=Background to remove them '
-                                'or set propagationPolicy=Orphan to suppress '
-                                'this warning"'))
-            pods = [(k, o) for k, o in self.state.objects.items()
-                    if k[:3] == ("", "v1", "pods") and
-                    any(r.get("uid") == uid for r in
-                        (o["metadata"].get("ownerReferences") or []))]
-            for key, pod in pods:
-                if policy in ("Background", "Foreground"):
-                    del self.state.objects[key]
-                    self.state.rv += 1
-                    self.deleted(BY_KIND[("v1", "Pod")], pod, None)
-                else:
-                    # Orphaned: the garbage collector drops the owner
-                    # reference and the Pod runs on.
-                    refs = [r for r in pod["metadata"]["ownerReferences"]
-                            if r.get("uid") != uid]
-                    if refs:
-                        pod["metadata"]["ownerReferences"] = refs
-                    else:
-                        del pod["metadata"]["ownerReferences"]
-                    pod["metadata"]["resourceVersion"] = self.state.next_rv()
+        elif res.kind == "Job" and policy is None:
+            headers.append(("Warning", '299 - "child pods are preserved '
+                            'by default when jobs are deleted; set '
+                            'propagationPolicy=Background to remove them '
+                            'or set propagationPolicy=Orphan to suppress '
+                            'this warning"'))
         return headers
 
     # -- the controller loop --
@@ -1821,7 +1801,8 @@ class Handler(fakeserver.FakeHandler):
             return self.patch(state, entry, res, ns, name, sub, ctype, body,
                               dry_run)
         if m == "DELETE" and sub is None:
-            return self.delete(state, res, ns, name, ctype, body, dry_run)
+            return self.delete(state, res, ns, name, ctype, body, dry_run,
+                               query)
         raise ApiError(405, f"the server does not allow this method on the "
                        f"requested resource ({m} {res.qualified})")
 
@@ -2026,7 +2007,33 @@ class Handler(fakeserver.FakeHandler):
             return self.store_update(state, res, ns, name, sub, old, new,
                                      dry_run)
 
-    def delete(self, state, res, ns, name, ctype, body, dry_run):
+    def collect_dependents(self, state, owner, policy):
+        """The garbage collector, run at once: OWNER is gone; its
+        dependents (objects whose ownerReferences name its uid) are
+        deleted (Background, Foreground), recursively, or lose that
+        reference and stay (Orphan).  Locked."""
+        uid = owner["metadata"]["uid"]
+        deps = [(k, o) for k, o in state.objects.items()
+                if any(r.get("uid") == uid for r in
+                       (o["metadata"].get("ownerReferences") or []))]
+        for key, dep in deps:
+            if policy == "Orphan":
+                refs = [r for r in dep["metadata"]["ownerReferences"]
+                        if r.get("uid") != uid]
+                if refs:
+                    dep["metadata"]["ownerReferences"] = refs
+                else:
+                    del dep["metadata"]["ownerReferences"]
+                dep["metadata"]["resourceVersion"] = state.next_rv()
+                continue
+            del state.objects[key]
+            state.rv += 1
+            state.kubelet.deleted(BY_PATH[key[:3]], dep, "Background")
+            self.collect_dependents(state, dep, "Background")
+
+    def delete(self, state, res, ns, name, ctype, body, dry_run, query):
+        # DeleteOptions come in the body or, as kubectl and client-go
+        # send them, in the query string; the body wins when it has any.
         opts = {}
         if body.strip():
             try:
@@ -2035,6 +2042,8 @@ class Handler(fakeserver.FakeHandler):
                 raise ApiError(400, f"DeleteOptions is not valid JSON: {e}")
             if not isinstance(opts, dict):
                 raise ApiError(400, "DeleteOptions must be a JSON object")
+        elif "propagationPolicy" in query:
+            opts = {"propagationPolicy": query["propagationPolicy"]}
         policy = opts.get("propagationPolicy")
         if policy not in (None, "Orphan", "Background", "Foreground"):
             raise ApiError(400, f"propagationPolicy: Unsupported value: "
@@ -2049,15 +2058,30 @@ class Handler(fakeserver.FakeHandler):
                                f"{res.qualified} \"{name}\"",
                                reason="Conflict")
             headers = []
+            answer = copy.deepcopy(obj)
             if not dry_run:
                 del state.objects[(res.group, res.version, res.plural, ns,
                                    name)]
                 state.rv += 1
                 headers = state.kubelet.deleted(res, obj, policy)
+                # The default is Background, except for Jobs, whose
+                # dependents batch/v1 orphans unless told otherwise.
+                self.collect_dependents(
+                    state, obj, policy or ("Orphan" if res.kind == "Job"
+                                           else "Background"))
+        # Foreground: the owner is first marked (deletionTimestamp, the
+        # foregroundDeletion finalizer) and answered as it is then; the
+        # collector here removes its dependents and then it at once.
+        if policy == "Foreground":
+            answer["metadata"]["deletionTimestamp"] = now_rfc3339()
+            answer["metadata"]["finalizers"] = \
+                (answer["metadata"].get("finalizers") or []) + \
+                ["foregroundDeletion"]
+            return 200, answer, headers
         # Pods answer with the object (their deletion is graceful on a real
         # cluster); everything else with a Success Status.
         if res.kind == "Pod":
-            return 200, copy.deepcopy(obj), headers
+            return 200, answer, headers
         return 200, status_object(200, "", reason="", details={
             "name": name, "group": res.group, "kind": res.plural,
             "uid": obj["metadata"]["uid"]}), headers

@@ -388,6 +388,103 @@ class RawRequests(EmulatorTest):
         self.assertEqual(rules[0]["times"], 0)
 
 
+    def test_act_then_lose_the_answer(self):
+        # EC2 made the snapshots, the answer was a 500: a retry without a
+        # ClientToken makes a second set, as real EC2 would.
+        self.emu.control("POST", "/_fake/faults", [
+            {"action": "CreateSnapshots", "times": 1, "after": True,
+             "code": "InternalError", "status": 500}])
+        params = {"Action": "CreateSnapshots", "Version": "2016-11-15",
+                  "InstanceSpecification.InstanceId": INSTANCE}
+        status, body = self.emu.raw(params)
+        self.assertEqual(status, 500)
+        self.assertIn("<Code>InternalError</Code>", body)
+        _, state = self.emu.control("GET", "/_fake/state")
+        self.assertEqual(len(state["snapshots"]), 2)
+        _, reqs = self.emu.control("GET", "/_fake/requests")
+        self.assertTrue(reqs[-1]["acted"])
+        status, body = self.emu.raw(params)
+        self.assertEqual(status, 200, body)
+        _, state = self.emu.control("GET", "/_fake/state")
+        self.assertEqual(len(state["snapshots"]), 4)
+
+    def test_after_needs_an_answer(self):
+        status, _ = self.emu.control("POST", "/_fake/faults", [
+            {"action": "CreateSnapshots", "after": True, "delay": 1}])
+        self.assertEqual(status, 400)
+
+    def test_create_volume_client_token(self):
+        a = self.emu.client()
+        v1 = a.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                             ClientToken="tok-1")
+        v2 = a.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                             ClientToken="tok-1")
+        self.assertEqual(v1["VolumeId"], v2["VolumeId"])
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            a.create_volume(AvailabilityZone="us-east-1a", Size=2,
+                            ClientToken="tok-1")
+        self.assertEqual(error_code(cm.exception),
+                         "IdempotentParameterMismatch")
+        v3 = a.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                             ClientToken="tok-2")
+        self.assertNotEqual(v1["VolumeId"], v3["VolumeId"])
+
+    def test_tag_limit_at_creation(self):
+        a = self.emu.client()
+        tags = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            a.create_volume(AvailabilityZone="us-east-1a", Size=1,
+                            TagSpecifications=[{"ResourceType": "volume",
+                                                "Tags": tags}])
+        self.assertEqual(error_code(cm.exception), "TagLimitExceeded")
+
+    def test_source_facts(self):
+        # Volume tags (aws: ones included, as EC2 sets them) and ENIs in
+        # the order the seed lists them, whatever their device index.
+        a = self.emu.client()
+        vols = a.describe_volumes(VolumeIds=["vol-00000000000000001"])
+        self.assertEqual(vols["Volumes"][0]["Tags"],
+                         [{"Key": "n", "Value": "1"}])
+        inst = a.describe_instances(InstanceIds=[INSTANCE])[
+            "Reservations"][0]["Instances"][0]
+        self.assertEqual([n["Attachment"]["DeviceIndex"]
+                          for n in inst["NetworkInterfaces"]], [0])
+
+
+class Terminated(unittest.TestCase):
+    """Terminated instances are listed, with nothing attached."""
+
+    def test_seed_terminated(self):
+        tmp = tempfile.mkdtemp(prefix="ec2-emulator-test-")
+        try:
+            s = seed()
+            s["instances"].append({
+                "InstanceId": "i-0fedcba9876543210", "Account": ACCT_A,
+                "InstanceType": "t3.micro", "State": "terminated",
+                "AvailabilityZone": "us-east-1a", "Tags": {"Name": "web"}})
+            path = os.path.join(tmp, "seed.json")
+            with open(path, "w") as f:
+                json.dump(s, f)
+            emu = Emulator(tmp, "--seed", path)
+            try:
+                a = emu.client()
+                res = a.describe_instances(Filters=[
+                    {"Name": "tag:Name", "Values": ["web"]}])
+                states = sorted(i["State"]["Name"]
+                                for r in res["Reservations"]
+                                for i in r["Instances"])
+                self.assertEqual(states, ["running", "terminated"])
+                res = a.describe_instances(Filters=[
+                    {"Name": "instance-state-name",
+                     "Values": ["pending", "running", "stopping",
+                                "stopped"]}])
+                self.assertEqual(len(res["Reservations"]), 1)
+            finally:
+                emu.stop()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class Libcurl(EmulatorTest):
     """The orchestrator signs with libcurl's CURLOPT_AWS_SIGV4; the curl
     tool uses the same code, so it shows what the emulator makes of it."""

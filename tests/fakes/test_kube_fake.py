@@ -402,6 +402,26 @@ class KubeFakeTest(unittest.TestCase):
         self.assertEqual(self.call("GET", self.pods("pd"))[0], 404)
         self.assertEqual(self.call("DELETE", self.pods("pd"))[0], 404)
 
+    def test_delete_collects_owned_objects(self):
+        # Any kind but a Job: Background by default, so what the deleted
+        # object owned goes too; Orphan keeps it, without the reference.
+        for owner_name, query, kept in (("own-a", "", False),
+                                        ("own-b", "?propagationPolicy=Orphan",
+                                         True)):
+            status, owner, _ = self.call("POST", self.pods(), pod(owner_name))
+            self.assertEqual(status, 201, owner)
+            dep = pod(owner_name + "-dep")
+            dep["metadata"]["ownerReferences"] = [{
+                "apiVersion": "v1", "kind": "Pod", "name": owner_name,
+                "uid": owner["metadata"]["uid"]}]
+            self.assertEqual(self.call("POST", self.pods(), dep)[0], 201)
+            status, _, _ = self.call("DELETE", self.pods(owner_name) + query)
+            self.assertEqual(status, 200)
+            status, got, _ = self.call("GET", self.pods(owner_name + "-dep"))
+            self.assertEqual(status, 200 if kept else 404)
+            if kept:
+                self.assertNotIn("ownerReferences", got["metadata"])
+
     def test_keep_alive(self):
         # libcurl reuses connections: several requests, one connection.
         c = self.conn()

@@ -308,6 +308,38 @@ class KubeletSimTest(unittest.TestCase):
         self.assertEqual(len(pods), 1)
         self.assertNotIn("ownerReferences", pods[0]["metadata"])
 
+    def test_delete_policy_in_the_query(self):
+        # kube_delete (and kubectl) send the policy as a query parameter,
+        # not as a DeleteOptions body: it must be honoured all the same.
+        self.kubelet(mode="succeed", delay=0.05)
+        for name in ("conv-q", "conv-o", "conv-f"):
+            self.create(job(name))
+            self.wait_job(name)
+        status, _, r = self.call(
+            "DELETE", f"{JOBS}/conv-q?propagationPolicy=Background")
+        self.assertEqual(status, 200)
+        self.assertIsNone(r.getheader("Warning"))
+        self.assertEqual(self.job_pods("conv-q"), [])
+        status, _, r = self.call(
+            "DELETE", f"{JOBS}/conv-o?propagationPolicy=Orphan")
+        self.assertEqual(status, 200)
+        self.assertIsNone(r.getheader("Warning"))
+        pods = self.job_pods("conv-o")
+        self.assertEqual(len(pods), 1)
+        self.assertNotIn("ownerReferences", pods[0]["metadata"])
+        status, reply, _ = self.call(
+            "DELETE", f"{JOBS}/conv-f?propagationPolicy=Foreground")
+        self.assertEqual(status, 200)
+        self.assertEqual(reply["kind"], "Job")
+        self.assertEqual(reply["metadata"]["finalizers"],
+                         ["foregroundDeletion"])
+        self.assertIn("deletionTimestamp", reply["metadata"])
+        self.assertEqual(self.job_pods("conv-f"), [])
+        self.assertEqual(self.call("GET", f"{JOBS}/conv-f")[0], 404)
+        status, _, _ = self.call(
+            "DELETE", f"{JOBS}/nothing?propagationPolicy=Sometimes")
+        self.assertEqual(status, 400)
+
     # -- exec --
 
     def test_exec_runs_the_command(self):

@@ -89,6 +89,11 @@ JSON
         mv "$T/ec2-seed.json.new" "$T/ec2-seed.json"
     fi
     [ -z "${EC2_SEED:-}" ] || cp "$EC2_SEED" "$T/ec2-seed.json"
+    # EC2_SEED_FILTER: a jq filter over the seed (an ENI order, tags...).
+    if [ -n "${EC2_SEED_FILTER:-}" ]; then
+        jq "$EC2_SEED_FILTER" "$T/ec2-seed.json" > "$T/ec2-seed.json.new"
+        mv "$T/ec2-seed.json.new" "$T/ec2-seed.json"
+    fi
     $PY "$fakes/ec2-emulator.py" --quiet \
         --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY${AWS_SESSION_TOKEN:+:$AWS_SESSION_TOKEN}" \
         --credentials "$DST:$DST_AKID:$DST_SECRET${DST_SESSION:+:$DST_SESSION}" \
@@ -219,4 +224,23 @@ check_migrated () {
 # non_polling_calls: EC2 calls that change something (not Describe*).
 non_polling_calls () {
     ec2_requests | jq '[.[] | select(.polling != true)] | length'
+}
+
+# ec2_py PYTHON: run PYTHON with `ec2`, a botocore client of the source
+# account on the emulator (to change EC2 behind the orchestrator's back).
+ec2_py () {
+    $PY - "$EC2" <<PYTHON
+import sys, botocore.session
+ec2 = botocore.session.get_session().create_client(
+    "ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
+    aws_access_key_id="$AWS_ACCESS_KEY_ID",
+    aws_secret_access_key="$AWS_SECRET_ACCESS_KEY")
+$1
+PYTHON
+}
+
+# plan_snapshots: the plan's snapshots EC2 still has, as a number.
+plan_snapshots () {
+    ec2_state | jq '[.snapshots[] | select(.tags | has("v2v-kubevirt/plan"))
+        | select(.State != "deleted")] | length'
 }

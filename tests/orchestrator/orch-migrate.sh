@@ -17,6 +17,16 @@
 #                                   PVC and Job deleted, source restarted
 #   orch-migrate.sh secrets         every secret through success, retry
 #                                   and failure: none in any output
+#   orch-migrate.sh lost-answer     EC2 acts and the answer is lost: no
+#                                   second snapshot set or volume
+#   orch-migrate.sh credentials     refused credentials: exit 4, who refused
+#   orch-migrate.sh after-cleanup   a migrated instance is not migrated again
+#   orch-migrate.sh nic-order       interfaces in ENI device-index order
+#   orch-migrate.sh terminated      terminated instances are not migrated
+#   orch-migrate.sh volume-tags     source volume tags copied (not aws:)
+#   orch-migrate.sh too-many        41 disks, 17 NICs: refused up front
+#   orch-migrate.sh cleanup-fail    failed deletes named, exit 1
+#   orch-migrate.sh usage           exit 2
 set -euo pipefail
 scenario=$1
 . "$(dirname "$0")/orch-lib.sh"
@@ -158,6 +168,10 @@ convert|compat)
     # deleteGuestConversionPod (default true): the Job is gone at the end,
     # but the fake recorded what was created.
     [ "$(echo "$job" | jq length)" -eq 0 ] || fail "the Job was not deleted"
+    # ... and its Pod with it (propagationPolicy=Background): a Job's
+    # Pods are orphaned by default.
+    [ "$(kube_kind Pod | jq length)" -eq 0 ] ||
+        fail "the conversion Pod was left behind: $(kube_kind Pod | jq -c '[.[].metadata.name]')"
     spec=$(curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" |
            jq '[.[] | select(.method == "POST" and (.path | endswith("/jobs")))][0].body')
     echo "$spec" | jq -e '.spec.template.spec as $p |
@@ -344,6 +358,239 @@ cleanup)
         [ "$(kube_kind $k | jq length)" -eq 0 ] || fail "a $k left after --purge"
     done
     echo "PASS: cleanup: snapshots removed; --purge removed the rest"
+    ;;
+lost-answer)
+    # EC2 acts and the answer is lost: CreateSnapshots (no ClientToken)
+    # answers 500 after making the set, CreateVolume's connection drops
+    # after making the volume.  The run must adopt what was made, not
+    # make a second snapshot set or volume.
+    echo '[{"action": "CreateSnapshots", "times": 1, "after": true,
+            "status": 500, "code": "InternalError"},
+           {"action": "CreateVolume", "times": 1, "after": true,
+            "drop": true}]' > "$T/faults.json"
+    start_fakes --faults "$T/faults.json"
+    write_plan '.skipGuestConversion = true'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    check_migrated
+    n=$(ec2_requests | jq '[.[] | select(.action == "CreateSnapshots" and
+        (.status == 200 or .acted == true))] | length')
+    [ "$n" -eq 1 ] || fail "CreateSnapshots acted $n times, want 1"
+    # A second set made behind the orchestrator's back (a second run at
+    # the same time, an old orchestrator's retry): the resume keeps one
+    # and deletes the other.
+    curl -sf -X POST "$EC2/_fake/reset" >/dev/null
+    curl -sf -X POST --cacert "$T/certs/ca.crt" "$KUBE/_fake/reset" >/dev/null
+    curl -sf -X POST -d '[]' "$EC2/_fake/faults" >/dev/null
+    rc=0; V2V_ORCH_CRASH_AFTER=snapshot migrate || rc=$?
+    [ $rc -eq 137 ] || fail "the crash point did not fire ($rc)"
+    ec2_py "ec2.create_snapshots(InstanceSpecification={'InstanceId': '$INSTANCE'},
+        TagSpecifications=[{'ResourceType': 'snapshot', 'Tags': [
+            {'Key': 'v2v-kubevirt/plan', 'Value': 'wave1'},
+            {'Key': 'v2v-kubevirt/vm', 'Value': '$INSTANCE'}]}])"
+    [ "$(plan_snapshots)" -eq 6 ] || fail "want two snapshot sets to start"
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "the resume exited $rc"; }
+    check_migrated
+    echo "PASS: lost-answer: one snapshot set and three volumes, extra set deleted"
+    ;;
+credentials)
+    # Credentials refused by EC2 (either account) or by the Kubernetes
+    # API: exit 4, naming who refused them.
+    start_fakes
+    write_plan '.skipGuestConversion = true'
+    rc=0; AWS_SECRET_ACCESS_KEY=wrong-$RANDOM migrate || rc=$?
+    [ $rc -eq 4 ] || fail "a wrong source key exited $rc, want 4"
+    grep -q "source account.*SignatureDoesNotMatch" "$T/orch.log" ||
+        fail "no 'source account' message: $(tail -3 "$T/orch.log")"
+    rc=0; AWS_ACCESS_KEY_ID=AKIAUNKNOWN000000000 migrate || rc=$?
+    [ $rc -eq 4 ] || fail "an unknown access key exited $rc, want 4"
+    for cmd in status cleanup; do
+        rc=0; AWS_SECRET_ACCESS_KEY=wrong "$orch" $cmd --plan "$PLAN" \
+            2>>"$T/orch.log" >/dev/null || rc=$?
+        [ $rc -eq 4 ] || [ $cmd = status ] ||
+            fail "$cmd with a wrong key exited $rc, want 4"
+    done
+    sed -i "s/token: $KUBE_TOKEN/token: wrong-token/" "$T/kubeconfig"
+    : > "$T/orch.log"
+    rc=0; migrate || rc=$?
+    [ $rc -eq 4 ] || fail "a wrong Kubernetes token exited $rc, want 4"
+    grep -q "Kubernetes API $KUBE.*401\|Kubernetes API $KUBE.*Unauthorized" \
+        "$T/orch.log" || fail "no 'Kubernetes API' message: $(tail -3 "$T/orch.log")"
+    rc=0; "$orch" status --plan "$PLAN" 2>>"$T/orch.log" >/dev/null || rc=$?
+    [ $rc -eq 4 ] || fail "status with a wrong token exited $rc, want 4"
+    sed -i "s/token: wrong-token/token: $KUBE_TOKEN/" "$T/kubeconfig"
+    # The target account refuses (cross-account): the VM is rolled back
+    # and the source started again; the run says why, and exits 4.
+    mkdir -p "$T/target-creds"
+    printf '%s' "$DST_AKID" > "$T/target-creds/aws_access_key_id"
+    printf '%s' "wrong-$RANDOM" > "$T/target-creds/aws_secret_access_key"
+    write_plan ".skipGuestConversion = true | .targetCredentials =
+        {\"secretDir\": \"$T/target-creds\", \"accountId\": \"$DST\"}"
+    : > "$T/orch.log"
+    rc=0; migrate || rc=$?
+    [ $rc -eq 4 ] || fail "a wrong target key exited $rc, want 4"
+    grep -q "target account.*SignatureDoesNotMatch" "$T/orch.log" ||
+        fail "no 'target account' message: $(tail -3 "$T/orch.log")"
+    [ "$(plan_snapshots)" -eq 0 ] || fail "snapshots left after the refusal"
+    echo "PASS: credentials: exit 4 naming the source, target and Kubernetes API"
+    ;;
+after-cleanup)
+    # cleanup deletes the plan's ConfigMap; the VirtualMachine (found by
+    # its labels) still says the instance is migrated: a new migrate
+    # must not stop, snapshot or convert it again.
+    start_fakes
+    write_plan '.skipGuestConversion = true'
+    migrate || fail "migrate exited $?"
+    "$orch" cleanup --plan "$PLAN" 2>> "$T/orch.log" || fail "cleanup exited $?"
+    [ "$(kube_kind ConfigMap | jq length)" -eq 0 ] || fail "the ConfigMap is left"
+    ec2_py "ec2.start_instances(InstanceIds=['$INSTANCE'])"
+    before=$(ec2_requests | jq length)
+    migrate || fail "the migrate after cleanup exited $?"
+    n=$(ec2_requests | jq --argjson b "$before" '[.[$b:][] |
+        select(.polling != true)] | length')
+    [ "$n" -eq 0 ] || fail "the migrate after cleanup changed $n thing(s) in EC2: $(ec2_requests | jq -c --argjson b "$before" '[.[$b:][] | select(.polling != true) | .action]')"
+    grep -q "$INSTANCE: already migrated.*VirtualMachine vms/web-1" "$T/orch.log" ||
+        fail "the log does not say why: $(tail -3 "$T/orch.log")"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -q "$INSTANCE.*100%.*Succeeded.*VirtualMachine vms/web-1" "$T/status" ||
+        fail "status: $(cat "$T/status")"
+    echo "PASS: after-cleanup: a migrated instance is not migrated again"
+    ;;
+nic-order)
+    # EC2 lists the ENIs as device index 0, 2, 1: the VM's interfaces
+    # follow the device index, as the guest had them.
+    EC2_SEED_FILTER='.instances[0].NetworkInterfaces = [
+        {"MacAddress": "02:00:00:00:00:01", "SubnetId": "subnet-0aaaaaaaaaaaaaaa1",
+         "DeviceIndex": 0, "VpcId": "vpc-0abc", "PrivateIpAddress": "10.0.0.5"},
+        {"MacAddress": "02:00:00:00:00:03", "SubnetId": "subnet-0aaaaaaaaaaaaaaa1",
+         "DeviceIndex": 2, "VpcId": "vpc-0abc", "PrivateIpAddress": "10.0.0.6"},
+        {"MacAddress": "02:00:00:00:00:02", "SubnetId": "subnet-0aaaaaaaaaaaaaaa2",
+         "DeviceIndex": 1, "VpcId": "vpc-0abc", "PrivateIpAddress": "10.0.1.5"}]'
+    start_fakes
+    write_plan '.skipGuestConversion = true'
+    migrate || { tail -20 "$T/orch.log"; fail "migrate exited $?"; }
+    macs=$(kube_kind VirtualMachine | jq -c '[.[0].spec.template.spec.domain.devices.interfaces[].macAddress]')
+    [ "$macs" = '["02:00:00:00:00:01","02:00:00:00:00:02","02:00:00:00:00:03"]' ] ||
+        fail "interfaces not in device-index order: $macs"
+    echo "PASS: nic-order: interfaces in device-index order"
+    ;;
+terminated)
+    # A terminated instance carries the selector's tag (EC2 lists it for
+    # about an hour): it is not selected.  Named explicitly, it is a plan
+    # error before anything changes.
+    EC2_SEED_FILTER='.instances += [{"InstanceId": "i-0fedcba9876543210",
+        "Account": "111111111111", "InstanceType": "t3.micro",
+        "State": "terminated", "AvailabilityZone": "us-east-1b",
+        "Tags": {"Name": "web"}}]'
+    start_fakes
+    write_plan '.skipGuestConversion = true | del(.vms) |
+        .vmSelector = {"tags": {"Name": "web"}}'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    kube_kind VirtualMachine | jq -e --arg i "$INSTANCE" 'length == 1 and
+        .[0].metadata.name == $i' >/dev/null || fail "not just $INSTANCE migrated"
+    ! grep -q i-0fedcba9876543210 "$T/orch.log" ||
+        fail "the terminated instance was looked at: $(grep i-0fedcba9876543210 "$T/orch.log")"
+    write_plan '.skipGuestConversion = true | .name = "wave2" |
+        .vms = [{"id": "i-0fedcba9876543210"}]'
+    before=$(ec2_requests | jq length)
+    rc=0; migrate || rc=$?
+    [ $rc -eq 3 ] || fail "a terminated instance in vms exited $rc, want 3"
+    grep -q "i-0fedcba9876543210 is terminated" "$T/orch.log" ||
+        fail "no message: $(tail -3 "$T/orch.log")"
+    n=$(ec2_requests | jq --argjson b "$before" '[.[$b:][] |
+        select(.polling != true)] | length')
+    [ "$n" -eq 0 ] || fail "$n change(s) in EC2 for a terminated instance"
+    echo "PASS: terminated: not selected; named, a plan error"
+    ;;
+volume-tags)
+    # The source volumes' tags go to the new volumes, except EC2's
+    # reserved aws: keys, next to the plan's own.
+    EC2_SEED_FILTER='.volumes[0].Tags = {"Name": "web-root", "cost-center": "42",
+        "aws:cloudformation:stack-name": "web"}'
+    start_fakes
+    write_plan '.skipGuestConversion = true'
+    migrate || { tail -20 "$T/orch.log"; fail "migrate exited $?"; }
+    check_migrated
+    ec2_state | jq -e '.volumes[] | select(.tags["v2v-kubevirt/source-volume"]
+        == "vol-0000000000000000a") | .tags == {"Name": "web-root",
+        "cost-center": "42", "v2v-kubevirt/plan": "wave1",
+        "v2v-kubevirt/vm": "i-0123456789abcdef0",
+        "v2v-kubevirt/source-volume": "vol-0000000000000000a"}' >/dev/null ||
+        fail "tags: $(ec2_state | jq -c '[.volumes[] | select(.tags["v2v-kubevirt/source-volume"]) | .tags]')"
+    echo "PASS: volume-tags: copied, aws: keys left out"
+    ;;
+too-many)
+    # 41 disks, 17 NICs: more than a VM here takes.  Each is refused up
+    # front, by name, with nothing changed; nothing is silently dropped.
+    $PY - "$T/ec2-seed-many.json" <<'PYTHON'
+import json, sys
+acct, az = "111111111111", "us-east-1b"
+vols = [{"VolumeId": "vol-%017x" % (0x100 + i), "Account": acct, "Size": 1,
+         "VolumeType": "gp3", "AvailabilityZone": az} for i in range(42)]
+disks = [{"DeviceName": "/dev/xvda" if i == 0 else "/dev/sd%s%s" % (
+              "abcdefghijklmnopqrstuvwxyz"[i // 26], "abcdefghijklmnopqrstuvwxyz"[i % 26]),
+          "VolumeId": vols[i]["VolumeId"]} for i in range(41)]
+nics = [{"MacAddress": "02:00:00:00:01:%02x" % i,
+         "SubnetId": "subnet-0aaaaaaaaaaaaaaa1", "DeviceIndex": i}
+        for i in range(17)]
+json.dump({"instances": [
+    {"InstanceId": "i-0000000000000d15c", "Account": acct,
+     "InstanceType": "m5.large", "State": "running", "AvailabilityZone": az,
+     "RootDeviceName": "/dev/xvda", "BlockDeviceMappings": disks,
+     "NetworkInterfaces": nics[:1]},
+    {"InstanceId": "i-00000000000000e1c", "Account": acct,
+     "InstanceType": "m5.large", "State": "running", "AvailabilityZone": az,
+     "RootDeviceName": "/dev/xvda",
+     "BlockDeviceMappings": [{"DeviceName": "/dev/xvda",
+                              "VolumeId": vols[41]["VolumeId"]}],
+     "NetworkInterfaces": nics}],
+    "volumes": vols}, open(sys.argv[1], "w"))
+PYTHON
+    EC2_SEED=$T/ec2-seed-many.json start_fakes
+    write_plan '.skipGuestConversion = true |
+        .vms = [{"id": "i-0000000000000d15c"}, {"id": "i-00000000000000e1c"}]'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 1 ] || fail "too many disks and NICs exited $rc, want 1"
+    grep -q "i-0000000000000d15c has 41 EBS volumes; at most 40" "$T/orch.log" ||
+        fail "no message for 41 disks: $(tail -5 "$T/orch.log")"
+    grep -q "i-00000000000000e1c has 17 network interfaces; at most 16" "$T/orch.log" ||
+        fail "no message for 17 NICs: $(tail -5 "$T/orch.log")"
+    ec2_requests | jq -e 'all(.[]; .polling == true)' >/dev/null ||
+        fail "something was changed in EC2: $(ec2_requests | jq -c '[.[] | select(.polling != true) | .action]')"
+    echo "PASS: too-many: 41 disks and 17 NICs refused before any change"
+    ;;
+cleanup-fail)
+    # A delete that fails is reported, and cleanup exits 1; once EC2
+    # lets it, a second cleanup finishes the job.
+    start_fakes
+    write_plan '.skipGuestConversion = true'
+    rc=0; V2V_ORCH_CRASH_AFTER=bind migrate || rc=$?
+    [ $rc -eq 137 ] || fail "the crash point did not fire ($rc)"
+    curl -sf -X POST -d '[{"action": "DeleteSnapshot", "status": 400,
+        "code": "InvalidSnapshot.InUse", "message": "The snapshot is in use"}]' \
+        "$EC2/_fake/faults" >/dev/null
+    : > "$T/orch.log"
+    rc=0; "$orch" cleanup --plan "$PLAN" 2>> "$T/orch.log" || rc=$?
+    [ $rc -eq 1 ] || fail "cleanup with failing deletes exited $rc, want 1"
+    grep -q "could not delete snapshot snap-.*InvalidSnapshot.InUse" "$T/orch.log" ||
+        fail "the failed deletes are not named: $(tail -5 "$T/orch.log")"
+    [ "$(plan_snapshots)" -eq 3 ] || fail "the snapshots went after all?"
+    curl -sf -X POST -d '[]' "$EC2/_fake/faults" >/dev/null
+    "$orch" cleanup --plan "$PLAN" 2>> "$T/orch.log" || fail "cleanup exited $?"
+    [ "$(plan_snapshots)" -eq 0 ] || fail "the second cleanup left snapshots"
+    echo "PASS: cleanup-fail: failed deletes named, exit 1"
+    ;;
+usage)
+    start_fakes
+    write_plan '.'
+    for args in "" "frobnicate --plan $PLAN" "migrate" "migrate --plan $PLAN --bogus"; do
+        rc=0; "$orch" $args 2>>"$T/orch.log" >/dev/null || rc=$?
+        [ $rc -eq 2 ] || fail "'$args' exited $rc, want 2"
+    done
+    [ "$(ec2_requests | jq length)" -eq 0 ] || fail "EC2 was called"
+    echo "PASS: usage: exit 2"
     ;;
 *) fail "unknown scenario $scenario" ;;
 esac

@@ -14,6 +14,7 @@
 #include "blockdev-testlib.h"
 #include "cleanup.h"
 #include "internal.h"
+#include "spawn.h"
 
 #define MiB (1024 * 1024)
 
@@ -33,7 +34,7 @@ Test (overlay, run_succeeds)
   const char *argv[] = { "true", NULL };
   struct v2v_error err = { 0 };
 
-  cr_assert_eq (blockdev_internal_run (argv, &err), 0);
+  cr_assert_eq (spawn_run (argv, &err), 0);
 }
 
 Test (overlay, error_run_program_missing)
@@ -41,7 +42,7 @@ Test (overlay, error_run_program_missing)
   const char *argv[] = { "v2v-no-such-program", NULL };
   struct v2v_error err = { 0 };
 
-  cr_assert_eq (blockdev_internal_run (argv, &err), -ENOENT);
+  cr_assert_eq (spawn_run (argv, &err), -ENOENT);
   cr_assert_str_eq (err.msg, "v2v-no-such-program: cannot run: No such "
                     "file or directory");
 }
@@ -53,7 +54,7 @@ Test (overlay, error_run_exit_status_and_stderr)
   };
   struct v2v_error err = { 0 };
 
-  cr_assert_eq (blockdev_internal_run (argv, &err), -EIO);
+  cr_assert_eq (spawn_run (argv, &err), -EIO);
   cr_assert_str_eq (err.msg, "sh: exit status 3: first; second");
 }
 
@@ -65,7 +66,7 @@ Test (overlay, error_run_keeps_the_end_of_long_stderr)
   };
   struct v2v_error err = { 0 };
 
-  cr_assert_eq (blockdev_internal_run (argv, &err), -EIO);
+  cr_assert_eq (spawn_run (argv, &err), -EIO);
   cr_assert (strstr (err.msg, "line 1999"), "%s", err.msg);
   cr_assert_null (strstr (err.msg, "line 0;"));
 }

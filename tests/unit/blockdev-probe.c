@@ -46,8 +46,8 @@ assert_class (const struct blockdev_disk *d, enum blockdev_class class,
               const char *reason)
 {
   cr_assert_eq (d->class, class, "%s: class %s, want %s (%s)", d->path,
-                blockdev_class_name (d->class), blockdev_class_name (class),
-                d->reason);
+                blockdev_class_to_string (d->class),
+                blockdev_class_to_string (class), d->reason);
   cr_assert_str_eq (d->reason, reason);
 }
 

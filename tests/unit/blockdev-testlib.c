@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "internal.h"
 #include "sha256.h"
+#include "spawn.h"
 
 char blockdev_test_dir[256];
 
@@ -114,7 +115,7 @@ blockdev_test_run (const char *arg0, ...)
     n++;
   va_end (ap);
   argv[n] = NULL;
-  cr_assert_eq (blockdev_internal_run (argv, &err), 0, "%s", err.msg);
+  cr_assert_eq (spawn_run (argv, &err), 0, "%s", err.msg);
 }
 
 void

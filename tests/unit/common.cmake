@@ -16,3 +16,9 @@ v2v_unit_test(test-http
 v2v_unit_test(test-k8s-kube
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/k8s-kube.c
   LIBS v2vk8s)
+
+# UTF-8 checks and copies (the agent's status, termination message and
+# inspection XML).
+v2v_unit_test(test-utf8
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test-utf8.c
+  LIBS v2vcommon)

@@ -1,8 +1,10 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -58,8 +60,11 @@ Test (accel, forced_is_case_sensitive)
 
 Test (accel, names)
 {
-  cr_assert_str_eq (accel_name (ACCEL_KVM), "kvm");
-  cr_assert_str_eq (accel_name (ACCEL_TCG), "tcg");
+  cr_assert_str_eq (accel_kind_to_string (ACCEL_KVM), "kvm");
+  cr_assert_str_eq (accel_kind_to_string (ACCEL_TCG), "tcg");
+  cr_assert_eq (accel_kind_from_string ("kvm"), ACCEL_KVM);
+  cr_assert_eq (accel_kind_from_string ("tcg"), ACCEL_TCG);
+  cr_assert_eq (accel_kind_from_string ("KVM"), -EINVAL);
 }
 
 /* The cache: a verdict recorded under this boot's key is used without a
@@ -143,7 +148,7 @@ Test (accel, stale_or_foreign_cache_is_ignored, .init = cache_setup,
   buf[n] = '\0';
   cr_assert_eq (strncmp (buf, key, strlen (key)), 0, "%s", buf);
   cr_assert (buf[strlen (key)] == '\n');
-  cr_assert (strstr (buf, accel_name (r.kind)) != NULL);
+  cr_assert (strstr (buf, accel_kind_to_string (r.kind)) != NULL);
 
   /* A cache file others may write is not believed. */
   snprintf (buf, sizeof buf, "%s\nkvm\nfrom the test\n", key);
@@ -151,4 +156,23 @@ Test (accel, stale_or_foreign_cache_is_ignored, .init = cache_setup,
   chmod (getenv ("V2V_ACCEL_CACHE"), 0666);
   cr_assert_eq (accel_detect (300, &r, &err), 0);
   cr_assert (strstr (r.reason, "from the test") == NULL, "%s", r.reason);
+}
+
+/* Without qemu the probe says so (spawn's exec errno), and TCG it is. */
+Test (accel, no_qemu_is_tcg_and_says_why)
+{
+  struct accel_result r = { .kind = ACCEL_KVM };
+  struct v2v_error err = { 0 };
+  int fd = open ("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+  if (fd < 0)
+    cr_skip_test ("no usable /dev/kvm: the probe is never started");
+  close (fd);
+  unsetenv ("V2V_ACCEL");
+  setenv ("V2V_ACCEL_CACHE", "", 1);
+  setenv ("V2V_PROBE_KERNEL", "/dev/null", 1);
+  setenv ("PATH", "/nonexistent", 1);
+  cr_assert_eq (accel_detect (1000, &r, &err), 0, "%s", err.msg);
+  cr_assert_eq (r.kind, ACCEL_TCG);
+  cr_assert_str_eq (r.reason, "qemu-system-x86_64 not found");
 }

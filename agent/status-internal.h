@@ -1,0 +1,70 @@
+/* What the files of the run state share (status.c, status-*.c); see
+ * status.h for the public interface.  Every function here is called with
+ * st->lock held.
+ */
+#ifndef V2V_AGENT_STATUS_INTERNAL_H
+#define V2V_AGENT_STATUS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "status.h"
+
+/* Bounds on what callers can make the state hold.  The message is meant
+ * to be one line and warnings are a few sentences each; a runaway loop
+ * adding distinct warnings must not grow the agent without limit.
+ */
+#define STATUS_TEXT_MAX      4096
+#define STATUS_WARNINGS_MAX  1000
+
+struct agent_status {
+  pthread_mutex_t lock;
+
+  enum agent_phase phase;
+  int progress;
+  char *message;
+  char *accel;
+
+  char **warnings;
+  size_t nr_warnings;
+  size_t warnings_dropped;      /* past STATUS_WARNINGS_MAX */
+
+  /* A deep copy of the convert report: nothing outside can change it
+   * or race with us on json-c's (non-atomic) reference count.
+   */
+  struct json_object *report;
+
+  enum agent_outcome outcome;
+  char *reason;
+  int exit_code;
+
+  /* Per phase: accumulated seconds of the finished stretches, and when
+   * the current stretch started.
+   */
+  bool phase_started[AGENT_PHASE__COUNT];
+  double phase_seconds[AGENT_PHASE__COUNT];
+  struct timespec phase_clock;  /* CLOCK_MONOTONIC, of the current phase */
+  bool clock_running;
+
+  struct timespec start_time, end_time; /* CLOCK_REALTIME */
+  bool ended;
+
+  uint64_t conversions[AGENT_OUTCOME__COUNT];
+};
+
+/* S as a JSON string, or JSON null for NULL. */
+extern struct json_object *agent_status_internal_string_or_null
+  (const char *s);
+/* Seconds spent in PHASE so far, the running stretch included. */
+extern double agent_status_internal_phase_seconds (struct agent_status *st,
+                                                   enum agent_phase phase);
+/* A copy of the report's member KEY when it is an object, or NULL. */
+extern struct json_object *agent_status_internal_report_copy
+  (struct agent_status *st, const char *key);
+/* The first N warnings as a new JSON array. */
+extern struct json_object *agent_status_internal_warnings_json
+  (struct agent_status *st, size_t n);
+
+#endif /* V2V_AGENT_STATUS_INTERNAL_H */

@@ -292,7 +292,15 @@ win_inspect (struct guest *guest, const char *os_release,
     return CONVERT_ERR_INTERNAL;
   }
   guestfs_umount_all (g);
-  roots = guestfs_inspect_os (g);
+  /* inspect_os reads every filesystem and every root's hives: about 10 s
+   * a disk under TCG.  Its results stay in the handle, so a handle that
+   * was inspected already (a second guest model on the same disks, as
+   * tests/tools/convert-step-dump.c builds one a step) reuses them. */
+  roots = guestfs_inspect_get_roots (g);
+  if (roots == NULL || roots[0] == NULL) {
+    strv_free (roots);
+    roots = guestfs_inspect_os (g);
+  }
   if (roots == NULL) {
     convert_internal_gerror (g, err, "inspect_os", guest->root);
     return CONVERT_ERR_INTERNAL;

@@ -98,7 +98,8 @@ report () { jq -r "$@" "$work/report.json"; }
 # Every non-directory of a tree: path, type (f, l) and link target.
 tree_entries () {
     (cd "$1" && find . -mindepth 1 ! -type d \
-         ! -path './var/lib/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
+         ! -path './var/lib/v2v-kubevirt/backup/*' \
+         ! -path './ProgramData/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
 }
 
 # The change list of expect_changes, into $work/changes.

@@ -6,8 +6,11 @@
 #
 #   phony_step STEP
 #       unpacks $V2V_STEPS_DIR/STEP/{before,after}.tar into $orig and
-#       $conv, takes result.json as the report, and lists in
-#       $work/changes what the step changed
+#       $conv (a Windows ESP into $esp_orig and $esp_conv), takes
+#       result.json as the report, and lists in $work/changes what the
+#       step changed
+#   reg HIVE KEY VALUE
+#       a registry value of a hive file (hivexget), or <absent>
 #   expect_result RESULT [WHY]
 #       the step's result (applied, skipped, failed) and its reason
 #   check_step_report
@@ -34,6 +37,13 @@ phony_step () {
     mkdir -p "$conv" "$orig"
     tar -xf "$dump/before.tar" -C "$orig"
     tar -xf "$dump/after.tar" -C "$conv"
+    # A Windows guest's ESP is dumped apart from its C: tree.
+    esp_orig=$work/esp-orig esp_conv=$work/esp-conv
+    if [ -f "$dump/esp-after.tar" ]; then
+        mkdir -p "$esp_orig" "$esp_conv"
+        tar -xf "$dump/esp-before.tar" -C "$esp_orig"
+        tar -xf "$dump/esp-after.tar" -C "$esp_conv"
+    fi
     cp "$dump/result.json" "$work/report.json"
     tree_changes
     echo "== step $step: $(report '"\(.result) (\(.why))"')"
@@ -50,3 +60,5 @@ expect_result () {
 }
 
 check_step_report () { check_report_changes; }
+
+reg () { hivexget "$1" "$2" "$3" 2>/dev/null || echo "<absent>"; }

@@ -382,13 +382,15 @@ convert_run (const struct blockdev_list *disks,
     goto out;
   json_object_object_add (report, "kubevirt_hints", hints_json (&guest, opts));
   /* The preflight's question stands for a converted guest too. */
-  if (guest.converted && opts->compat == CONVERT_COMPAT_OFF) {
+  if (guest.converted && opts->compat == CONVERT_COMPAT_OFF &&
+      !opts->probe_only) {
     status = CONVERT_ALREADY_DONE;
     goto out;
   }
   /* Windows finds its drivers before anything is written (compatibility
    * mode installs none). */
-  if (guest.os->prepare && opts->compat == CONVERT_COMPAT_OFF) {
+  if (guest.os->prepare && opts->compat == CONVERT_COMPAT_OFF &&
+      !opts->probe_only) {
     status = guest.os->prepare (&ctx, err);
     if (status != CONVERT_OK)
       goto out;
@@ -398,6 +400,11 @@ convert_run (const struct blockdev_list *disks,
    * the fixes the verdict lists.  Nothing is written for will-not-boot.
    */
   const struct convert_step *const *sp = guest.os->steps;
+  /* verify's injection: the probe alone (a Windows guest's probe is part
+   * of its first boot script, which needs the drivers a conversion
+   * copies: it has none). */
+  if (opts->probe_only)
+    sp = guest.os->probe_steps;
   if (opts->compat != CONVERT_COMPAT_OFF) {
     progress (opts, "preflight", "will it boot on SATA + e1000e?");
     enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
@@ -457,7 +464,7 @@ convert_run (const struct blockdev_list *disks,
                    "preflight_after_fixes in the report");
     status = CONVERT_ERR_FAILED;
   }
-  if (status == CONVERT_OK && !opts->dry_run &&
+  if (status == CONVERT_OK && !opts->dry_run && !opts->probe_only &&
       opts->compat == CONVERT_COMPAT_OFF && write_marker (&ctx, err) < 0)
     status = CONVERT_ERR_FAILED;
   json_object_object_add (timings, opts->dry_run ? "plan" : "apply",

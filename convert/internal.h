@@ -189,6 +189,9 @@ struct convert_os {
                                   struct v2v_error *err);
   const struct convert_step *const *steps;          /* in order, NULL-ended */
   const struct convert_step *const *compat_steps;   /* --compat=fix */
+  /* v2v-agent verify on a disk without the health probe: the probe
+   * alone (and what must follow it). */
+  const struct convert_step *const *probe_steps;
   const struct convert_facts *const *facts;         /* NULL-ended, or NULL */
   /* --compat: will it boot on SATA + e1000e?  Adds to pf->reasons and
    * pf->warnings, sets pf->wont_boot. */

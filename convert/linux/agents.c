@@ -81,10 +81,10 @@ const struct convert_facts linux_agent_facts = {
   .free = agents_free,
 };
 
-static char *const *
-agent_units_of (const struct convert_ctx *ctx)
+char *const *
+linux_agent_units (const struct guest *guest)
 {
-  return convert_internal_facts (ctx->guest, &linux_agent_facts);
+  return convert_internal_facts (guest, &linux_agent_facts);
 }
 
 static const char *const sshd_files[] = {
@@ -108,7 +108,7 @@ sshd_has_eic (struct convert_ctx *ctx, const char *path)
 static bool
 agents_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  char *const *units = agent_units_of (ctx);
+  char *const *units = linux_agent_units (ctx->guest);
   bool eic = false;
 
   for (size_t i = 0; sshd_files[i]; i++)
@@ -208,7 +208,7 @@ sshd_line (const char *line, void *opaque)
 static int
 agents_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  char *const *units = agent_units_of (ctx);
+  char *const *units = linux_agent_units (ctx->guest);
   int r;
 
   for (size_t i = 0; units && units[i]; i++) {

@@ -4,7 +4,8 @@
  * here (docs/hacking.md).
  *
  * initramfs runs after network (the .link file then lands in the new
- * initramfs too) and selinux runs last, to label everything before it.
+ * initramfs too) and selinux runs last, to label everything before it
+ * (the health probe's files too).
  */
 #include <stdlib.h>
 
@@ -18,6 +19,7 @@ extern const struct convert_step convert_step_agents;
 extern const struct convert_step convert_step_timesync;
 extern const struct convert_step convert_step_xen;
 extern const struct convert_step convert_step_initramfs;
+extern const struct convert_step convert_step_health_probe;
 extern const struct convert_step convert_step_selinux;
 extern const struct convert_step convert_step_compat_ahci;
 
@@ -30,6 +32,15 @@ static const struct convert_step *const linux_steps[] = {
   &convert_step_timesync,
   &convert_step_xen,
   &convert_step_initramfs,
+  &convert_step_health_probe,
+  &convert_step_selinux,
+  NULL
+};
+
+/* v2v-agent verify on a disk without the probe: the probe alone, and its
+ * files labelled. */
+static const struct convert_step *const linux_probe_steps[] = {
+  &convert_step_health_probe,
   &convert_step_selinux,
   NULL
 };
@@ -86,6 +97,7 @@ const struct convert_os convert_internal_os_linux = {
   .inspect = linux_inspect,
   .steps = linux_steps,
   .compat_steps = linux_compat_steps,
+  .probe_steps = linux_probe_steps,
   .facts = linux_facts,
   .preflight = linux_preflight,
   .guest_json = linux_guest_json,

@@ -102,6 +102,10 @@ extern const struct convert_facts linux_cloudinit_facts; /* cloudinit.c */
 extern const struct convert_facts linux_agent_facts;     /* agents.c */
 extern const struct convert_facts linux_selinux_facts;   /* selinux.c */
 
+/* agents.c: the AWS agent units installed (strv, not to be freed), or
+ * NULL: the aws-agents step's facts, which the health probe reads too. */
+extern char *const *linux_agent_units (const struct guest *guest);
+
 /* netfacts.c: the network systems and NIC names the config names. */
 struct linux_net_facts {
   unsigned systems;             /* NET_* bits */

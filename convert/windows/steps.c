@@ -31,12 +31,16 @@ static const struct convert_step *const win_compat_steps[] = {
   NULL
 };
 
+/* A Windows guest's health probe is part of its first boot script. */
+static const struct convert_step *const win_no_steps[] = { NULL };
+
 const struct convert_os convert_internal_os_windows = {
   .name = "windows",
   .inspect = win_inspect,
   .prepare = win_prepare,
   .steps = win_steps,
   .compat_steps = win_compat_steps,
+  .probe_steps = win_no_steps,
   .preflight = win_preflight,
   .guest_json = win_guest_json,
   .report_json = win_report_json,

@@ -16,7 +16,7 @@ set(V2V_STEPS_DIR ${CMAKE_BINARY_DIR}/steps)
 set(v2v_linux_steps
   fstab=debian bootloader=rhel network=ubuntu cloud-init=debian
   aws-agents=al2023 timesync=debian xen=suse initramfs=debian
-  selinux=rhel compat-ahci=al2023)
+  health-probe=debian selinux=rhel compat-ahci=al2023)
 
 set(v2v_windows_steps
   virtio-drivers=win2k22 boot-storage=win2k22 devicepath=win2k22

@@ -433,42 +433,6 @@ convert_internal_dhcp_text (char *const *lines, unsigned kind,
   return out;
 }
 
-void
-convert_internal_nic_facts (struct guest *guest, char *const *lines,
-                            unsigned kind, const char *path)
-{
-  const char *base = strrchr (path, '/');
-  const char *hint = NULL;
-
-  base = base ? base + 1 : path;
-  if (strncmp (base, "ifcfg-", 6) == 0)
-    hint = base + 6;
-  convert_internal_nic_pins (lines, kind, hint, &guest->nic_pins,
-                             &guest->nr_nic_pins);
-  convert_internal_nic_static (lines, kind, hint, &guest->static_nics);
-}
-
-void
-convert_internal_nic_facts_json (const struct guest *guest,
-                                 struct json_object *o)
-{
-  struct json_object *pins = json_object_new_array ();
-  struct json_object *st = json_object_new_array ();
-
-  for (size_t i = 0; i < guest->nr_nic_pins; i++) {
-    struct json_object *p = json_object_new_object ();
-    json_object_object_add (p, "name",
-                            json_object_new_string (guest->nic_pins[i].name));
-    json_object_object_add (p, "mac",
-                            json_object_new_string (guest->nic_pins[i].mac));
-    json_object_array_add (pins, p);
-  }
-  for (size_t i = 0; guest->static_nics && guest->static_nics[i]; i++)
-    json_object_array_add (st, json_object_new_string (guest->static_nics[i]));
-  json_object_object_add (o, "nic_macs", pins);
-  json_object_object_add (o, "static_ipv4", st);
-}
-
 char *
 convert_internal_ifupdown_auto (const char *line,
                                 bool (*present) (const char *name,

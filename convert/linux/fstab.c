@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 /* How long boot waits for a device that may not come; systemd's default
  * is 90 s. */
@@ -315,6 +315,7 @@ fstab_apply (struct convert_ctx *ctx, struct v2v_error *err)
 
 const struct convert_step convert_step_fstab = {
   .name = "fstab",
+  .compat_fix = true,
   .applies = fstab_applies,
   .apply = fstab_apply,
 };

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 #define LINK_FILE "/etc/systemd/network/10-v2v-kubevirt-virtio.link"
 #define VIRTIO_NETWORK "/etc/systemd/network/80-v2v-kubevirt-virtio.network"
@@ -55,6 +55,17 @@ has_ec2_net_files (struct convert_ctx *ctx)
                                       "/etc/udev/rules.d/70-persistent-net.rules");
 }
 
+/* What netfacts.c found (never NULL). */
+static const struct linux_net_facts *
+net_facts (const struct convert_ctx *ctx)
+{
+  static const struct linux_net_facts none;
+  const struct linux_net_facts *f = convert_internal_facts (ctx->guest,
+                                                            &linux_net_facts);
+
+  return f ? f : &none;
+}
+
 /* The VM's NICs, by MAC, with the names they had on EC2. */
 struct nic_plan {
   size_t n;
@@ -63,11 +74,11 @@ struct nic_plan {
 };
 
 static const char *
-pinned_name (const struct guest *guest, const char *mac)
+pinned_name (const struct linux_net_facts *nf, const char *mac)
 {
-  for (size_t i = 0; i < guest->nr_nic_pins; i++)
-    if (strcmp (guest->nic_pins[i].mac, mac) == 0)
-      return guest->nic_pins[i].name;
+  for (size_t i = 0; i < nf->nr_nic_pins; i++)
+    if (strcmp (nf->nic_pins[i].mac, mac) == 0)
+      return nf->nic_pins[i].name;
   return NULL;
 }
 
@@ -77,16 +88,16 @@ pinned_name (const struct guest *guest, const char *mac)
 static void
 nic_plan_build (struct convert_ctx *ctx, struct nic_plan *plan, bool warn)
 {
-  const struct guest *guest = ctx->guest;
+  const struct linux_net_facts *nf = net_facts (ctx);
   const struct convert_devmap *map = ctx->opts->devmap;
 
   memset (plan, 0, sizeof *plan);
   if (map && map->nr_nics) {
     for (size_t i = 0; i < map->nr_nics && plan->n < CONVERT_MAX_NICS; i++) {
-      const char *name = pinned_name (guest, map->nics[i].mac);
+      const char *name = pinned_name (nf, map->nics[i].mac);
       char buf[16];
       if (name == NULL)
-        name = convert_internal_ec2_nic_name (guest->nic_names,
+        name = convert_internal_ec2_nic_name (nf->nic_names,
                                               map->nics[i].index, buf,
                                               sizeof buf);
       if (name == NULL) {
@@ -102,10 +113,10 @@ nic_plan_build (struct convert_ctx *ctx, struct nic_plan *plan, bool warn)
       memcpy (p->mac, map->nics[i].mac, sizeof p->mac);
     }
   }
-  else if (guest->nr_nic_pins >= 2) {
-    for (size_t i = 0; i < guest->nr_nic_pins && plan->n < CONVERT_MAX_NICS;
+  else if (nf->nr_nic_pins >= 2) {
+    for (size_t i = 0; i < nf->nr_nic_pins && plan->n < CONVERT_MAX_NICS;
          i++)
-      plan->nic[plan->n++] = guest->nic_pins[i];
+      plan->nic[plan->n++] = nf->nic_pins[i];
   }
   for (size_t i = 0; i < plan->n; i++)
     plan->keep[i] = plan->nic[i].mac;
@@ -113,11 +124,11 @@ nic_plan_build (struct convert_ctx *ctx, struct nic_plan *plan, bool warn)
 
 /* Will the VM have an interface named NAME? */
 static bool
-nic_present (const struct guest *guest, const struct nic_plan *plan,
+nic_present (const struct linux_net_facts *nf, const struct nic_plan *plan,
              const char *name)
 {
   if (plan->n == 0)
-    return guest->nic_names && strcmp (guest->nic_names[0], name) == 0;
+    return nf->nic_names && strcmp (nf->nic_names[0], name) == 0;
   for (size_t i = 0; i < plan->n; i++)
     if (strcmp (plan->nic[i].name, name) == 0)
       return true;
@@ -127,23 +138,24 @@ nic_present (const struct guest *guest, const struct nic_plan *plan,
 static bool
 network_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  const struct guest *guest = ctx->guest;
+  const struct linux_net_facts *nf = net_facts (ctx);
+  char *const *names = nf->nic_names;
 
   if (ctx->opts->network == CONVERT_NET_KEEP) {
     snprintf (why, whylen, "--network=keep");
     return false;
   }
-  if (guest->static_nics && ctx->opts->network == CONVERT_NET_DHCP) {
+  if (nf->static_nics && ctx->opts->network == CONVERT_NET_DHCP) {
     snprintf (why, whylen, "%s has a static IPv4 address; --network=dhcp",
-              guest->static_nics[0]);
+              nf->static_nics[0]);
     return true;
   }
-  if (guest->nic_names == NULL && !has_ec2_net_files (ctx)) {
+  if (nf->nic_names == NULL && !has_ec2_net_files (ctx)) {
     snprintf (why, whylen, "no interface-bound network config");
     return false;
   }
   snprintf (why, whylen, "config is bound to %s; virtio NIC would be "
-            "named differently", guest->nic_names ? guest->nic_names[0]
+            "named differently", names ? names[0]
             : "EC2 udev rules");
   return true;
 }
@@ -253,7 +265,7 @@ auto_present (const char *name, void *opaque)
 {
   const struct auto_edit *a = opaque;
 
-  return nic_present (a->ctx->guest, a->plan, name);
+  return nic_present (net_facts (a->ctx), a->plan, name);
 }
 
 static char *
@@ -410,7 +422,8 @@ write_links (struct convert_ctx *ctx, const struct nic_plan *plan,
 static int
 network_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  const struct guest *guest = ctx->guest;
+  const struct linux_net_facts *nf = net_facts (ctx);
+  char *const *names = nf->nic_names;
   bool masked_ec2_network = false;
   struct nic_plan plan;
   int r;
@@ -419,14 +432,14 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
   if (plan.n) {
     if ((r = write_links (ctx, &plan, err)) < 0)
       return r;
-    for (size_t i = 0; guest->nic_names && guest->nic_names[i]; i++)
-      if (!nic_present (guest, &plan, guest->nic_names[i]))
+    for (size_t i = 0; nf->nic_names && nf->nic_names[i]; i++)
+      if (!nic_present (nf, &plan, nf->nic_names[i]))
         convert_internal_warn (ctx, "interface %s is configured, but the VM "
                                "will have no NIC of that name (its NICs: "
-                               "%zu, by MAC)", guest->nic_names[i], plan.n);
+                               "%zu, by MAC)", nf->nic_names[i], plan.n);
   }
-  else if (guest->nic_names) {
-    const char *name = guest->nic_names[0];
+  else if (nf->nic_names) {
+    const char *name = nf->nic_names[0];
     CLEANUP_FREE char *link = NULL;
 
     if (asprintf (&link,
@@ -445,23 +458,23 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
                                 "named, so existing config applies", err);
     if (r < 0)
       return r;
-    for (size_t i = 1; guest->nic_names[i]; i++)
+    for (size_t i = 1; names[i]; i++)
       convert_internal_warn (ctx, "interface %s is configured too; only %s "
                              "is mapped to the virtio NIC (give the NICs "
                              "with --nic INDEX=MAC to map each)",
-                             guest->nic_names[i], name);
+                             nf->nic_names[i], name);
   }
   struct auto_edit ae = { ctx, &plan };
   if ((r = for_each_net_file (ctx, fix_auto, &ae, err)) < 0)
     return r;
-  for (size_t i = 0; guest->static_nics && guest->static_nics[i]; i++)
+  for (size_t i = 0; nf->static_nics && nf->static_nics[i]; i++)
     if (ctx->opts->network != CONVERT_NET_DHCP)
       convert_internal_warn (ctx, "interface %s has a static IPv4 address: "
                              "it works on an L2 network that carries it "
                              "(multus), not on the pod network "
                              "(masquerade), where --network=dhcp switches it "
-                             "to DHCP", guest->static_nics[i]);
-  if (ctx->opts->network == CONVERT_NET_DHCP && guest->static_nics &&
+                             "to DHCP", nf->static_nics[i]);
+  if (ctx->opts->network == CONVERT_NET_DHCP && nf->static_nics &&
       (r = for_each_net_file (ctx, static_to_dhcp, NULL, err)) < 0)
     return r;
 
@@ -490,7 +503,7 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
    * replacement nothing would configure the virtio NIC.  Its MTU 9001
    * is EC2's, so it is not copied.
    */
-  if (masked_ec2_network && guest->nic_names == NULL) {
+  if (masked_ec2_network && names == NULL) {
     static const char network[] =
       "# Written by v2v-kubevirt.  On EC2, amazon-ec2-net-utils' "
       "80-ec2.network\n"

@@ -50,29 +50,12 @@ static const int phase_floors[AGENT_PHASE__COUNT] = {
   [AGENT_PHASE_DONE]     = 100,
 };
 
-static const char *const outcome_names[AGENT_OUTCOME__COUNT] = {
-  [AGENT_OUTCOME_RUNNING]      = "Running",
-  [AGENT_OUTCOME_SUCCEEDED]    = "Succeeded",
-  [AGENT_OUTCOME_REFUSED]      = "Refused",
-  [AGENT_OUTCOME_DEVICE_ERROR] = "DeviceError",
-  [AGENT_OUTCOME_CANCELLED]    = "Cancelled",
-  [AGENT_OUTCOME_FAILED]       = "Failed",
-};
-
 const char *
 agent_phase_name (enum agent_phase phase)
 {
   if ((unsigned) phase >= AGENT_PHASE__COUNT)
     return "unknown";
   return phase_names[phase];
-}
-
-const char *
-agent_outcome_name (enum agent_outcome outcome)
-{
-  if ((unsigned) outcome >= AGENT_OUTCOME__COUNT)
-    return "Unknown";
-  return outcome_names[outcome];
 }
 
 int
@@ -425,7 +408,8 @@ agent_status_to_json (struct agent_status *st)
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
   json_object_object_add (o, "outcome",
-                          json_object_new_string (outcome_names[st->outcome]));
+                          json_object_new_string
+                          (agent_outcome_name (st->outcome)));
   json_object_object_add (o, "reason",
                           agent_status_internal_string_or_null (st->reason));
   json_object_object_add (o, "exitCode", st->ended

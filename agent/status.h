@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "result.h"
 
 struct json_object;
 
@@ -32,21 +33,7 @@ enum agent_phase {
   AGENT_PHASE__COUNT
 };
 
-/* How a run ended.  agent_outcome_name: "Succeeded", "Refused",
- * "DeviceError", "Cancelled", "Failed" (and "Running" before the end).
- */
-enum agent_outcome {
-  AGENT_OUTCOME_RUNNING,
-  AGENT_OUTCOME_SUCCEEDED,      /* converted, already converted, or skipped */
-  AGENT_OUTCOME_REFUSED,        /* the guest cannot be converted (a class) */
-  AGENT_OUTCOME_DEVICE_ERROR,   /* disks missing, unreadable, commit failed */
-  AGENT_OUTCOME_CANCELLED,      /* signal, --timeout or POST /shutdown */
-  AGENT_OUTCOME_FAILED,         /* a step or the agent itself failed */
-  AGENT_OUTCOME__COUNT
-};
-
 extern const char *agent_phase_name (enum agent_phase phase);
-extern const char *agent_outcome_name (enum agent_outcome outcome);
 
 struct agent_status;
 

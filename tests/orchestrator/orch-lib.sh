@@ -6,32 +6,16 @@
 # writes a plan.  Variables: T (scratch dir), EC2 and KUBE (base URLs),
 # PLAN (the plan file), SRC and DST (account ids).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/functions.sh"
 
 : "${V2V_ORCHESTRATOR:?}" "${SHARED_DATA:?}"
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fakes=$here/../fakes
 orch=$V2V_ORCHESTRATOR
-PY=/usr/bin/python3
+PY=$V2V_PYTHON
 
-fail () { echo "FAIL: $(basename "$0"): $*" >&2; exit 1; }
-skip () { echo "SKIP: $(basename "$0"): $*" >&2; exit 77; }
-for c in jq curl openssl; do
-    command -v $c >/dev/null || skip "$c is missing"
-done
-$PY -c 'import botocore, jsonschema' 2>/dev/null ||
-    skip "python3-botocore and python3-jsonschema are needed"
+requires jq curl openssl
+requires_python botocore jsonschema
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/v2v-orch.XXXXXX")
-fake_pids=()
-cleanup () {
-    local rc=$?
-    for p in "${fake_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ $rc -eq 0 ] || [ -z "${KEEP_T:-}" ] || { echo "kept $T" >&2; exit $rc; }
-    rm -rf "$T"
-    exit $rc
-}
-trap cleanup EXIT
+scratch_dir T v2v-orch
 
 SRC=111111111111 DST=222222222222
 INSTANCE=i-0123456789abcdef0
@@ -41,12 +25,6 @@ DST_AKID=AKIADSTEXAMPLE00002
 DST_SECRET=dst-secret-$RANDOM$RANDOM
 KUBE_TOKEN=kube-token-$RANDOM$RANDOM
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL KUBERNETES_SERVICE_HOST
-
-wait_port () {
-    local f=$1
-    for _ in $(seq 150); do [ -s "$f" ] && { cat "$f"; return; }; sleep 0.1; done
-    fail "$f: a fake did not start"
-}
 
 # start_fakes [EC2 OPTIONS...]: both fakes, with the default seeds (EC2:
 # $EC2_SEED if set) and latencies ($EC2_LATENCY if set).
@@ -94,30 +72,24 @@ JSON
         jq "$EC2_SEED_FILTER" "$T/ec2-seed.json" > "$T/ec2-seed.json.new"
         mv "$T/ec2-seed.json.new" "$T/ec2-seed.json"
     fi
-    $PY "$fakes/ec2-emulator.py" --quiet \
+    # shellcheck disable=SC2086 # EC2_LATENCY is a list of options
+    start_ec2_emulator \
         --credentials "$SRC:$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY${AWS_SESSION_TOKEN:+:$AWS_SESSION_TOKEN}" \
         --credentials "$DST:$DST_AKID:$DST_SECRET${DST_SESSION:+:$DST_SESSION}" \
-        --seed "$T/ec2-seed.json" --record "$T/ec2.jsonl" \
+        --seed "$T/ec2-seed.json" \
         ${EC2_LATENCY:---state-latency 0.3 --snapshot-latency 0.6 --volume-latency 0.4 --page-size 2} \
-        --port 0 --port-file "$T/ec2.port" "$@" &
-    fake_pids+=($!)
-    EC2=http://127.0.0.1:$(wait_port "$T/ec2.port")
+        "$@"
     export AWS_ENDPOINT_URL_EC2=$EC2
 
-    "$fakes/make-certs.sh" "$T/certs" >/dev/null
     cat > "$T/kube-seed.json" <<JSON
 [{"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node-a", "labels": {"topology.kubernetes.io/zone": "us-east-1a"}}},
  {"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node-b", "labels": {"topology.kubernetes.io/zone": "us-east-1c"}}}]
 JSON
-    $PY "$fakes/kube-apiserver.py" --quiet \
-        --cert "$T/certs/server.crt" --key "$T/certs/server.key" \
-        --schemas "$SHARED_DATA/schemas" --token "$KUBE_TOKEN" \
-        --seed "$T/kube-seed.json" --record "$T/kube.jsonl" \
-        --port 0 --port-file "$T/kube.port" ${KUBELET_ARGS:-} &
-    fake_pids+=($!)
-    KUBE=https://127.0.0.1:$(wait_port "$T/kube.port")
+    # shellcheck disable=SC2086 # KUBELET_ARGS is a list of options
+    start_kube_fake --token "$KUBE_TOKEN" --seed "$T/kube-seed.json" \
+        ${KUBELET_ARGS:-}
     cat > "$T/kubeconfig" <<YAML
 apiVersion: v1
 kind: Config

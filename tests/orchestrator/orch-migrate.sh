@@ -29,6 +29,7 @@
 #   orch-migrate.sh usage           exit 2
 set -euo pipefail
 scenario=$1
+TEST_CASE=$scenario
 . "$(dirname "$0")/orch-lib.sh"
 
 migrate () {

@@ -9,20 +9,15 @@
 #   agent-run.sh            (V2V_AGENT, SHARED_DATA from the environment)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-fakes=$here/../fakes
+. "$here/../lib/functions.sh"
 : "${V2V_AGENT:?}" "${SHARED_DATA:?}"
 agent=$V2V_AGENT
 unset V2V_AGENT
 export V2V_ACCEL=tcg V2V_LOG_FORMAT=json
 
-fail () { echo "FAIL: agent-run: $*" >&2; exit 1; }
-for c in python3 jq sfdisk mkfs.ext4 openssl; do
-    command -v $c >/dev/null || { echo "SKIP: $c is missing"; exit 77; }
-done
+requires python3 jq sfdisk mkfs.ext4 openssl
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/v2v-agent-run.XXXXXX")
-fake_pid=
-trap '[ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; rm -rf "$T"' EXIT
+scratch_dir T v2v-agent-run
 
 # A small disk an OS could live on: one bootable ext4 partition.
 mkdir "$T/dev"
@@ -33,7 +28,6 @@ ln -s "$T/disk.img" "$T/dev/block0"
 sum_before=$(sha256sum < "$T/disk.img")
 
 ns=v2v pod=convert-vm-1 token=tok-$RANDOM$RANDOM-s3cret
-"$fakes/make-certs.sh" "$T/certs" >/dev/null
 cat > "$T/seed.json" <<JSON
 [{"apiVersion": "v1", "kind": "Pod",
   "metadata": {"name": "$pod", "namespace": "$ns", "uid": "u-1234"},
@@ -51,15 +45,9 @@ cat > "$T/faults.json" <<'JSON'
   "retry_after": 1},
  {"method": "PATCH", "path_regex": "/pods/", "times": 1, "delay": 11}]
 JSON
-python3 "$fakes/kube-apiserver.py" --quiet \
-    --cert "$T/certs/server.crt" --key "$T/certs/server.key" \
-    --schemas "$SHARED_DATA/schemas" --token "$token" --seed "$T/seed.json" \
-    --record "$T/requests.jsonl" --faults "$T/faults.json" \
-    --port 0 --port-file "$T/port" &
-fake_pid=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || fail "the fake API server did not start"
-port=$(cat "$T/port")
+start_kube_fake --token "$token" --seed "$T/seed.json" \
+    --faults "$T/faults.json"
+port=$KUBE_PORT
 
 kubeconfig () {     # kubeconfig FILE [insecure]
     local ca_line="certificate-authority: certs/ca.crt"
@@ -91,12 +79,12 @@ kubeconfig "$T/kubeconfig-insecure" insecure
 export KUBECONFIG=$T/kubeconfig POD_NAME=$pod
 unset POD_NAMESPACE KUBERNETES_SERVICE_HOST
 
-requests () { cat "$T/requests.jsonl" 2>/dev/null || true; }
+requests () { cat "$KUBE_RECORD" 2>/dev/null || true; }
 
 python3 "$here/status-receiver.py" "$T/status-posts" "$T/status-port" &
 status_pid=$!
-trap '[ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; kill $status_pid 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do [ -s "$T/status-port" ] && break; sleep 0.1; done
+kill_on_exit $status_pid
+wait_for_file "$T/status-port" $status_pid status-receiver.py
 
 # --- 1. skip-conversion through faults -----------------------------------
 rc=0
@@ -117,7 +105,7 @@ ndrop=$(requests | jq -s '[.[] | select(.dropped == true)] | length')
 [ "$n500" -eq 2 ] && [ "$ndrop" -eq 1 ] ||
     fail "faults not all hit: $n500 x 500, $ndrop dropped"
 # Retry-After was honoured, and the final annotations arrived.
-python3 - "$T/requests.jsonl" <<'PY' || fail "the 429 was not retried after Retry-After"
+python3 - "$KUBE_RECORD" <<'PY' || fail "the 429 was not retried after Retry-After"
 import json, sys, datetime
 reqs = [json.loads(l) for l in open(sys.argv[1])]
 patches = [r for r in reqs if r["method"] == "PATCH" and "/pods/" in r["path"]]
@@ -136,7 +124,7 @@ bad=$(requests | jq -c 'select(.schema_errors // [] | length > 0)')
 [ -z "$bad" ] || fail "bodies the schema refused: $bad"
 [ "$(sha256sum < "$T/disk.img")" = "$sum_before" ] ||
     fail "--skip-conversion wrote to the disk"
-grep -qF -- "$token" "$T/log1" "$T/term1" "$T/requests.jsonl" &&
+grep -qF -- "$token" "$T/log1" "$T/term1" "$KUBE_RECORD" &&
     fail "the token leaked"
 # A 409 ends the Event's retries: nothing more is sent for it.
 requests | jq -se '[.[] | select(.method == "POST" and .body.reason? == "Devices")]

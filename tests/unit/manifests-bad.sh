@@ -4,7 +4,7 @@
 # structural checks of the kinds with no schema are known to bite.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-fail () { echo "FAIL: manifests-bad: $*" >&2; exit 1; }
+. "$here/../lib/functions.sh"
 
 rc=0
 out=$(/usr/bin/python3 "$here/validate-k8s.py" "$1" \

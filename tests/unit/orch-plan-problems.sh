@@ -3,7 +3,7 @@
 # and names each of its problems; the good plans load.
 set -euo pipefail
 dump=$1 plans=$2
-fail () { echo "FAIL: orch-plan-problems: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib/functions.sh"
 
 "$dump" "$plans/full.json" "$plans/compat.json" > /dev/null ||
     fail "the good plans were refused"

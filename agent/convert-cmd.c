@@ -12,6 +12,7 @@
 #include "agent.h"
 #include "log.h"
 #include "pipeline.h"
+#include "report.h"
 
 static void
 usage (FILE *fp)
@@ -54,11 +55,12 @@ print_summary (struct json_object *report)
 {
   struct json_object *steps, *changes, *warnings, *guest, *v;
 
-  if (json_object_object_get_ex (report, "guest", &guest) &&
-      json_object_object_get_ex (guest, "product", &v))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_GUEST, &guest) &&
+      json_object_object_get_ex (guest, CONVERT_REPORT_GUEST_PRODUCT, &v))
     fprintf (stderr, "guest: %s (%s)\n", json_object_get_string (v),
-             json_object_get_string (json_object_object_get (guest, "root")));
-  if (json_object_object_get_ex (report, "steps", &steps))
+             json_object_get_string (json_object_object_get
+                                     (guest, CONVERT_REPORT_GUEST_ROOT)));
+  if (json_object_object_get_ex (report, CONVERT_REPORT_STEPS, &steps))
     for (size_t i = 0; i < json_object_array_length (steps); i++) {
       struct json_object *s = json_object_array_get_idx (steps, i);
       fprintf (stderr, "  %-11s %-8s %s\n",
@@ -66,14 +68,14 @@ print_summary (struct json_object *report)
                json_object_get_string (json_object_object_get (s, "result")),
                json_object_get_string (json_object_object_get (s, "reason")));
     }
-  if (json_object_object_get_ex (report, "changes", &changes))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_CHANGES, &changes))
     for (size_t i = 0; i < json_object_array_length (changes); i++) {
       struct json_object *c = json_object_array_get_idx (changes, i);
       fprintf (stderr, "  %-10s %s\n",
                json_object_get_string (json_object_object_get (c, "action")),
                json_object_get_string (json_object_object_get (c, "path")));
     }
-  if (json_object_object_get_ex (report, "preflight", &v)) {
+  if (json_object_object_get_ex (report, CONVERT_REPORT_PREFLIGHT, &v)) {
     struct json_object *arr;
     fprintf (stderr, "compatibility preflight (SATA + e1000e): %s\n",
              json_object_get_string (json_object_object_get (v, "verdict")));
@@ -85,13 +87,15 @@ print_summary (struct json_object *report)
                    : "warning",
                    json_object_get_string (json_object_array_get_idx (arr, i)));
   }
-  if (json_object_object_get_ex (report, "warnings", &warnings))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_WARNINGS, &warnings))
     for (size_t i = 0; i < json_object_array_length (warnings); i++)
       fprintf (stderr, "  warning: %s\n",
                json_object_get_string (json_object_array_get_idx (warnings, i)));
   fprintf (stderr, "result: %s%s\n",
-           json_object_get_string (json_object_object_get (report, "status")),
-           json_object_get_boolean (json_object_object_get (report, "dry_run"))
+           json_object_get_string (json_object_object_get
+                                   (report, CONVERT_REPORT_STATUS)),
+           json_object_get_boolean (json_object_object_get
+                                    (report, CONVERT_REPORT_DRY_RUN))
            ? " (dry run: nothing was written)" : "");
 }
 

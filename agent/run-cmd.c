@@ -24,7 +24,7 @@
 #include "kube.h"
 #include "log.h"
 #include "pipeline.h"
-#include "report.h"
+#include "report-read.h"
 #include "run.h"
 
 #define TERMINATION_LOG_DEFAULT "/dev/termination-log"
@@ -116,16 +116,18 @@ static void
 on_converted (void *opaque, struct json_object *report)
 {
   struct run *run = opaque;
-  struct json_object *w, *v;
+  struct agent_report *r = NULL;
+  struct v2v_error err = { 0 };
 
-  agent_status_set_report (run->st, report);
-  if (json_object_object_get_ex (report, CONVERT_REPORT_ACCELERATOR, &v))
-    agent_status_set_accel (run->st, json_object_get_string (v));
-  if (json_object_object_get_ex (report, CONVERT_REPORT_WARNINGS, &w))
-    for (size_t i = 0; i < json_object_array_length (w); i++)
-      reporter_event (run->rep, true, "ConversionWarning",
-                      json_object_get_string (json_object_array_get_idx
-                                              (w, i)));
+  if (agent_report_read (report, &r, &err) < 0 ||
+      agent_status_set_report (run->st, report, &err) < 0) {
+    log_warn ("the status does not show the report: %s", err.msg);
+    agent_report_free (r);
+    return;
+  }
+  for (size_t i = 0; i < r->nr_warnings; i++)
+    reporter_event (run->rep, true, "ConversionWarning", r->warnings[i]);
+  agent_report_free (r);
 }
 
 static void

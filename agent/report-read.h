@@ -1,8 +1,7 @@
 /* The agent's typed view of the conversion report (the contract of
  * convert/report.h and docs/report.md): what the run's status, its
- * termination message, /inspection and the convert command's summary
- * read, parsed once (report-read.c), so no key is looked up by name anywhere else in
- * agent/.
+ * termination message, /inspection and Events read, parsed once
+ * (report-read.c), so that no key is looked up by name anywhere else.
  */
 #ifndef V2V_AGENT_REPORT_READ_H
 #define V2V_AGENT_REPORT_READ_H

@@ -39,13 +39,19 @@ struct agent_convert_args {
   { "virtio-win", required_argument, NULL, 'V' },               \
   { "virtio-win-legacy", required_argument, NULL, 'L' },        \
   { "legacy-drivers", required_argument, NULL, 'l' },           \
-  { "block-driver", required_argument, NULL, 'b' }
+  { "block-driver", required_argument, NULL, 'b' },             \
+  { "health-probe", required_argument, NULL, 'H' }
 
 extern void agent_convert_args_init (struct agent_convert_args *a);
 extern void agent_convert_args_free (struct agent_convert_args *a);
 extern int agent_convert_option (int c, const char *arg,
                                  struct agent_convert_args *a);
 
+/* The index of VAL in NAMES (NULL-terminated), or -1 (logged, naming
+ * --OPT).
+ */
+extern int agent_parse_enum (const char *opt, const char *val,
+                             const char *const *names);
 /* V2V_LAUNCH_TIMEOUT into *RET (seconds; unset: 0); -1 if invalid (logged). */
 extern int agent_launch_timeout_from_env (unsigned *ret);
 

@@ -10,9 +10,8 @@
 #include "cleanup.h"
 #include "log.h"
 
-/* The index of VAL in NAMES, or -1 (logged, naming --OPT). */
-static int
-parse_enum (const char *opt, const char *val, const char *const *names)
+int
+agent_parse_enum (const char *opt, const char *val, const char *const *names)
 {
   for (int i = 0; names[i]; i++)
     if (strcmp (val, names[i]) == 0)
@@ -91,6 +90,8 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   static const char *const compat_names[] = { "off", "check", "fix", NULL };
   static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
   static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
+  /* Indexed by enum convert_health_probe. */
+  static const char *const hp_names[] = { "yes", "no", "always", NULL };
   struct convert_options *opts = &a->opts;
   int v;
 
@@ -114,22 +115,22 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
     break;
   }
   case 'c':
-    if ((v = parse_enum ("cloud-init", arg, ci_names)) < 0)
+    if ((v = agent_parse_enum ("cloud-init", arg, ci_names)) < 0)
       return -1;
     opts->cloud_init = v;
     break;
   case 'a':
-    if ((v = parse_enum ("agents", arg, ag_names)) < 0)
+    if ((v = agent_parse_enum ("agents", arg, ag_names)) < 0)
       return -1;
     opts->agents = v;
     break;
   case 'N':
-    if ((v = parse_enum ("network", arg, net_names)) < 0)
+    if ((v = agent_parse_enum ("network", arg, net_names)) < 0)
       return -1;
     opts->network = v;
     break;
   case 's':
-    if ((v = parse_enum ("selinux-relabel", arg, rl_names)) < 0)
+    if ((v = agent_parse_enum ("selinux-relabel", arg, rl_names)) < 0)
       return -1;
     opts->relabel = v;
     break;
@@ -150,7 +151,7 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
     break;
   }
   case 'C':
-    if ((v = parse_enum ("compat", arg ? arg : "check",
+    if ((v = agent_parse_enum ("compat", arg ? arg : "check",
                                compat_names)) < 0)
       return -1;
     opts->compat = v;
@@ -158,14 +159,19 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   case 'V': opts->virtio_win = arg; break;
   case 'L': opts->virtio_win_legacy = arg; break;
   case 'l':
-    if ((v = parse_enum ("legacy-drivers", arg, legacy_names)) < 0)
+    if ((v = agent_parse_enum ("legacy-drivers", arg, legacy_names)) < 0)
       return -1;
     opts->legacy_drivers = v;
     break;
   case 'b':
-    if ((v = parse_enum ("block-driver", arg, bd_names)) < 0)
+    if ((v = agent_parse_enum ("block-driver", arg, bd_names)) < 0)
       return -1;
     opts->block_driver = v;
+    break;
+  case 'H':
+    if ((v = agent_parse_enum ("health-probe", arg, hp_names)) < 0)
+      return -1;
+    opts->health_probe = v;
     break;
   default:
     return 1;

@@ -4,9 +4,13 @@
 #include "result.h"
 #include "string-table.h"
 
-#define ROW(r, n, code, o, why, m) \
+#define BOTH (AGENT_RESULT_CONVERT | AGENT_RESULT_RUN)
+#define RUN AGENT_RESULT_RUN
+#define VERIFY AGENT_RESULT_VERIFY
+#define ROWC(r, n, code, o, why, m, cmds) \
   [AGENT_RESULT_##r] = { AGENT_RESULT_##r, n, AGENT_EXIT_##code, \
-                         AGENT_OUTCOME_##o, why, m }
+                         AGENT_OUTCOME_##o, why, m, cmds }
+#define ROW(r, n, code, o, why, m) ROWC (r, n, code, o, why, m, BOTH)
 
 static const struct agent_result_info results[AGENT_RESULT__COUNT] = {
   ROW (CONVERTED, "converted", OK, SUCCEEDED, "Converted",
@@ -19,12 +23,12 @@ static const struct agent_result_info results[AGENT_RESULT__COUNT] = {
        "--compat: bootable on SATA + e1000e as it is"),
   ROW (COMPAT_FIXED, "fixed", OK, SUCCEEDED, "CompatFixed",
        "--compat=fix: the fixes were applied and the guest is bootable"),
-  ROW (SKIPPED, "skipped", OK, SUCCEEDED, "ConversionSkipped",
-       "run --skip-conversion: the disks were found and checked"),
-  ROW (INTERNAL, "internal-error", INTERNAL, FAILED, "InternalError",
-       "internal error"),
-  ROW (USAGE, "usage", USAGE, FAILED, "Usage",
-       "usage error, before anything starts"),
+  ROWC (SKIPPED, "skipped", OK, SUCCEEDED, "ConversionSkipped",
+        "run --skip-conversion: the disks were found and checked", RUN),
+  ROWC (INTERNAL, "internal-error", INTERNAL, FAILED, "InternalError",
+        "internal error", BOTH | VERIFY),
+  ROWC (USAGE, "usage", USAGE, FAILED, "Usage",
+        "usage error, before anything starts", BOTH | VERIFY),
   ROW (DEVICE, "device-error", DEVICE, DEVICE_ERROR, "DeviceError",
        "device error: a disk missing, unreadable, read-only, or an "
        "overlay problem"),
@@ -53,10 +57,10 @@ static const struct agent_result_info results[AGENT_RESULT__COUNT] = {
        "Windows: no usable virtio-win drivers"),
   ROW (BITLOCKER, "bitlocker", BITLOCKER, REFUSED, "BitLocker",
        "a BitLocker volume without a (working) key"),
-  ROW (CANCELLED, "cancelled", CANCELLED, CANCELLED, "Cancelled",
-       "run: cancelled by SIGTERM/SIGINT or POST /shutdown"),
-  ROW (TIMEOUT, "timeout", CANCELLED, CANCELLED, "Timeout",
-       "run: cancelled by --timeout"),
+  ROWC (CANCELLED, "cancelled", CANCELLED, CANCELLED, "Cancelled",
+        "run: cancelled by SIGTERM/SIGINT or POST /shutdown", RUN),
+  ROWC (TIMEOUT, "timeout", CANCELLED, CANCELLED, "Timeout",
+        "run: cancelled by --timeout", RUN),
   ROW (REPORT_NOT_WRITTEN, "report-not-written", REPORT, FAILED,
        "ReportNotWritten",
        "the conversion finished but --report FILE could not be written"),
@@ -65,6 +69,15 @@ static const struct agent_result_info results[AGENT_RESULT__COUNT] = {
        "--compat: bootable on SATA + e1000e only after fixes"),
   ROW (COMPAT_WONT_BOOT, "will-not-boot", COMPAT_WONT_BOOT, REFUSED,
        "CompatWillNotBoot", "--compat: will not boot on SATA + e1000e"),
+  ROWC (VERIFY_HEALTHY, "healthy", OK, SUCCEEDED, "Healthy",
+        "verify: the guest booted and its health probe is content", VERIFY),
+  ROWC (VERIFY_UNHEALTHY, "unhealthy", UNHEALTHY, FAILED, "Unhealthy",
+        "verify: the guest booted and its health probe reports problems",
+        VERIFY),
+  ROWC (VERIFY_NO_BOOT, "no-boot", NO_BOOT, FAILED, "NoBoot",
+        "verify: the guest did not boot", VERIFY),
+  ROWC (VERIFY_TIMEOUT, "boot-timeout", BOOT_TIMEOUT, FAILED, "BootTimeout",
+        "verify: no health line within --timeout", VERIFY),
 };
 
 static const char *const agent_outcome_table[AGENT_OUTCOME__COUNT] = {

@@ -36,6 +36,9 @@ enum agent_exit {
   /* 17-19: reserved */
   AGENT_EXIT_COMPAT_FIXES = 20, /* --compat=check: bootable once fixed */
   AGENT_EXIT_COMPAT_WONT_BOOT = 21, /* --compat: will not boot on SATA */
+  AGENT_EXIT_UNHEALTHY = 22,    /* verify: the probe reports problems */
+  AGENT_EXIT_NO_BOOT = 23,      /* verify: the guest did not boot */
+  AGENT_EXIT_BOOT_TIMEOUT = 24, /* verify: no health line in time */
 };
 
 /* How a run ended, as the status, metrics and termination message say:
@@ -81,7 +84,19 @@ enum agent_result {
   AGENT_RESULT_REPORT_NOT_WRITTEN,
   AGENT_RESULT_COMPAT_NEEDS_FIXES,
   AGENT_RESULT_COMPAT_WONT_BOOT,
+  /* v2v-agent verify's verdicts. */
+  AGENT_RESULT_VERIFY_HEALTHY,
+  AGENT_RESULT_VERIFY_UNHEALTHY,
+  AGENT_RESULT_VERIFY_NO_BOOT,
+  AGENT_RESULT_VERIFY_TIMEOUT,
   AGENT_RESULT__COUNT
+};
+
+/* Which commands can end with a result (a bit set). */
+enum agent_result_command {
+  AGENT_RESULT_CONVERT = 1 << 0,
+  AGENT_RESULT_RUN     = 1 << 1,
+  AGENT_RESULT_VERIFY  = 1 << 2,
 };
 
 struct agent_result_info {
@@ -90,7 +105,8 @@ struct agent_result_info {
   int exit_code;                /* enum agent_exit */
   enum agent_outcome outcome;
   const char *reason;           /* CamelCase, for the status: "CommitFailed" */
-  const char *meaning;          /* one line, for --help and the docs test */
+  const char *meaning;          /* one line, for the docs test */
+  unsigned commands;            /* enum agent_result_command bits */
 };
 
 /* The row of RESULT (a row of AGENT_RESULT_INTERNAL for a value outside

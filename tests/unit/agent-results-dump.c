@@ -22,6 +22,10 @@ main (void)
                             (agent_outcome_name (i->outcome)));
     json_object_object_add (o, "reason", json_object_new_string (i->reason));
     json_object_object_add (o, "meaning", json_object_new_string (i->meaning));
+    json_object_object_add (o, "convert", json_object_new_boolean
+                            (i->commands & AGENT_RESULT_CONVERT));
+    json_object_object_add (o, "run", json_object_new_boolean
+                            (i->commands & AGENT_RESULT_RUN));
     json_object_array_add (a, o);
   }
   puts (json_object_to_json_string_ext (a, JSON_C_TO_STRING_PRETTY));

@@ -214,6 +214,69 @@ read_disks (struct json_object *report, struct agent_report *r,
   return 0;
 }
 
+static int
+read_hints (struct json_object *report, struct agent_report_hints *h,
+            struct v2v_error *err)
+{
+  struct json_object *o;
+  int e = json_get_object (report, CONVERT_REPORT_KUBEVIRT_HINTS, &o, err);
+
+  if (e == -ENOENT)
+    return 0;
+  if (e < 0)
+    return e;
+  if ((e = get_text (o, "firmware", &h->firmware, err)) < 0 ||
+      (e = get_text (o, "diskBus", &h->disk_bus, err)) < 0 ||
+      (e = get_text (o, "nicModel", &h->nic_model, err)) < 0)
+    return e;
+  e = json_get_int64 (o, "bootDiskIndex", &h->boot_disk, err);
+  if (e < 0 && e != -ENOENT)
+    return e;
+  h->has_boot_disk = e == 0;
+  return 0;
+}
+
+static int
+read_steps (struct json_object *report, struct agent_report *r,
+            struct v2v_error *err)
+{
+  struct json_object *steps;
+  size_t n;
+  int e;
+
+  if ((e = get_array (report, CONVERT_REPORT_STEPS, &steps, err)) < 0 ||
+      steps == NULL)
+    return e;
+  n = json_object_array_length (steps);
+  if (n == 0)
+    return 0;
+  if ((r->steps = calloc (n, sizeof *r->steps)) == NULL)
+    return v2v_error_set (err, -ENOMEM, "steps: out of memory");
+  for (size_t i = 0; i < n; i++) {
+    struct json_object *s = json_object_array_get_idx (steps, i);
+    struct agent_report_step *st = &r->steps[r->nr_steps];
+
+    if (!json_object_is_type (s, json_type_object))
+      return v2v_error_set (err, -EINVAL, "steps[%zu]: not an object", i);
+    r->nr_steps++;
+    if ((e = get_text (s, "step", &st->name, err)) < 0 ||
+        (e = get_text (s, "result", &st->result, err)) < 0)
+      return e;
+  }
+  return 0;
+}
+
+bool
+agent_report_step_applied (const struct agent_report *r, const char *name)
+{
+  for (size_t i = 0; r && i < r->nr_steps; i++)
+    if (r->steps[i].name && r->steps[i].result &&
+        strcmp (r->steps[i].name, name) == 0 &&
+        strcmp (r->steps[i].result, "applied") == 0)
+      return true;
+  return false;
+}
+
 int
 agent_report_read (struct json_object *report,
                    struct agent_report **ret_report, struct v2v_error *err)
@@ -236,7 +299,9 @@ agent_report_read (struct json_object *report,
       (e = get_object_copy (report, CONVERT_REPORT_KUBEVIRT_HINTS,
                             &r->hints_json, err)) < 0 ||
       (e = read_warnings (report, r, err)) < 0 ||
-      (e = read_disks (report, r, err)) < 0)
+      (e = read_disks (report, r, err)) < 0 ||
+      (e = read_hints (report, &r->hints, err)) < 0 ||
+      (e = read_steps (report, r, err)) < 0)
     goto fail;
   if (json_get_object (report, CONVERT_REPORT_GUEST, &g, NULL) == 0) {
     r->has_guest = true;
@@ -276,6 +341,14 @@ agent_report_free (struct agent_report *r)
     free (r->warnings[i]);
   free (r->warnings);
   free (r->disks);
+  free (r->hints.firmware);
+  free (r->hints.disk_bus);
+  free (r->hints.nic_model);
+  for (size_t i = 0; i < r->nr_steps; i++) {
+    free (r->steps[i].name);
+    free (r->steps[i].result);
+  }
+  free (r->steps);
   free (r->status);
   free (r->accelerator);
   free (r);

@@ -37,6 +37,18 @@ struct agent_report_disk {
   int64_t size;
 };
 
+/* kubevirt_hints, as verify boots by them. */
+struct agent_report_hints {
+  char *firmware, *disk_bus, *nic_model;  /* NULL when absent */
+  bool has_boot_disk;
+  int64_t boot_disk;
+};
+
+/* One of "steps": its name and result ("applied", "skipped", ...). */
+struct agent_report_step {
+  char *name, *result;
+};
+
 struct agent_report {
   char *status;                 /* NULL until the pipeline has written it */
   char *accelerator;            /* NULL before the appliance */
@@ -51,7 +63,14 @@ struct agent_report {
   char **warnings;
   size_t nr_disks;
   struct agent_report_disk *disks;
+  struct agent_report_hints hints;
+  size_t nr_steps;
+  struct agent_report_step *steps;
 };
+
+/* Whether the step NAME was applied. */
+extern bool agent_report_step_applied (const struct agent_report *r,
+                                       const char *name);
 
 /* Read REPORT (not changed, not kept).  A member of the wrong type is
  * an error naming it; a missing one is left unset.  On success

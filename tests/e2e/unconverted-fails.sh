@@ -7,6 +7,8 @@
 set -euo pipefail
 variant=$1 firmware=$2 img=$3
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/functions.sh"
+TEST_CASE=$variant
 log=$(dirname "$img")/$variant-unconverted-serial.log
 
 set +e
@@ -15,11 +17,10 @@ verdict=$("$here/../fixtures/bootcheck.py" --firmware "$firmware" \
 rc=$?
 set -e
 echo "$verdict"
-[ "$rc" -eq 1 ] || { echo "FAIL: expected bootcheck exit 1, got $rc"; exit 1; }
+[ "$rc" -eq 1 ] || fail "expected bootcheck exit 1, got $rc"
 reason=$(echo "$verdict" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"], d["reason"])')
 case "$reason" in
     "no-boot initramfs-shell"|"no-boot root-not-found"|"no-boot no-bootable-device")
         echo "PASS: $variant does not boot on virtio unconverted ($reason)" ;;
-    *)  echo "FAIL: unexpected verdict for $variant: $reason (serial log: $log)"
-        exit 1 ;;
+    *)  fail "unexpected verdict: $reason (serial log: $log)" ;;
 esac

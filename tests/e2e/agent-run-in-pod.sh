@@ -3,24 +3,22 @@
 # kube-apiserver (tests/fakes/), on a real EC2-layout guest attached
 # through a loop device as /dev/block0 would be:
 #
-#   agent-run.sh report FIXTURE.img   in-cluster config; the token rotates
-#                                     mid-run; every phase is reported as
-#                                     an Event and in the annotations; the
-#                                     termination message parses; /metrics
-#                                     parses as Prometheus text; no secret
-#                                     in any log, report or request
-#   agent-run.sh outage FIXTURE.img   kubeconfig config; the API answers
-#                                     503 to everything; the guest still
-#                                     converts, exit 0, outcome in the
-#                                     termination message
-#   agent-run.sh cancel FIXTURE.img   SIGTERM in the convert phase: every
-#                                     device byte-identical, Cancelled
-#                                     reported, exit 15
-#   agent-run.sh rogue-ca FIXTURE.img a server certificate from another
-#                                     CA is refused, and that does not
-#                                     fail the run
+#   agent-run-in-pod.sh SCENARIO FIXTURE.img
+#
+#   report    in-cluster config; the token rotates mid-run; every phase
+#             is reported as an Event and in the annotations; the
+#             termination message parses; /metrics parses as Prometheus
+#             text; no secret in any log, report or request
+#   outage    kubeconfig config; the API answers 503 to everything; the
+#             guest still converts, exit 0, outcome in the termination
+#             message
+#   cancel    SIGTERM in the convert phase: every device byte-identical,
+#             Cancelled reported, exit 15
+#   rogue-ca  a server certificate from another CA is refused, and that
+#             does not fail the run
 set -euo pipefail
 scenario=$1 fixture=$2
+TEST_CASE=$scenario
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/blockdev-lib.sh"
 . "$here/../fixtures/lib.sh"
@@ -223,7 +221,7 @@ report)
     # may not.
     py=python3
     [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-    "$py" "$here/../unit/prom-parse.py" "$T/metrics" ||
+    "$py" "$here/../tools/prom-parse.py" "$T/metrics" ||
         fail "/metrics does not parse (prom-parse.py exit $?)"
     echo "PASS: run converted, reported ${reasons// /, } and survived a token rotation"
     ;;

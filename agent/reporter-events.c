@@ -14,16 +14,7 @@
 #include "kube.h"
 #include "log.h"
 #include "reporter-internal.h"
-
-static void
-rfc3339_now (char *out, size_t len)
-{
-  time_t t = time (NULL);
-  struct tm tm;
-
-  gmtime_r (&t, &tm);
-  strftime (out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+#include "timeutil.h"
 
 /* Events name their Pod by uid too; the downward API may not give it. */
 static void
@@ -99,7 +90,7 @@ reporter_internal_send_event (struct reporter *r, const struct event *e)
 
   if (!r->uid_looked_up)
     lookup_uid (r);
-  rfc3339_now (now, sizeof now);
+  time_format_rfc3339 (time (NULL), now, sizeof now);
   snprintf (what, sizeof what, "event %s", e->reason);
 
   for (size_t i = 0; i < r->nr_seen; i++)
@@ -151,7 +142,7 @@ reporter_internal_send_event (struct reporter *r, const struct event *e)
      * a second one.
      */
     if (getrandom (&rnd, sizeof rnd, 0) != sizeof rnd)
-      rnd = (uint64_t) reporter_internal_now_ms () * 2654435761u;
+      rnd = (uint64_t) now_ms () * 2654435761u;
     snprintf (se->name, sizeof se->name, "%.63s.%016" PRIx64,
               r->pod_name, rnd);
   }

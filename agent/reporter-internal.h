@@ -57,9 +57,6 @@ struct reporter {
   bool uid_looked_up;
 };
 
-/* Monotonic milliseconds. */
-extern int64_t reporter_internal_now_ms (void);
-
 /* Wait for DELAY_MS on the reporter's condition variable, so that the
  * finish deadline cuts a backoff short.  Called with the lock held.
  */

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
 #include "cleanup.h"
 #include "json.h"
 #include "kube.h"
 #include "log.h"
 #include "reporter-internal.h"
+#include "retry.h"
+#include "timeutil.h"
 
 /* The deadline for the item being sent: its own, or the finish deadline
  * if that comes first.
@@ -27,58 +28,87 @@ item_deadline (struct reporter *r, int64_t start)
   return d;
 }
 
+struct send {
+  struct reporter *r;
+  const char *what;
+  reporter_perform_fn perform;
+  void *arg;
+  long *ret_status;
+  int64_t start;
+  enum reporter_send_result result;
+};
+
+static int
+send_attempt (void *opaque, struct retry_attempt *a, struct v2v_error *err)
+{
+  struct send *s = opaque;
+  CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
+  char why[256];
+  int rc = s->perform (s->r, s->arg, &resp, err);
+
+  *s->ret_status = rc == 0 ? resp.status : 0;
+  if (rc == 0 && resp.status >= 200 && resp.status < 300) {
+    s->result = REPORTER_SENT;
+    return 0;
+  }
+  a->again = retry_http_retryable (rc, resp.status);
+  if (rc == 0)
+    kube_status_message (resp.body.data, why, sizeof why);
+  if (!a->again) {
+    if (rc == 0)
+      log_debug ("%s: HTTP %ld: %s", s->what, resp.status, why);
+    else
+      log_warn ("%s: %s (not retried)", s->what, err->msg);
+    s->result = REPORTER_REJECTED;
+    return rc < 0 ? rc : -EIO;
+  }
+  s->result = REPORTER_GAVE_UP;  /* unless a later attempt does better */
+  if (rc < 0)
+    return rc;
+  a->retry_after_ms = resp.retry_after_ms;
+  return v2v_error_set (err, -EIO, "HTTP %ld: %s", resp.status, why);
+}
+
+/* Wait between attempts, unless that would pass the item's deadline or
+ * the reporter is told to stop.
+ */
+static int
+send_wait (void *opaque, const struct v2v_error *err, int64_t delay)
+{
+  struct send *s = opaque;
+  struct reporter *r = s->r;
+
+  if (now_ms () + delay >= item_deadline (r, s->start) || r->stop)
+    return -ETIMEDOUT;
+  log_debug ("%s: %s (retrying in %" PRIi64 " ms)", s->what, err->msg,
+             delay);
+  pthread_mutex_lock (&r->lock);
+  if (!r->stop)
+    reporter_internal_timed_wait (r, delay);
+  pthread_mutex_unlock (&r->lock);
+  return 0;
+}
+
 enum reporter_send_result
 reporter_internal_send (struct reporter *r, const char *what,
                         reporter_perform_fn perform, void *arg,
                         long *ret_status)
 {
-  int64_t start = reporter_internal_now_ms ();
-  struct backoff b;
+  struct send s = { r, what, perform, arg, ret_status, now_ms (),
+                    REPORTER_GAVE_UP };
+  /* No deadline of its own: send_wait applies the item's, which the
+   * finish deadline can bring forward while it waits.
+   */
+  struct retry_policy policy = {
+    .initial_ms = REPORTER_BACKOFF_MS, .cap_ms = REPORTER_BACKOFF_CAP_MS,
+    .jitter = BACKOFF_JITTER_FULL, .wait = send_wait, .opaque = &s,
+  };
   struct v2v_error err = { 0 };
-  char why[256];
 
-  backoff_init (&b, REPORTER_BACKOFF_MS, REPORTER_BACKOFF_CAP_MS, 0,
-                BACKOFF_JITTER_FULL, NULL);
-  for (;;) {
-    CLEANUP_HTTP_RESPONSE struct http_response resp = { 0 };
-    int64_t delay, deadline;
-    int rc = perform (r, arg, &resp, &err);
-
-    *ret_status = rc == 0 ? resp.status : 0;
-    if (rc == 0 && resp.status >= 200 && resp.status < 300)
-      return REPORTER_SENT;
-    if (rc == 0 && !kube_status_retryable (resp.status)) {
-      kube_status_message (resp.body.data, why, sizeof why);
-      log_debug ("%s: HTTP %ld: %s", what, resp.status, why);
-      return REPORTER_REJECTED;
-    }
-    if (rc < 0 && rc != -ETIMEDOUT && rc != -ECONNREFUSED &&
-        rc != -EHOSTUNREACH && rc != -ECONNRESET && rc != -EIO) {
-      log_warn ("%s: %s (not retried)", what, err.msg);
-      return REPORTER_REJECTED;
-    }
-    if (rc == 0) {
-      kube_status_message (resp.body.data, why, sizeof why);
-      snprintf (err.msg, sizeof err.msg, "HTTP %ld: %s", resp.status, why);
-      if (resp.retry_after_ms >= 0)
-        backoff_set_minimum (&b, resp.retry_after_ms);
-    }
-
-    deadline = item_deadline (r, start);
-    if (backoff_next (&b, &delay) < 0)
-      delay = 0;
-    if (reporter_internal_now_ms () + delay >= deadline || r->stop) {
-      log_warn ("%s: gave up after %u attempts in %.1f s: %s", what,
-                b.attempts + 1,
-                (reporter_internal_now_ms () - start) / 1000.0, err.msg);
-      return REPORTER_GAVE_UP;
-    }
-    log_debug ("%s: %s (retrying in %" PRIi64 " ms)", what, err.msg, delay);
-    pthread_mutex_lock (&r->lock);
-    if (!r->stop)
-      reporter_internal_timed_wait (r, delay);
-    pthread_mutex_unlock (&r->lock);
-  }
+  retry_run (&policy, send_attempt, &s, &err);
+  if (s.result == REPORTER_GAVE_UP)
+    log_warn ("%s: %s", what, err.msg);
+  return s.result;
 }
 
 static int

@@ -10,28 +10,13 @@
 
 #include "log.h"
 #include "reporter-internal.h"
-
-int64_t
-reporter_internal_now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "timeutil.h"
 
 void
 reporter_internal_timed_wait (struct reporter *r, int64_t delay_ms)
 {
-  struct timespec ts;
+  struct timespec ts = timespec_after_ms (CLOCK_MONOTONIC, delay_ms);
 
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += delay_ms / 1000;
-  ts.tv_nsec += (delay_ms % 1000) * 1000000;
-  if (ts.tv_nsec >= 1000000000) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000;
-  }
   pthread_cond_timedwait (&r->cond, &r->lock, &ts);
 }
 
@@ -179,20 +164,14 @@ reporter_finish (struct reporter *r, int64_t deadline_ms)
   if (r == NULL)
     return 0;
   pthread_mutex_lock (&r->lock);
-  r->finish_deadline = reporter_internal_now_ms ()
+  r->finish_deadline = now_ms ()
     + (deadline_ms > 0 ? deadline_ms : 1);
   pthread_cond_broadcast (&r->cond);
   while ((r->busy || r->count > 0 || r->annotations_dirty ||
           r->status_dirty) &&
-         reporter_internal_now_ms () < r->finish_deadline) {
-    struct timespec ts;
+         now_ms () < r->finish_deadline) {
     /* r->idle uses CLOCK_REALTIME; wake at least every 100 ms. */
-    clock_gettime (CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 100 * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = timespec_after_ms (CLOCK_REALTIME, 100);
     pthread_cond_timedwait (&r->idle, &r->lock, &ts);
   }
   dropped = r->dropped + r->count + r->annotations_dirty + r->status_dirty;

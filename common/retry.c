@@ -29,7 +29,7 @@ retry_run (const struct retry_policy *p, retry_fn fn, void *fn_opaque,
     if (backoff_next (&b, &delay_ms) == 0) {
       if (p->on_retry)
         p->on_retry (p->opaque, e, delay_ms);
-      if (p->wait ? p->wait (p->opaque, delay_ms) == 0
+      if (p->wait ? p->wait (p->opaque, e, delay_ms) == 0
           : (b.clock->sleep_ms (b.clock->opaque, delay_ms), true))
         continue;
     }

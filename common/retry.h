@@ -35,15 +35,15 @@ struct retry_policy {
   enum backoff_jitter jitter;
   const struct backoff_clock *clock;    /* NULL: backoff_real_clock */
 
-  /* Both optional, both given OPAQUE.  ON_RETRY is called with the
-   * error about to be retried and the delay, before waiting.  WAIT
-   * replaces the clock's sleep; it returns 0 once DELAY_MS has passed,
-   * or a negative number to give up at once (a stop request, a deadline
-   * of the caller's own).
+  /* Both optional, both given OPAQUE and the error about to be retried.
+   * ON_RETRY is called before waiting DELAY_MS.  WAIT replaces the
+   * clock's sleep (ON_RETRY is still called first); it returns 0 once
+   * DELAY_MS has passed, or a negative number to give up at once (a stop
+   * request, a deadline of the caller's own).
    */
   void (*on_retry) (void *opaque, const struct v2v_error *err,
                     int64_t delay_ms);
-  int (*wait) (void *opaque, int64_t delay_ms);
+  int (*wait) (void *opaque, const struct v2v_error *err, int64_t delay_ms);
   void *opaque;
 };
 

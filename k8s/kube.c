@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "cleanup.h"
+#include "fileio.h"
 #include "json.h"
 #include "kube.h"
 
@@ -34,39 +35,6 @@ struct kube_config {
   char *token_file;
   struct stat token_st;
 };
-
-static int
-read_file (const char *path, size_t max, char **ret, size_t *ret_len,
-           struct v2v_error *err)
-{
-  CLEANUP_CLOSE int fd = open (path, O_RDONLY | O_CLOEXEC);
-  struct buf b;
-  char chunk[8192];
-  ssize_t n;
-
-  if (fd == -1)
-    return v2v_error_errno (err, -errno, "open %s", path);
-  buf_init (&b, max);
-  while ((n = read (fd, chunk, sizeof chunk)) > 0)
-    if (buf_append (&b, chunk, n) < 0) {
-      buf_free (&b);
-      return v2v_error_set (err, -E2BIG, "%s: larger than %zu bytes",
-                            path, max);
-    }
-  if (n == -1) {
-    int e = -errno;
-    buf_free (&b);
-    return v2v_error_errno (err, e, "read %s", path);
-  }
-  if (buf_append (&b, "", 0) < 0) {
-    buf_free (&b);
-    return v2v_error_set (err, -ENOMEM, "%s: out of memory", path);
-  }
-  if (ret_len)
-    *ret_len = b.len;
-  *ret = buf_steal (&b);
-  return 0;
-}
 
 /* Tokens are one line; a trailing newline is not part of them. */
 static void
@@ -130,7 +98,8 @@ refresh_token (struct kube_config *cfg, struct v2v_error *err)
       st.st_mtim.tv_nsec == cfg->token_st.st_mtim.tv_nsec &&
       st.st_size == cfg->token_st.st_size)
     return 0;
-  int r = read_file (cfg->token_file, KUBE_TOKEN_MAX, &tok, NULL, err);
+  int r = read_file_bounded (cfg->token_file, KUBE_TOKEN_MAX, &tok, NULL,
+                             err);
   if (r < 0)
     return cfg->token ? 0 : r;
   chomp (tok);
@@ -181,7 +150,7 @@ kube_config_in_cluster (const char *sa_dir, struct kube_config **ret,
   }
   CLEANUP_FREE char *ns_path = NULL;
   if (asprintf (&ns_path, "%s/namespace", sa_dir) >= 0 &&
-      read_file (ns_path, 256, &ns, NULL, NULL) == 0) {
+      read_file_bounded (ns_path, 256, &ns, NULL, NULL) == 0) {
     chomp (ns);
     cfg->namespace = TAKE_PTR (ns);
   }
@@ -246,7 +215,7 @@ kube_config_from_kubeconfig (const char *path, struct kube_config **ret,
   size_t len;
   int r;
 
-  if ((r = read_file (path, KUBE_FILE_MAX, &text, &len, err)) < 0)
+  if ((r = read_file_bounded (path, KUBE_FILE_MAX, &text, &len, err)) < 0)
     return r;
   if ((r = kube_yaml_to_json (text, len, &root, err)) < 0) {
     v2v_error_prefix (err, "kubeconfig %s", path);
@@ -414,13 +383,6 @@ kube_request (struct kube_config *cfg, const char *method, const char *path,
   if (token)
     explicit_bzero (token, strlen (token));
   return r;
-}
-
-bool
-kube_status_retryable (long status)
-{
-  return status == 408 || status == 429 || status == 500 || status == 502 ||
-    status == 503 || status == 504;
 }
 
 void

@@ -68,9 +68,6 @@ extern int kube_request (struct kube_config *cfg, const char *method,
                          const char *body, long timeout_ms,
                          struct http_response *resp, struct v2v_error *err);
 
-/* True for the statuses worth retrying: 408, 429, 500, 502, 503, 504. */
-extern bool kube_status_retryable (long status);
-
 /* The "message" of a Kubernetes Status object in BODY, or BODY itself
  * cut to fit, into OUT.
  */

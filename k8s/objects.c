@@ -4,13 +4,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backoff.h"
 #include "buf.h"
 #include "cleanup.h"
 #include "json.h"
 #include "kube.h"
+#include "retry.h"
 
 #define KUBE_OBJ_TIMEOUT_MS 15000
+
+struct request {
+  struct kube_config *cfg;
+  const char *method, *path, *ctype, *body;
+  struct http_response *resp;
+};
+
+static int
+attempt (void *opaque, struct retry_attempt *a, struct v2v_error *err)
+{
+  struct request *q = opaque;
+  struct http_response *resp = q->resp;
+  char msg[256];
+  int r;
+
+  http_response_free (resp);
+  memset (resp, 0, sizeof *resp);
+  r = kube_request (q->cfg, q->method, q->path, q->ctype, q->body,
+                    KUBE_OBJ_TIMEOUT_MS, resp, err);
+  a->again = retry_http_retryable (r, resp->status);
+  if (r < 0 || !a->again)
+    return r;
+  kube_status_message (resp->body.data, msg, sizeof msg);
+  a->retry_after_ms = resp->retry_after_ms;
+  return v2v_error_set (err, -EIO, "%s %s: HTTP %ld: %s", q->method,
+                        q->path, resp->status, msg);
+}
 
 /* One request, retried while it is worth it.  *RESP holds the final
  * answer when 0 is returned.
@@ -20,35 +47,13 @@ request_retrying (struct kube_config *cfg, const char *method,
                   const char *path, const char *ctype, const char *body,
                   struct http_response *resp, struct v2v_error *err)
 {
-  struct backoff b;
+  static const struct retry_policy policy = {
+    .initial_ms = 200, .cap_ms = 10000,
+    .deadline_ms = KUBE_RETRY_DEADLINE_MS, .jitter = BACKOFF_JITTER_FULL,
+  };
+  struct request q = { cfg, method, path, ctype, body, resp };
 
-  backoff_init (&b, 200, 10000, KUBE_RETRY_DEADLINE_MS, BACKOFF_JITTER_FULL,
-                NULL);
-  for (;;) {
-    int r;
-
-    http_response_free (resp);
-    memset (resp, 0, sizeof *resp);
-    r = kube_request (cfg, method, path, ctype, body, KUBE_OBJ_TIMEOUT_MS,
-                      resp, err);
-    if (r == 0 && !kube_status_retryable (resp->status))
-      return 0;
-    if (r < 0 && r != -ETIMEDOUT && r != -ECONNREFUSED &&
-        r != -EHOSTUNREACH && r != -ECONNRESET && r != -EIO)
-      return r;
-    if (r == 0) {
-      char msg[256];
-      kube_status_message (resp->body.data, msg, sizeof msg);
-      v2v_error_set (err, -EIO, "%s %s: HTTP %ld: %s", method, path,
-                     resp->status, msg);
-      if (resp->retry_after_ms >= 0)
-        backoff_set_minimum (&b, resp->retry_after_ms);
-    }
-    if (backoff_wait (&b) < 0) {
-      v2v_error_prefix (err, "gave up after %u attempts", b.attempts + 1);
-      return r < 0 ? r : -EIO;
-    }
-  }
+  return retry_run (&policy, attempt, &q, err);
 }
 
 /* The errno for a final status, with the server's message in ERR. */

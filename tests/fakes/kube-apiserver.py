@@ -33,6 +33,7 @@ import uuid
 import jsonschema
 
 import fakeserver
+import virt_launcher
 from fakeserver import BodyError, DropConnection, FaultRuleError
 
 # A real API server refuses request bodies over 3 MiB (etcd's limit is
@@ -70,7 +71,8 @@ class Resource:
 
 
 RESOURCES = [
-    Resource("", "v1", "pods", "Pod", True, "k8s/pod-v1.json", ("status",)),
+    Resource("", "v1", "pods", "Pod", True, "k8s/pod-v1.json",
+             ("status", "log")),
     Resource("", "v1", "events", "Event", True, "k8s/event-v1.json"),
     Resource("", "v1", "persistentvolumes", "PersistentVolume", False,
              "k8s/persistentvolume-v1.json"),
@@ -83,7 +85,12 @@ RESOURCES = [
     Resource("batch", "v1", "jobs", "Job", True, "k8s/job-batch-v1.json",
              ("status",)),
     Resource("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", True,
-             "kubevirt.io/virtualmachine_v1.json", typed=False),
+             "kubevirt.io/virtualmachine_v1.json", ("status",), typed=False),
+    # KubeVirt's VMI CRD has no status subresource: virt-handler writes
+    # the whole object.
+    Resource("kubevirt.io", "v1", "virtualmachineinstances",
+             "VirtualMachineInstance", True,
+             "kubevirt.io/virtualmachineinstance_v1.json", typed=False),
 ]
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
@@ -629,6 +636,30 @@ class State(fakeserver.FakeState):
         self.outage = None
         self.load_seed()
 
+    def collect_dependents(self, owner, policy):
+        """The garbage collector, run at once: OWNER is gone; its
+        dependents (objects whose ownerReferences name its uid) are
+        deleted (Background, Foreground), recursively, or lose that
+        reference and stay (Orphan).  Locked."""
+        uid = owner["metadata"]["uid"]
+        deps = [(k, o) for k, o in self.objects.items()
+                if any(r.get("uid") == uid for r in
+                       (o["metadata"].get("ownerReferences") or []))]
+        for key, dep in deps:
+            if policy == "Orphan":
+                refs = [r for r in dep["metadata"]["ownerReferences"]
+                        if r.get("uid") != uid]
+                if refs:
+                    dep["metadata"]["ownerReferences"] = refs
+                else:
+                    del dep["metadata"]["ownerReferences"]
+                dep["metadata"]["resourceVersion"] = self.next_rv()
+                continue
+            del self.objects[key]
+            self.rv += 1
+            self.kubelet.deleted(BY_PATH[key[:3]], dep, "Background")
+            self.collect_dependents(dep, "Background")
+
     def next_rv(self):
         self.rv += 1
         return str(self.rv)
@@ -791,6 +822,8 @@ class Kubelet:
             self.ca = guess if os.path.exists(guess) else None
         self.reset_settings()
         self.stop = threading.Event()
+        # KubeVirt's controllers and virt-launcher (virt_launcher.py).
+        self.virt = virt_launcher.VirtLauncher(self, sys.modules[__name__])
 
     def reset_settings(self):
         self.default = {"mode": self.args.kubelet,
@@ -839,6 +872,7 @@ class Kubelet:
     def shutdown(self):
         """The fake is stopping: no container outlives it."""
         self.stop.set()
+        self.virt.shutdown()
         with self.state.lock:
             runs = list(self.runs.values())
             for run in runs:
@@ -858,6 +892,21 @@ class Kubelet:
         self.runs = {}
         self.errors = []
         self.reset_settings()
+        self.virt.reset()
+
+    def node_for(self, spec):
+        """The node a Pod with SPEC runs on.  Locked."""
+        if self.args.kubelet_node:
+            return self.args.kubelet_node
+        nodes = sorted((o for k, o in self.state.objects.items()
+                        if k[:3] == ("", "v1", "nodes")),
+                       key=lambda o: o["metadata"]["name"])
+        want = spec.get("nodeSelector") or {}
+        for n in nodes:
+            labels = n["metadata"].get("labels") or {}
+            if all(labels.get(k) == v for k, v in want.items()):
+                return n["metadata"]["name"]
+        return nodes[0]["metadata"]["name"] if nodes else "kubelet-sim-node"
 
     # -- hooks from the REST layer (locked) --
 
@@ -865,6 +914,7 @@ class Kubelet:
         """OBJ was deleted; returns extra response headers."""
         headers = []
         uid = obj["metadata"]["uid"]
+        self.virt.deleted(res, obj, policy)
         if res.kind == "Pod":
             for run in self.runs.values():
                 if run.pod_uid == uid:
@@ -881,11 +931,12 @@ class Kubelet:
 
     def loop(self):
         while not self.stop.wait(0.05):
-            try:
-                self.sync()
-            except Exception as e:      # never let the loop die silently
-                with self.state.lock:
-                    self.errors.append(f"controller loop: {e!r}")
+            for sync in (self.sync, self.virt.sync):
+                try:
+                    sync()
+                except Exception as e:  # never let the loop die silently
+                    with self.state.lock:
+                        self.errors.append(f"controller loop: {e!r}")
 
     def sync(self):
         with self.state.lock:
@@ -1110,17 +1161,7 @@ class JobRun:
     # -- one Pod --
 
     def pick_node(self, spec):
-        if self.k.args.kubelet_node:
-            return self.k.args.kubelet_node
-        nodes = sorted((o for k, o in self.state.objects.items()
-                        if k[:3] == ("", "v1", "nodes")),
-                       key=lambda o: o["metadata"]["name"])
-        want = spec.get("nodeSelector") or {}
-        for n in nodes:
-            labels = n["metadata"].get("labels") or {}
-            if all(labels.get(k) == v for k, v in want.items()):
-                return n["metadata"]["name"]
-        return nodes[0]["metadata"]["name"] if nodes else "kubelet-sim-node"
+        return self.k.node_for(spec)
 
     def create_pod(self):
         with self.state.lock:
@@ -1568,46 +1609,52 @@ class JobRun:
                           "persistentVolumeClaim volume of the Pod")
         pvc = objects.get(("", "v1", "persistentvolumeclaims", self.ns,
                            claim))
-        if pvc is None:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f'persistentvolumeclaim "{claim}" not found')
-        if (pvc.get("spec") or {}).get("volumeMode") != "Block":
+        if pvc is not None and \
+                (pvc.get("spec") or {}).get("volumeMode") != "Block":
             raise Blocked("ContainerCreating", "FailedMapVolume",
                           f'persistentvolumeclaim "{claim}": volumeMode is '
                           "not Block, but the container wants a "
                           "volumeDevice")
-        pvname = (pvc.get("spec") or {}).get("volumeName")
-        pv = objects.get(("", "v1", "persistentvolumes", None, pvname)) \
-            if pvname else None
-        if pv is None:
-            for k, o in objects.items():
-                ref = (o.get("spec") or {}).get("claimRef") or {}
-                if k[:3] == ("", "v1", "persistentvolumes") and \
-                        ref.get("name") == claim and \
-                        ref.get("namespace") == self.ns:
-                    pv = o
-                    break
-        if pv is None:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f'persistentvolumeclaim "{claim}" is not bound '
-                          "to a PersistentVolume")
-        handle = ((pv.get("spec") or {}).get("csi") or {}).get(
-            "volumeHandle")
-        if not handle:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f'persistentvolume "{pv["metadata"]["name"]}" has '
-                          "no spec.csi.volumeHandle")
-        vdir = self.k.args.volume_dir
-        if not vdir:
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          "the fake was started without --volume-dir")
-        path = os.path.join(vdir, os.path.basename(handle) + ".img")
-        if not os.path.exists(path):
-            raise Blocked("ContainerCreating", "FailedMapVolume",
-                          f"MapVolume.SetUpDevice failed for volume "
-                          f'"{pv["metadata"]["name"]}": {path} does not '
-                          "exist")
-        return os.path.abspath(path)
+        return claim_file(objects, self.ns, claim, self.k.args.volume_dir)
+
+
+def claim_file(objects, ns, claim, vdir):
+    """The file behind the claim NS/CLAIM: PVC -> PV -> volumeHandle ->
+    VDIR/HANDLE.img; Blocked (as a kubelet's FailedMapVolume) until it is
+    there."""
+    pvc = objects.get(("", "v1", "persistentvolumeclaims", ns, claim))
+    if pvc is None:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f'persistentvolumeclaim "{claim}" not found')
+    pvname = (pvc.get("spec") or {}).get("volumeName")
+    pv = objects.get(("", "v1", "persistentvolumes", None, pvname)) \
+        if pvname else None
+    if pv is None:
+        for k, o in objects.items():
+            ref = (o.get("spec") or {}).get("claimRef") or {}
+            if k[:3] == ("", "v1", "persistentvolumes") and \
+                    ref.get("name") == claim and ref.get("namespace") == ns:
+                pv = o
+                break
+    if pv is None:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f'persistentvolumeclaim "{claim}" is not bound '
+                      "to a PersistentVolume")
+    handle = ((pv.get("spec") or {}).get("csi") or {}).get("volumeHandle")
+    if not handle:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f'persistentvolume "{pv["metadata"]["name"]}" has '
+                      "no spec.csi.volumeHandle")
+    if not vdir:
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      "the fake was started without --volume-dir")
+    path = os.path.join(vdir, os.path.basename(handle) + ".img")
+    if not os.path.exists(path):
+        raise Blocked("ContainerCreating", "FailedMapVolume",
+                      f"MapVolume.SetUpDevice failed for volume "
+                      f'"{pv["metadata"]["name"]}": {path} does not '
+                      "exist")
+    return os.path.abspath(path)
 
 
 # --- HTTP --------------------------------------------------------------------
@@ -1620,8 +1667,12 @@ class Handler(fakeserver.FakeHandler):
     server_version = "fake-kube-apiserver/1"
 
     def send_json(self, code, obj, extra_headers=()):
-        self.send_body(code, json.dumps(obj).encode() + b"\n",
-                       "application/json",
+        if isinstance(obj, virt_launcher.Raw):
+            data, ctype = obj.data, obj.content_type
+        else:
+            data, ctype = json.dumps(obj).encode() + b"\n", \
+                "application/json"
+        self.send_body(code, data, ctype,
                        [("Cache-Control", "no-cache, private")]
                        + list(extra_headers))
 
@@ -1720,6 +1771,8 @@ class Handler(fakeserver.FakeHandler):
                 path in ("/healthz", "/readyz", "/livez"):
             return 200, {"status": "ok"}, []
 
+        if path.startswith("/apis/subresources.kubevirt.io/"):
+            return state.kubelet.virt.subresource(self.command, path, body)
         return self.serve_resource(state, entry, path, query, ctype, body)
 
     def auth_result(self, state):
@@ -1778,6 +1831,11 @@ class Handler(fakeserver.FakeHandler):
     def serve_resource(self, state, entry, path, query, ctype, body):
         res, ns, name, sub = self.parse_path(path)
         m = self.command
+        if sub == "log":
+            if m != "GET":
+                raise ApiError(405, f"the server does not allow this method "
+                               f"on the requested resource ({m} pods/log)")
+            return state.kubelet.virt.pod_log(ns, name, query)
         if "watch" in query and query["watch"] not in ("", "0", "false"):
             raise ApiError(400, "watch is not supported by the fake")
         dry_run = query.get("dryRun") == "All"
@@ -2007,30 +2065,6 @@ class Handler(fakeserver.FakeHandler):
             return self.store_update(state, res, ns, name, sub, old, new,
                                      dry_run)
 
-    def collect_dependents(self, state, owner, policy):
-        """The garbage collector, run at once: OWNER is gone; its
-        dependents (objects whose ownerReferences name its uid) are
-        deleted (Background, Foreground), recursively, or lose that
-        reference and stay (Orphan).  Locked."""
-        uid = owner["metadata"]["uid"]
-        deps = [(k, o) for k, o in state.objects.items()
-                if any(r.get("uid") == uid for r in
-                       (o["metadata"].get("ownerReferences") or []))]
-        for key, dep in deps:
-            if policy == "Orphan":
-                refs = [r for r in dep["metadata"]["ownerReferences"]
-                        if r.get("uid") != uid]
-                if refs:
-                    dep["metadata"]["ownerReferences"] = refs
-                else:
-                    del dep["metadata"]["ownerReferences"]
-                dep["metadata"]["resourceVersion"] = state.next_rv()
-                continue
-            del state.objects[key]
-            state.rv += 1
-            state.kubelet.deleted(BY_PATH[key[:3]], dep, "Background")
-            self.collect_dependents(state, dep, "Background")
-
     def delete(self, state, res, ns, name, ctype, body, dry_run, query):
         # DeleteOptions come in the body or, as kubectl and client-go
         # send them, in the query string; the body wins when it has any.
@@ -2066,9 +2100,9 @@ class Handler(fakeserver.FakeHandler):
                 headers = state.kubelet.deleted(res, obj, policy)
                 # The default is Background, except for Jobs, whose
                 # dependents batch/v1 orphans unless told otherwise.
-                self.collect_dependents(
-                    state, obj, policy or ("Orphan" if res.kind == "Job"
-                                           else "Background"))
+                state.collect_dependents(
+                    obj, policy or ("Orphan" if res.kind == "Job"
+                                      else "Background"))
         # Foreground: the owner is first marked (deletionTimestamp, the
         # foregroundDeletion finalizer) and answered as it is then; the
         # collector here removes its dependents and then it at once.
@@ -2122,6 +2156,14 @@ class Handler(fakeserver.FakeHandler):
                 with state.lock:
                     state.kubelet.configure(data if data is not None else {})
                     self.send_json(200, state.kubelet.settings())
+            elif path == "/_fake/virt-launcher" and m == "GET":
+                with state.lock:
+                    self.send_json(200, state.kubelet.virt.settings())
+            elif path == "/_fake/virt-launcher" and m == "POST":
+                with state.lock:
+                    state.kubelet.virt.configure(data if data is not None
+                                                 else {})
+                    self.send_json(200, state.kubelet.virt.settings())
             else:
                 return False
         except ApiError as e:
@@ -2165,7 +2207,30 @@ def main():
                     help="the Pods' spec.nodeName (default: the first Node "
                     "matching the nodeSelector, else the first Node)")
     kg.add_argument("--volume-dir", metavar="DIR",
-                    help="exec: a PV's block device is DIR/VOLUMEHANDLE.img")
+                    help="exec, qemu: a PV's block device is "
+                    "DIR/VOLUMEHANDLE.img")
+    vg = ap.add_argument_group("simulated KubeVirt (virt_launcher.py)")
+    vg.add_argument("--virt-launcher", choices=virt_launcher.LAUNCHER_MODES,
+                    default="off",
+                    help="what happens to a VirtualMachine that should run: "
+                    "off (nothing, the default), canned (a VMI and a Pod, "
+                    "with a configured console), qemu (the guest boots)")
+    vg.add_argument("--virt-delay", type=float, default=0.5,
+                    metavar="SECONDS",
+                    help="the step between a VMI's phases; default 0.5")
+    vg.add_argument("--virt-console", metavar="FILE",
+                    help="canned: the serial console's text")
+    vg.add_argument("--virt-max-boots", type=int, default=1, metavar="N",
+                    help="qemu: guests running at once (more stay "
+                    "Unschedulable); default 1")
+    vg.add_argument("--virt-qemu", metavar="PATH",
+                    help="qemu: the emulator; default qemu-system-x86_64")
+    vg.add_argument("--virt-accel", choices=("tcg", "kvm"), default="tcg",
+                    help="qemu: the accelerator; default tcg")
+    vg.add_argument("--virt-console-log-default", choices=("on", "off"),
+                    default="off",
+                    help="the cluster's serial console logging for VMs that "
+                    "do not set logSerialConsole; default off")
     args = ap.parse_args()
     if not args.token and not args.token_file:
         ap.error("give --token and/or --token-file: the fake always "

@@ -444,6 +444,11 @@ class KubeletSimTest(unittest.TestCase):
         while any(alive(p) for p in pids) and time.monotonic() < end:
             time.sleep(0.05)
         self.assertEqual([p for p in pids if alive(p)], [])
+        # The run ends just after its processes: give it a moment.
+        end = time.monotonic() + 5
+        while self.control("GET", "/_fake/kubelet")["running"] and \
+                time.monotonic() < end:
+            time.sleep(0.05)
         self.assertEqual(self.control("GET", "/_fake/kubelet")["running"], [])
 
     def test_exec_active_deadline(self):

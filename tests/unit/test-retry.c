@@ -197,11 +197,13 @@ on_retry (void *opaque, const struct v2v_error *err, int64_t delay_ms)
 }
 
 static int
-wait_hook (void *opaque, int64_t delay_ms)
+wait_hook (void *opaque, const struct v2v_error *err, int64_t delay_ms)
 {
   struct hooks *h = opaque;
 
   (void) delay_ms;
+  cr_assert_str_eq (err->msg, h->nwaits == 0 ? "try 1 failed"
+                    : h->nwaits == 1 ? "try 2 failed" : "try 3 failed");
   return ++h->nwaits > h->veto_after ? -ECANCELED : 0;
 }
 

@@ -499,6 +499,20 @@ class VirtLauncherTest(unittest.TestCase):
         self.wait_for("no runs", lambda: self.control(
             "GET", "/_fake/virt-launcher")["running"] == [])
 
+    def test_delete_vm_orphan_keeps_the_guest(self):
+        self.launcher(mode="canned")
+        self.create(vm("orphan"))
+        before = self.wait_phase("orphan", "Running")
+        status, _, _ = self.call("DELETE", f"{VMS}/orphan",
+                                 {"propagationPolicy": "Orphan"})
+        self.assertEqual(status, 200)
+        time.sleep(0.3)
+        vmi = self.get(f"{VMIS}/orphan")
+        self.assertEqual(vmi["metadata"]["uid"], before["metadata"]["uid"])
+        self.assertNotIn("ownerReferences", vmi["metadata"])
+        self.assertEqual(vmi["status"]["phase"], "Running")
+        self.assertEqual(len(self.launcher_pods("orphan")), 1)
+
     def test_off_leaves_vms_alone(self):
         self.create(vm("idle"))
         time.sleep(0.3)

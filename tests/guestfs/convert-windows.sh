@@ -24,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${V2V_AGENT:?V2V_AGENT must be the v2v-agent binary}"
 : "${V2V_PHONY_DIR:?V2V_PHONY_DIR must be the phony guest directory}"
 : "${SHARED_DATA:?SHARED_DATA must be the shared test data directory}"
-[ $# -eq 1 ] || fail_later "usage: $0 CASE"
+[ $# -eq 1 ] || fail "usage: $0 CASE"
 case=$1
 TEST_CASE=$case
 guestfs_env
@@ -40,7 +40,7 @@ case $case in
         guest=win2k22 rootpart=2 ;;
     win2k22-uefi) guest=win2k22-uefi rootpart=3 ;;
     win7) guest=win7 rootpart=2 ;;
-    *) fail_later "unknown case $case" ;;
+    *) fail "unknown case $case" ;;
 esac
 drv=viostor devs="1001 1042" opts=()
 cddb_ids="pci#ven_1af4&dev_1001 pci#ven_1af4&dev_1042 pci#ven_1af4&dev_1001&subsys_00021af4 pci#ven_1af4&dev_1042&subsys_11001af4"
@@ -48,7 +48,7 @@ if [ "$case" = win2k22-scsi ]; then
     drv=vioscsi devs="1004 1048" opts=(--block-driver virtio-scsi)
 fi
 fixture=$V2V_PHONY_DIR/$guest.img
-[ -f "$fixture" ] || fail_later "$fixture is missing (run the phony-guests fixture)"
+[ -f "$fixture" ] || fail "$fixture is missing (run the phony-guests fixture)"
 scratch_dir work "convert-windows-$case" "${TMPDIR:-/var/tmp}"
 img=$work/$guest.img
 cp --sparse=always "$fixture" "$img"
@@ -135,7 +135,7 @@ if [ "$case" = win2k22-iso ]; then
     # The same tree as an ISO image: the agent unpacks what it needs into
     # a private directory under TMPDIR and removes it afterwards.
     xorriso -as mkisofs -quiet -R -J -o "$work/virtio-win.iso" "$work/vw" \
-        2> /dev/null || fail_later "xorriso could not make the ISO"
+        2> /dev/null || fail "xorriso could not make the ISO"
     export VIRTIO_WIN=$work/virtio-win.iso
     mkdir -p "$work/tmp"
     # libguestfs keeps its appliance cache under TMPDIR too: not here.
@@ -172,7 +172,7 @@ if [ "$guest" = win7 ]; then
     printf '[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\TimeZoneInformation]\n"RealTimeIsUniversal"=-\n' > "$work/inject.reg"
     inject_reg "$work/inject.reg"
     [ "$(hivexget "$work/SYSTEM.in" 'ControlSet001\Control\TimeZoneInformation' RealTimeIsUniversal 2>/dev/null || echo absent)" = absent ] ||
-        fail_later "could not drop RealTimeIsUniversal"
+        fail "could not drop RealTimeIsUniversal"
 fi
 if [ "$case" = win2k22-scsi ]; then
     # AWS PV filters on two device classes, as the PV installer adds them.
@@ -212,7 +212,7 @@ rc=0
 convert "${opts[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then
     cat "$work/convert.log" >&2
-    fail_later "convert $guest exited $rc"
+    fail "convert $guest exited $rc"
 fi
 echo "== converted $guest in $(( $(date +%s) - start )) s"
 sed -n '/^guest:/,$p' "$work/convert.log" | grep -v '^  create  *.*/Drivers/VirtIO/'

@@ -21,7 +21,7 @@ guestfs_env
 export V2V_LOG_FORMAT=text
 
 fixture=$V2V_PHONY_DIR/debian.img
-[ -f "$fixture" ] || fail_later "$fixture is missing (run the phony-guests fixture)"
+[ -f "$fixture" ] || fail "$fixture is missing (run the phony-guests fixture)"
 scratch_dir work launch-watchdog "${TMPDIR:-/var/tmp}"
 cp --sparse=always "$fixture" "$work/debian.img"
 sha256sum "$work/debian.img" > "$work/before"

@@ -260,8 +260,8 @@ hints_json (const struct guest *guest, const struct convert_options *opts)
   json_object_object_add (h, "machineType", json_object_new_string ("q35"));
   json_object_object_add (h, "rng", json_object_new_boolean (true));
   json_object_object_add (h, "balloon", json_object_new_boolean (true));
-  if (guest->win)
-    convert_internal_windows_hints (guest, opts, h);
+  if (guest->os->hints)
+    guest->os->hints (guest, opts, h);
   return h;
 }
 
@@ -387,10 +387,11 @@ convert_run (const struct blockdev_list *disks,
     status = CONVERT_ALREADY_DONE;
     goto out;
   }
-  /* Windows: find the drivers before anything is written (compatibility
+  /* Windows finds its drivers before anything is written (compatibility
    * mode installs none). */
-  if (guest.win && opts->compat == CONVERT_COMPAT_OFF && !opts->probe_only) {
-    status = convert_internal_windows_prepare (&ctx, err);
+  if (guest.os->prepare && opts->compat == CONVERT_COMPAT_OFF &&
+      !opts->probe_only) {
+    status = guest.os->prepare (&ctx, err);
     if (status != CONVERT_OK)
       goto out;
   }
@@ -398,14 +399,12 @@ convert_run (const struct blockdev_list *disks,
   /* Compatibility mode: a verdict instead of a conversion; with FIX, only
    * the fixes the verdict lists.  Nothing is written for will-not-boot.
    */
-  const struct convert_step *const *sp = guest.win
-    ? convert_internal_windows_steps : convert_internal_linux_steps;
-  /* verify's injection: the probe alone.  A Windows guest gets nothing:
-   * its probe is part of the first boot script, which needs the drivers
-   * a conversion copies. */
-  static const struct convert_step *const no_steps[] = { NULL };
+  const struct convert_step *const *sp = guest.os->steps;
+  /* verify's injection: the probe alone (a Windows guest's probe is part
+   * of its first boot script, which needs the drivers a conversion
+   * copies: it has none). */
   if (opts->probe_only)
-    sp = guest.win ? no_steps : convert_internal_probe_steps;
+    sp = guest.os->probe_steps;
   if (opts->compat != CONVERT_COMPAT_OFF) {
     progress (opts, "preflight", "will it boot on SATA + e1000e?");
     enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
@@ -418,8 +417,7 @@ convert_run (const struct blockdev_list *disks,
       status = v == PREFLIGHT_BOOTABLE ? CONVERT_OK : CONVERT_COMPAT_NEEDS_FIXES;
       goto out;
     }
-    sp = guest.win ? convert_internal_windows_compat_steps
-                   : convert_internal_compat_steps;
+    sp = guest.os->compat_steps;
     fixed = true;
   }
 
@@ -486,9 +484,8 @@ out:
   json_object_object_add (report, "steps", steps);
   json_object_object_add (report, "changes",
                           convert_internal_changelog_json (&log));
-  if (guest.win)
-    json_object_object_add (report, "registry",
-                            convert_internal_windows_registry_json (&guest));
+  if (guest.os && guest.os->report_json)
+    guest.os->report_json (&guest, report);
   {
     struct json_object *w = json_object_new_array ();
     for (size_t i = 0; i < log.nr_warnings; i++)

@@ -95,7 +95,8 @@ report () { jq -r "$@" "$work/report.json"; }
 # Every non-directory of a tree: path, type (f, l) and link target.
 tree_entries () {
     (cd "$1" && find . -mindepth 1 ! -type d \
-         ! -path './var/lib/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
+         ! -path './var/lib/v2v-kubevirt/backup/*' \
+         ! -path './ProgramData/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
 }
 
 # The change list of expect_changes, into $work/changes.
@@ -212,8 +213,24 @@ expect_step () {
 sha_of () { sha256sum < "$1" | cut -d' ' -f1; }
 
 check_report () {
-    local path action backup first last n
+    local n
     [ "$(report .status)" = converted ] || fail_later "status $(report .status)"
+    check_report_changes
+
+    # The marker counts the changes made before it.  A here-string, not
+    # a pipe: in a pipeline expect_output would run in a subshell.
+    n=$(report '.changes | length')
+    expect_output "the marker" 0 \
+        jq -r '(.converted_by | sub(" .*"; "")), .changes' \
+        "$conv/var/lib/v2v-kubevirt/converted.json" \
+        <<< "$(printf 'v2v-agent\n%s\n' $((n - 1)))"
+}
+
+# The report's change list against the trees: every changed file named,
+# and nothing else; every backup the original; the checksums those read
+# back.  (check_report, and step-lib.sh for one step's changes.)
+check_report_changes () {
+    local path action backup first last
 
     # The report names every file that changed, and nothing else (the
     # tool log changes through the "run" entries).
@@ -251,15 +268,6 @@ check_report () {
     done < <(report '[.changes[] | select(.action != "run")] | group_by(.path)[] |
                      [.[0].path, .[0].sha256_before // "-",
                       .[-1].sha256_after // "-"] | @tsv')
-
-    # The marker counts the changes made before it.
-    n=$(report '.changes | length')
-    # A here-string, not a pipe: in a pipeline expect_output would run
-    # in a subshell.
-    expect_output "the marker" 0 \
-        jq -r '(.converted_by | sub(" .*"; "")), .changes' \
-        "$conv/var/lib/v2v-kubevirt/converted.json" \
-        <<< "$(printf 'v2v-agent\n%s\n' $((n - 1)))"
 }
 
 # SELinux guests: this libguestfs may lack selinux_relabel, and then the
@@ -272,9 +280,9 @@ selinux_autorelabel () {
 
 finish () {
     if [ "$(failed_checks)" -gt 0 ]; then
-        echo "convert-phony-$name: the report:" >&2
+        echo "${test_name:-convert-phony-$name}: the report:" >&2
         jq . "$work/report.json" >&2 || true
         finish_checks
     fi
-    echo "convert-phony-$name: every expected edit is there, and nothing else"
+    echo "${test_name:-convert-phony-$name}: every expected edit is there, and nothing else"
 }

@@ -5,11 +5,13 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/functions.sh"
 img=$1
 : "${V2V_AGENT:?}"
+. "$(dirname "$0")/../lib/report.sh"
 scratch_dir out e2e-dry-run
 before=$(sha256sum < "$img")
 "$V2V_AGENT" convert --dry-run --report "$out/plan.json" "$img"
 after=$(sha256sum < "$img")
 [ "$before" = "$after" ] || fail "--dry-run changed $img"
+validate_report "$out/plan.json"
 jq -e '.dry_run == true and .status == "planned" and (.changes | length == 0) and
        (.steps | any(.result == "planned")) and
        (.steps | all(.result == "planned" or .result == "skipped"))' \

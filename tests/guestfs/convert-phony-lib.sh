@@ -69,6 +69,7 @@ phony_convert () {
         [ -f "$work/report.json" ] && jq . "$work/report.json" >&2
         fail "convert $g exited $rc"
     fi
+    validate_report "$work/report.json"
     sed -n '/^guest:/,$p' "$work/convert.log"
 
     echo "== read back $g"

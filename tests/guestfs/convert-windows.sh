@@ -60,6 +60,7 @@ convert () {
     local rc=0
     "$V2V_AGENT" convert --report "$work/report.json" \
         --overlay-dir "$work/overlay" "$@" "$img" 2> "$work/convert.log" || rc=$?
+    validate_report "$work/report.json"
     return $rc
 }
 

@@ -41,6 +41,9 @@ usage (FILE *fp)
 "  --no-overlay              write to the disks directly (no protection)\n"
 "  --overlay-dir DIR         where overlays and the commit journal live\n"
 "  --deadline SECONDS        how long to wait for devices (default 300)\n"
+"  --health-probe yes|no|always  the first-boot health probe (default yes:\n"
+"                            installed, removed after its first healthy\n"
+"                            report; always keeps it)\n"
 "  --compat[=check|fix]      compatibility mode (SATA + e1000e, no rework):\n"
 "                            check says whether the guest boots that way\n"
 "                            (read-only); fix applies only the fixes it\n"
@@ -252,6 +255,8 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   static const char *const compat_names[] = { "off", "check", "fix", NULL };
   static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
   static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
+  /* Indexed by enum convert_health_probe. */
+  static const char *const hp_names[] = { "yes", "no", "always", NULL };
   struct convert_options *opts = &a->opts;
   int v;
 
@@ -327,6 +332,11 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
     if ((v = agent_parse_enum ("block-driver", arg, bd_names)) < 0)
       return -1;
     opts->block_driver = v;
+    break;
+  case 'H':
+    if ((v = agent_parse_enum ("health-probe", arg, hp_names)) < 0)
+      return -1;
+    opts->health_probe = v;
     break;
   default:
     return 1;

@@ -739,6 +739,37 @@ class QemuArgvTest(unittest.TestCase):
                 self.argv(domain, files)
             self.assertIn(msg, str(cm.exception))
 
+    def test_cloud_init_nocloud_disk(self):
+        xorriso = shutil.which("xorriso")
+        if not xorriso:
+            self.skipTest("xorriso is not installed")
+        import base64
+        vol = {"name": "cloudinit", "cloudInitNoCloud": {
+            "userDataBase64": base64.b64encode(
+                b"#cloud-config\nhostname: web\n").decode(),
+            "networkData": "version: 2\n"}}
+        iso = os.path.join(self.tmp, "ci.iso")
+        virt_launcher.cloud_init_iso(vol, "cloudInitNoCloud",
+                                     self.vmi({}), iso)
+        info = subprocess.run([xorriso, "-indev", iso, "-pvd_info"],
+                              capture_output=True, text=True).stdout
+        self.assertRegex(info, r"Volume Id\s*: cidata")
+        out = os.path.join(self.tmp, "ci")
+        subprocess.run([xorriso, "-osirrox", "on", "-indev", iso,
+                        "-extract", "/", out], check=True,
+                       capture_output=True)
+        with open(os.path.join(out, "user-data")) as f:
+            self.assertEqual(f.read(), "#cloud-config\nhostname: web\n")
+        with open(os.path.join(out, "meta-data")) as f:
+            self.assertEqual(json.load(f), {"instance-id": "t.ns",
+                                            "local-hostname": "t"})
+        with open(os.path.join(out, "network-config")) as f:
+            self.assertEqual(f.read(), "version: 2\n")
+        vol = {"name": "s", "cloudInitNoCloud": {"secretRef": {"name": "x"}}}
+        with self.assertRaises(virt_launcher.Unmodelled):
+            virt_launcher.cloud_init_iso(vol, "cloudInitNoCloud",
+                                         self.vmi({}), iso)
+
     def test_quantities(self):
         q = virt_launcher.quantity
         self.assertEqual(q("8192Mi", "m"), 8 << 30)

@@ -69,8 +69,9 @@ extern void agent_convert_args_free (struct agent_convert_args *a);
 extern int agent_convert_option (int c, const char *arg,
                                  struct agent_convert_args *a);
 
+/* FROM_STRING (VAL), or -1 with "--OPT: unknown value" logged. */
 extern int agent_parse_enum (const char *opt, const char *val,
-                             const char *const *names);
+                             int (*from_string) (const char *s));
 extern int agent_exit_for (enum convert_status s);
 extern char *agent_resolve_key (const char *arg);
 extern void agent_default_overlay_dir (const struct blockdev_list *list,

@@ -17,6 +17,7 @@
 #include "cleanup.h"
 #include "convert.h"
 #include "log.h"
+#include "strv.h"
 #include "sha256.h"
 
 static void
@@ -55,13 +56,14 @@ usage (FILE *fp)
 }
 
 int
-agent_parse_enum (const char *opt, const char *val, const char *const *names)
+agent_parse_enum (const char *opt, const char *val,
+                  int (*from_string) (const char *s))
 {
-  for (int i = 0; names[i]; i++)
-    if (strcmp (val, names[i]) == 0)
-      return i;
-  log_error ("--%s: unknown value '%s'", opt, val);
-  return -1;
+  int v = from_string (val);
+
+  if (v < 0)
+    log_error ("--%s: unknown value '%s'", opt, val);
+  return v < 0 ? -1 : v;
 }
 
 int
@@ -243,15 +245,6 @@ agent_print_summary (struct json_object *report)
 int
 agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
 {
-  static const char *const ci_names[] = { "rework", "keep", "disable",
-                                          "reset", NULL };
-  static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
-  static const char *const net_names[] = { "rework", "keep", NULL };
-  static const char *const rl_names[] = { "changed", "full", "boot", NULL };
-  /* Indexed by enum convert_compat. */
-  static const char *const compat_names[] = { "off", "check", "fix", NULL };
-  static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
-  static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
   struct convert_options *opts = &a->opts;
   int v;
 
@@ -261,36 +254,36 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   case 'R': opts->root = arg; break;
   case 'k': {
     char *k = agent_resolve_key (arg);
-    char **n;
     if (k == NULL)
       return -1;
-    if ((n = realloc (a->keys, (a->nkeys + 2) * sizeof *n)) == NULL) {
-      free (k);
+    if (strv_push (&a->keys, k) < 0) {
       log_error ("out of memory");
       return -1;
     }
-    a->keys = n;
-    a->keys[a->nkeys++] = k;
-    a->keys[a->nkeys] = NULL;
+    a->nkeys++;
     break;
   }
   case 'c':
-    if ((v = agent_parse_enum ("cloud-init", arg, ci_names)) < 0)
+    if ((v = agent_parse_enum ("cloud-init", arg,
+                               convert_cloud_init_from_string)) < 0)
       return -1;
     opts->cloud_init = v;
     break;
   case 'a':
-    if ((v = agent_parse_enum ("agents", arg, ag_names)) < 0)
+    if ((v = agent_parse_enum ("agents", arg,
+                               convert_agents_from_string)) < 0)
       return -1;
     opts->agents = v;
     break;
   case 'N':
-    if ((v = agent_parse_enum ("network", arg, net_names)) < 0)
+    if ((v = agent_parse_enum ("network", arg,
+                               convert_network_from_string)) < 0)
       return -1;
     opts->network = v;
     break;
   case 's':
-    if ((v = agent_parse_enum ("selinux-relabel", arg, rl_names)) < 0)
+    if ((v = agent_parse_enum ("selinux-relabel", arg,
+                               convert_relabel_from_string)) < 0)
       return -1;
     opts->relabel = v;
     break;
@@ -312,19 +305,21 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   }
   case 'C':
     if ((v = agent_parse_enum ("compat", arg ? arg : "check",
-                               compat_names)) < 0)
+                               convert_compat_from_string)) < 0)
       return -1;
     opts->compat = v;
     break;
   case 'V': opts->virtio_win = arg; break;
   case 'L': opts->virtio_win_legacy = arg; break;
   case 'l':
-    if ((v = agent_parse_enum ("legacy-drivers", arg, legacy_names)) < 0)
+    if ((v = agent_parse_enum ("legacy-drivers", arg,
+                               convert_legacy_from_string)) < 0)
       return -1;
     opts->legacy_drivers = v;
     break;
   case 'b':
-    if ((v = agent_parse_enum ("block-driver", arg, bd_names)) < 0)
+    if ((v = agent_parse_enum ("block-driver", arg,
+                               convert_block_driver_from_string)) < 0)
       return -1;
     opts->block_driver = v;
     break;

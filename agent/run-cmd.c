@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +42,9 @@
 #include "kube.h"
 #include "log.h"
 #include "reporter.h"
+#include "spawn.h"
 #include "status.h"
+#include "timeutil.h"
 
 #define TERMINATION_LOG_DEFAULT "/dev/termination-log"
 #define TERMINATION_MAX 4096
@@ -159,7 +160,7 @@ static void
 enter_phase (struct run *run, enum agent_phase phase, const char *reason,
              const char *message)
 {
-  log_set_phase (agent_phase_name (phase));
+  log_set_phase (agent_phase_to_string (phase));
   agent_status_set_phase (run->st, phase);
   agent_status_set_message (run->st, message);
   log_info ("%s", message);
@@ -183,31 +184,20 @@ signal_thread (void *arg)
 {
   struct sigthread_args *a = arg;
   struct run *run = a->run;
-  struct timespec deadline, now, left;
+  int64_t deadline = now_ms () + a->timeout_ms;
   bool first = true;
-
-  clock_gettime (CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += a->timeout_ms / 1000;
-  deadline.tv_nsec += (a->timeout_ms % 1000) * 1000000;
-  if (deadline.tv_nsec >= 1000000000) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000;
-  }
 
   for (;;) {
     int sig;
     const char *reason = "Cancelled";
 
     if (a->timeout_ms > 0 && first) {
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      left.tv_sec = deadline.tv_sec - now.tv_sec;
-      left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-      if (left.tv_nsec < 0) {
-        left.tv_sec--;
-        left.tv_nsec += 1000000000;
+      int64_t ms = deadline - now_ms ();
+      struct timespec left = { 0, 0 };
+      if (ms > 0) {
+        left.tv_sec = ms / 1000;
+        left.tv_nsec = (ms % 1000) * 1000000;
       }
-      if (left.tv_sec < 0)
-        left.tv_sec = left.tv_nsec = 0;
       sig = sigtimedwait (&a->set, NULL, &left);
     }
     else
@@ -306,26 +296,28 @@ child_progress (const char *phase, const char *msg, void *opaque)
   child_write (o);
 }
 
+struct child_args {
+  struct blockdev_list *list;
+  struct convert_options *opts;
+  int fds[2];                   /* the pipe to the parent */
+};
+
+/* Started by spawn_fork in its own process group: a signal to the
+ * agent's group (Ctrl-C on a terminal, timeout(1), a shell's kill)
+ * reaches the agent alone, which decides what becomes of the
+ * conversion.  If the agent dies, so does the conversion.
+ */
 static void __attribute__ ((noreturn))
-child_main (struct blockdev_list *list, struct convert_options *opts,
-            pid_t parent)
+child_main (void *opaque)
 {
+  struct child_args *c = opaque;
+  struct blockdev_list *list = c->list;
+  struct convert_options *opts = c->opts;
   struct json_object *report = NULL;
   struct v2v_error err = { 0 };
-  sigset_t none;
 
-  /* Its own process group: a signal to the agent's group (Ctrl-C on a
-   * terminal, timeout(1), a shell's kill) reaches the agent alone, which
-   * decides what becomes of the conversion.  If the agent dies, so does
-   * the conversion.
-   */
-  setpgid (0, 0);
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != parent)
-    _exit (AGENT_EXIT_INTERNAL);
-  sigemptyset (&none);
-  pthread_sigmask (SIG_SETMASK, &none, NULL);
-
+  close (c->fds[0]);
+  child_fd = c->fds[1];
   opts->progress = child_progress;
   enum convert_status s = convert_run (list, opts, &report, &err);
   CLEANUP_JSON struct json_object *o = json_object_new_object ();
@@ -376,8 +368,9 @@ run_child (struct run *run, struct blockdev_list *list,
            struct convert_options *opts, struct json_object **ret_report,
            struct v2v_error *err)
 {
-  int fds[2];
-  pid_t pid, parent = getpid ();
+  struct child_args c = { list, opts, { -1, -1 } };
+  int *fds = c.fds, r;
+  pid_t pid = 0;
   struct buf line;
   int result = -1, step_pct = 0, status;
   char chunk[65536];
@@ -394,22 +387,16 @@ run_child (struct run *run, struct blockdev_list *list,
     return -1;
   }
   fflush (stderr);
-  pid = fork ();
-  if (pid == 0) {
-    close (fds[0]);
-    child_fd = fds[1];
-    child_main (list, opts, parent);
-  }
-  if (pid > 0) {
-    setpgid (pid, pid);         /* as the child does: no race either way */
+  r = spawn_fork (child_main, &c, 1, &pid, err);
+  if (r == 0) {
     run->child = pid;
     run->stage = STAGE_CHILD;
   }
   pthread_mutex_unlock (&run->lock);
   close (fds[1]);
-  if (pid == -1) {
+  if (r < 0) {
     close (fds[0]);
-    return v2v_error_errno (err, -errno, "fork"), -1;
+    return -1;
   }
 
   buf_init (&line, CHILD_OUTPUT_MAX);
@@ -445,8 +432,8 @@ run_child (struct run *run, struct blockdev_list *list,
   buf_free (&line);
   close (fds[0]);
 
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
+  if (spawn_wait (pid, &status) < 0)
+    status = W_EXITCODE (AGENT_EXIT_INTERNAL, 0);
   pthread_mutex_lock (&run->lock);
   run->child = 0;
   run->stage = STAGE_AFTER;

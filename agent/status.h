@@ -13,10 +13,11 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "string-table.h"
 
 struct json_object;
 
-/* The phases of a run, in order.  agent_phase_name gives the name used
+/* The phases of a run, in order.  agent_phase_to_string gives the name used
  * in annotations, Events, logs and metric labels ("devices", ...).
  */
 enum agent_phase {
@@ -32,7 +33,7 @@ enum agent_phase {
   AGENT_PHASE__COUNT
 };
 
-/* How a run ended.  agent_outcome_name: "Succeeded", "Refused",
+/* How a run ended.  agent_outcome_to_string: "Succeeded", "Refused",
  * "DeviceError", "Cancelled", "Failed" (and "Running" before the end).
  */
 enum agent_outcome {
@@ -45,8 +46,11 @@ enum agent_outcome {
   AGENT_OUTCOME__COUNT
 };
 
-extern const char *agent_phase_name (enum agent_phase phase);
-extern const char *agent_outcome_name (enum agent_outcome outcome);
+/* The names below; "unknown" and "Unknown" for a value out of range.
+ * from_string gives the value, or -EINVAL.
+ */
+DECLARE_STRING_TABLE_LOOKUP (agent_phase, enum agent_phase);
+DECLARE_STRING_TABLE_LOOKUP (agent_outcome, enum agent_outcome);
 
 struct agent_status;
 

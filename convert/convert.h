@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "string-table.h"
 
 struct blockdev_list;
 
@@ -32,6 +33,19 @@ enum convert_legacy { CONVERT_LEGACY_AUTO, CONVERT_LEGACY_YES,
                       CONVERT_LEGACY_NO };
 enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
                             CONVERT_BLOCK_VIRTIO_SCSI };
+
+/* Their values' names, as the options spell them ("rework", "keep",
+ * ..., "virtio-scsi"): NAME_to_string and NAME_from_string (the value,
+ * or -EINVAL); options.c.
+ */
+DECLARE_STRING_TABLE_LOOKUP (convert_cloud_init, enum convert_cloud_init);
+DECLARE_STRING_TABLE_LOOKUP (convert_agents, enum convert_agents);
+DECLARE_STRING_TABLE_LOOKUP (convert_network, enum convert_network);
+DECLARE_STRING_TABLE_LOOKUP (convert_relabel, enum convert_relabel);
+DECLARE_STRING_TABLE_LOOKUP (convert_compat, enum convert_compat);
+DECLARE_STRING_TABLE_LOOKUP (convert_legacy, enum convert_legacy);
+DECLARE_STRING_TABLE_LOOKUP (convert_block_driver,
+                             enum convert_block_driver);
 
 /* How long the appliance may take to start, in seconds.  It takes 7 to
  * 12 s under TCG on 2 cores; a launch that hangs is seen only rarely and

@@ -25,6 +25,9 @@ enum agent_exit {
   /* 16-19: reserved */
   AGENT_EXIT_COMPAT_FIXES = 20, /* --compat=check: bootable once fixed */
   AGENT_EXIT_COMPAT_WONT_BOOT = 21, /* --compat: will not boot on SATA */
+  AGENT_EXIT_UNHEALTHY = 22,    /* verify: the probe reports problems */
+  AGENT_EXIT_NO_BOOT = 23,      /* verify: the guest did not boot */
+  AGENT_EXIT_BOOT_TIMEOUT = 24, /* verify: no health line in time */
 };
 
 #include <stdbool.h>
@@ -62,7 +65,8 @@ struct agent_convert_args {
   { "virtio-win", required_argument, NULL, 'V' },               \
   { "virtio-win-legacy", required_argument, NULL, 'L' },        \
   { "legacy-drivers", required_argument, NULL, 'l' },           \
-  { "block-driver", required_argument, NULL, 'b' }
+  { "block-driver", required_argument, NULL, 'b' },              \
+  { "health-probe", required_argument, NULL, 'H' }
 
 extern void agent_convert_args_init (struct agent_convert_args *a);
 extern void agent_convert_args_free (struct agent_convert_args *a);

@@ -42,6 +42,9 @@ usage (FILE *fp)
 "  --no-overlay              write to the disks directly (no protection)\n"
 "  --overlay-dir DIR         where overlays and the commit journal live\n"
 "  --deadline SECONDS        how long to wait for devices (default 300)\n"
+"  --health-probe yes|no|always  the first-boot health probe (default yes:\n"
+"                            installed, removed after its first healthy\n"
+"                            report; always keeps it)\n"
 "  --compat[=check|fix]      compatibility mode (SATA + e1000e, no rework):\n"
 "                            check says whether the guest boots that way\n"
 "                            (read-only); fix applies only the fixes it\n"
@@ -322,6 +325,12 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
                                convert_block_driver_from_string)) < 0)
       return -1;
     opts->block_driver = v;
+    break;
+  case 'H':
+    if ((v = agent_parse_enum ("health-probe", arg,
+                               convert_health_probe_from_string)) < 0)
+      return -1;
+    opts->health_probe = v;
     break;
   default:
     return 1;

@@ -4,6 +4,8 @@
  *   v2v-agent convert    convert the guest on the disks in place
  *   v2v-agent run        the conversion pod's entrypoint: convert and
  *                        report to the Kubernetes API
+ *   v2v-agent verify     boot converted disks as KubeVirt would and read
+ *                        the guest's health probe
  *   v2v-agent --version
  */
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include "agent.h"
 #include "http.h"
 #include "log.h"
+#include "verify.h"
 
 static void
 usage (FILE *fp)
@@ -28,6 +31,8 @@ usage (FILE *fp)
            "  convert [OPTIONS]   convert the guest on the disks in place\n"
            "  run [OPTIONS]       the conversion pod's entrypoint (reports to\n"
            "                      the Kubernetes API; see docs/agent-run.md)\n"
+           "  verify [OPTIONS] DISK...  boot converted disks as KubeVirt would\n"
+           "                      and report the guest's health\n"
            "\n"
            "  v2v-agent --version | --help\n"
            "\n"
@@ -78,6 +83,8 @@ main (int argc, char **argv)
     return agent_cmd_convert (argc - 1, argv + 1);
   if (strcmp (argv[1], "run") == 0)
     return agent_cmd_run (argc - 1, argv + 1);
+  if (strcmp (argv[1], "verify") == 0)
+    return agent_cmd_verify (argc - 1, argv + 1);
 
   log_error ("unknown command '%s' (try: v2v-agent --help)", argv[1]);
   return AGENT_EXIT_USAGE;

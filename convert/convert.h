@@ -33,6 +33,10 @@ enum convert_legacy { CONVERT_LEGACY_AUTO, CONVERT_LEGACY_YES,
                       CONVERT_LEGACY_NO };
 enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
                             CONVERT_BLOCK_VIRTIO_SCSI };
+/* The first-boot health probe (docs/agent-run.md): installed and removed
+ * by itself after its first healthy report, not installed, or kept. */
+enum convert_health_probe { CONVERT_PROBE_ONCE, CONVERT_PROBE_NO,
+                            CONVERT_PROBE_ALWAYS };
 
 /* Their values' names, as the options spell them ("rework", "keep",
  * ..., "virtio-scsi"): NAME_to_string and NAME_from_string (the value,
@@ -46,6 +50,8 @@ DECLARE_STRING_TABLE_LOOKUP (convert_compat, enum convert_compat);
 DECLARE_STRING_TABLE_LOOKUP (convert_legacy, enum convert_legacy);
 DECLARE_STRING_TABLE_LOOKUP (convert_block_driver,
                              enum convert_block_driver);
+DECLARE_STRING_TABLE_LOOKUP (convert_health_probe,
+                             enum convert_health_probe);
 
 /* How long the appliance may take to start, in seconds.  It takes 7 to
  * 12 s under TCG on 2 cores; a launch that hangs is seen only rarely and
@@ -69,6 +75,11 @@ struct convert_options {
   const char *virtio_win_legacy;
   enum convert_legacy legacy_drivers;
   enum convert_block_driver block_driver;
+  enum convert_health_probe health_probe;
+  /* v2v-agent verify: run the health-probe step alone (when the guest
+   * does not carry the probe), on a throwaway overlay; no marker, and a
+   * converted guest is not "already converted". */
+  bool probe_only;
   /* Seconds the appliance may take to start before it is killed and
    * started once more (docs/troubleshooting.md); 0 means
    * CONVERT_LAUNCH_TIMEOUT. */

@@ -382,13 +382,14 @@ convert_run (const struct blockdev_list *disks,
     goto out;
   json_object_object_add (report, "kubevirt_hints", hints_json (&guest, opts));
   /* The preflight's question stands for a converted guest too. */
-  if (guest.converted && opts->compat == CONVERT_COMPAT_OFF) {
+  if (guest.converted && opts->compat == CONVERT_COMPAT_OFF &&
+      !opts->probe_only) {
     status = CONVERT_ALREADY_DONE;
     goto out;
   }
   /* Windows: find the drivers before anything is written (compatibility
    * mode installs none). */
-  if (guest.win && opts->compat == CONVERT_COMPAT_OFF) {
+  if (guest.win && opts->compat == CONVERT_COMPAT_OFF && !opts->probe_only) {
     status = convert_internal_windows_prepare (&ctx, err);
     if (status != CONVERT_OK)
       goto out;
@@ -399,6 +400,12 @@ convert_run (const struct blockdev_list *disks,
    */
   const struct convert_step *const *sp = guest.win
     ? convert_internal_windows_steps : convert_internal_linux_steps;
+  /* verify's injection: the probe alone.  A Windows guest gets nothing:
+   * its probe is part of the first boot script, which needs the drivers
+   * a conversion copies. */
+  static const struct convert_step *const no_steps[] = { NULL };
+  if (opts->probe_only)
+    sp = guest.win ? no_steps : convert_internal_probe_steps;
   if (opts->compat != CONVERT_COMPAT_OFF) {
     progress (opts, "preflight", "will it boot on SATA + e1000e?");
     enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
@@ -459,7 +466,7 @@ convert_run (const struct blockdev_list *disks,
                    "preflight_after_fixes in the report");
     status = CONVERT_ERR_FAILED;
   }
-  if (status == CONVERT_OK && !opts->dry_run &&
+  if (status == CONVERT_OK && !opts->dry_run && !opts->probe_only &&
       opts->compat == CONVERT_COMPAT_OFF && write_marker (&ctx, err) < 0)
     status = CONVERT_ERR_FAILED;
   json_object_object_add (timings, opts->dry_run ? "plan" : "apply",

@@ -150,6 +150,7 @@ struct convert_step {
 
 extern const struct convert_step *const convert_internal_linux_steps[];
 extern const struct convert_step *const convert_internal_windows_steps[];
+extern const struct convert_step *const convert_internal_probe_steps[];
 
 /* guestfile.c: bounded reads, backed-up writes, commands with argv. */
 extern int convert_internal_read (struct convert_ctx *ctx, const char *path,

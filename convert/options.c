@@ -45,3 +45,10 @@ static const char *const convert_block_driver_table[] = {
 };
 DEFINE_STRING_TABLE_LOOKUP (convert_block_driver, enum convert_block_driver,
                             "unknown")
+
+static const char *const convert_health_probe_table[] = {
+  [CONVERT_PROBE_ONCE] = "yes", [CONVERT_PROBE_NO] = "no",
+  [CONVERT_PROBE_ALWAYS] = "always",
+};
+DEFINE_STRING_TABLE_LOOKUP (convert_health_probe, enum convert_health_probe,
+                            "unknown")

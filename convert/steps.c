@@ -2,7 +2,8 @@
  * means adding a file in linux/ and a line here.
  *
  * initramfs runs after network (the .link file then lands in the new
- * initramfs too) and selinux runs last, to label everything before it.
+ * initramfs too) and selinux runs last, to label everything before it
+ * (the health probe's files too).
  */
 #include "internal.h"
 
@@ -14,6 +15,7 @@ extern const struct convert_step convert_step_agents;
 extern const struct convert_step convert_step_timesync;
 extern const struct convert_step convert_step_xen;
 extern const struct convert_step convert_step_initramfs;
+extern const struct convert_step convert_step_health_probe;
 extern const struct convert_step convert_step_selinux;
 
 const struct convert_step *const convert_internal_linux_steps[] = {
@@ -25,6 +27,15 @@ const struct convert_step *const convert_internal_linux_steps[] = {
   &convert_step_timesync,
   &convert_step_xen,
   &convert_step_initramfs,
+  &convert_step_health_probe,
+  &convert_step_selinux,
+  NULL
+};
+
+/* v2v-agent verify on a disk without the probe: the probe alone (and
+ * its files labelled). */
+const struct convert_step *const convert_internal_probe_steps[] = {
+  &convert_step_health_probe,
   &convert_step_selinux,
   NULL
 };

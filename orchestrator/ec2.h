@@ -1,12 +1,17 @@
 /* An EC2 Query API client (Version 2016-11-15): credentials, signed
- * requests with retries, error translation and Describe* pagination.
+ * requests with retries, error translation, and typed calls that return
+ * structs (the XML and pagination stay inside the client).
  *
+ * Files: ec2-creds.c (credentials), ec2-call.c (the client: requests,
+ * retries, error mapping), ec2-xml.c (parsing, pagination), ec2-api.c
+ * (the typed calls below); ec2-internal.h is the client's own header.
  * Requests are POSTs of form-encoded parameters, signed with AWS SigV4 by
  * libcurl (common/http.h).  Responses are parsed with libxml2, without
  * network access and refusing any DTD, so no entity is ever expanded.
  *
  * A client is not thread-safe: use one per thread.  Call
- * curl_global_init and xmlInitParser from main() before starting threads.
+ * curl_global_init and ec2_global_init from main() before starting
+ * threads.
  *
  * Retries: throttling, 5xx and transport errors are retried with
  * exponential backoff and full jitter until a deadline, so a request may
@@ -16,9 +21,9 @@
 #ifndef V2V_ORCHESTRATOR_EC2_H
 #define V2V_ORCHESTRATOR_EC2_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-
-#include <libxml/tree.h>
 
 #include "backoff.h"
 #include "error.h"
@@ -93,76 +98,181 @@ extern void ec2_client_set_retry_hook (struct ec2_client *c,
                                                    void *opaque),
                                        void *opaque);
 
-/* Call ACTION with PARAMS, a NULL-terminated list of name, value pairs
- * such as { "InstanceId.1", "i-0abc", NULL }.  On success sets *RET_DOC
- * to the parsed response, which the caller frees with xmlFreeDoc.
- *
- * Returns 0 or, with "ACTION: ..." in ERR (EC2 errors as
- * "ACTION: Code: Message"):
- *  -ENOENT   *.NotFound
- *  -EACCES   AuthFailure, UnauthorizedOperation, SignatureDoesNotMatch...
- *  -EBUSY    IncorrectState, IncorrectInstanceState, VolumeInUse...
- *  -EAGAIN   still throttled at the retry deadline
- *  -EIO      still a 5xx at the retry deadline
- *  -EPROTO   a response that is not EC2's XML
- *  -EINVAL   any other EC2 error
- *  or an http_perform error (-ETIMEDOUT, -ECONNREFUSED...) still
- *  happening at the deadline.
- * ec2_client_last_error_code then gives EC2's code, if there was one.
- */
-extern int ec2_call (struct ec2_client *c, const char *action,
-                     const char *const *params, xmlDocPtr *ret_doc,
-                     struct v2v_error *err);
-
-/* Send ACTION once only when EC2 may have acted on it: a 5xx answer or
- * a lost connection ends the call with -EINPROGRESS (the outcome is
- * unknown: look for what it would have made before calling again).
- * For creates that take no ClientToken, such as CreateSnapshots.
- */
-#define EC2_CALL_NOT_IDEMPOTENT 1u
-
-/* ec2_call with FLAGS (EC2_CALL_*). */
-extern int ec2_call_flags (struct ec2_client *c, const char *action,
-                           const char *const *params, unsigned flags,
-                           xmlDocPtr *ret_doc, struct v2v_error *err);
-
 /* Name the account C's credentials belong to, such as "source account
  * (environment)": a call whose credentials EC2 refuses (-EACCES) then
  * says "LABEL: ACTION: Code: Message".  Copied.
  */
 extern void ec2_client_set_label (struct ec2_client *c, const char *label);
 
-/* EC2's error code from the last ec2_call or ec2_describe that failed
- * with one, such as "InvalidVolume.NotFound"; "" otherwise.  Owned by C,
+/* EC2's error code from the last call that failed with one, such as "InvalidVolume.NotFound"; "" otherwise.  Owned by C,
  * valid until the next call.
  */
 extern const char *ec2_client_last_error_code (const struct ec2_client *c);
-
-/* Call a Describe* ACTION page by page, passing NextToken back until the
- * response has none, and call FN for each node matching ITEM_XPATH in
- * each page, e.g. the volumes of DescribeVolumes:
- *   "//" "*[local-name()='volumeSet']/" "*[local-name()='item']"
- * (split here only because a comment cannot hold a slash-star).
- * Stops and returns FN's result if FN returns < 0 (FN sets ERR if it
- * wants a message).  Returns 0, or ec2_call's errors, or -EINVAL for a
- * bad XPath, or -EPROTO if the server repeats a NextToken.
- */
-extern int ec2_describe (struct ec2_client *c, const char *action,
-                         const char *const *params, const char *item_xpath,
-                         int (*fn) (xmlNodePtr item, void *opaque),
-                         void *opaque, struct v2v_error *err);
-
-/* The text of the first element found by following PATH, local names
- * separated by '/' such as "attachmentSet/item/instanceId", down from
- * NODE's children, ignoring namespaces.  Returns a string the caller
- * frees with free(), or NULL if there is no such element or no memory.
- */
-extern char *ec2_xml_text (xmlNodePtr node, const char *path);
 
 /* The number of HTTP requests sent for ACTION, retries included, or for
  * all actions if ACTION is NULL.
  */
 extern unsigned ec2_client_calls (const struct ec2_client *c,
                                   const char *action);
+
+/* libxml2's global state, for main() to set up before any thread starts
+ * and tear down at the end (the rest of the program never sees libxml2).
+ */
+extern void ec2_global_init (void);
+extern void ec2_global_cleanup (void);
+
+/* --- Typed calls (ec2-api.c) ----------------------------------------------
+ *
+ * Each returns 0 or a negative errno with ERR set, as ec2-internal.h's
+ * ec2_call says (-ENOENT for *.NotFound, -EACCES for refused
+ * credentials, -EBUSY for a resource in the wrong state...).  Lists are
+ * arrays the caller frees with the matching *_free (which accept NULL);
+ * tags are key, value, ..., NULL (a strv, common/strv.h).
+ */
+
+/* Filter.N.Name=NAME with Filter.N.Value.M for each of VALUES. */
+struct ec2_filter {
+  const char *name;                   /* "tag:Name", "instance-state-name" */
+  const char *const *values;          /* NULL-terminated */
+};
+
+struct ec2_block_device {
+  char device[32];                    /* /dev/xvda, /dev/sdf */
+  char volume_id[32];
+};
+
+struct ec2_eni {
+  char mac[32];
+  char subnet[32];
+  int device_index;
+};
+
+struct ec2_instance {
+  char id[32];
+  char state[16];                     /* pending, running, stopped, ... */
+  char type[32];
+  char az[32];
+  char boot_mode[24];                 /* legacy-bios, uefi, "" */
+  char root_device[32];
+  struct ec2_block_device *disks;     /* EBS volumes, as EC2 lists them */
+  size_t nr_disks;
+  struct ec2_eni *enis;               /* as EC2 lists them: any order */
+  size_t nr_enis;
+};
+
+struct ec2_volume {
+  char id[32];
+  char state[16];                     /* creating, available, in-use, ... */
+  char type[16];
+  char az[32];
+  char snapshot_id[32];
+  int64_t size_gib, iops, throughput; /* 0: not set */
+  bool encrypted;
+  char kms_key[256];
+  char **tags;
+};
+
+struct ec2_snapshot {
+  char id[32];
+  char volume_id[32];
+  char state[16];                     /* pending, completed, error */
+  char start_time[32];                /* ISO 8601: compares as a string */
+  char **tags;
+};
+
+struct ec2_instance_type {
+  char name[32];
+  int vcpus;
+  int64_t memory_mib;
+  int64_t instance_store_gb;          /* 0: none */
+};
+
+/* DescribeInstances of IDS (NULL: any) matching FILTERS (NR_FILTERS of
+ * them), every page.
+ */
+extern int ec2_describe_instances (struct ec2_client *c,
+                                   const char *const *ids,
+                                   const struct ec2_filter *filters,
+                                   size_t nr_filters,
+                                   struct ec2_instance **ret, size_t *ret_n,
+                                   struct v2v_error *err);
+extern void ec2_instances_free (struct ec2_instance *v, size_t n);
+
+extern int ec2_describe_volumes (struct ec2_client *c, const char *const *ids,
+                                 const struct ec2_filter *filters,
+                                 size_t nr_filters,
+                                 struct ec2_volume **ret, size_t *ret_n,
+                                 struct v2v_error *err);
+extern void ec2_volumes_free (struct ec2_volume *v, size_t n);
+
+extern int ec2_describe_snapshots (struct ec2_client *c,
+                                   const struct ec2_filter *filters,
+                                   size_t nr_filters,
+                                   struct ec2_snapshot **ret, size_t *ret_n,
+                                   struct v2v_error *err);
+extern void ec2_snapshots_free (struct ec2_snapshot *v, size_t n);
+
+/* TYPES: NULL-terminated.  Free *RET with free(). */
+extern int ec2_describe_instance_types (struct ec2_client *c,
+                                        const char *const *types,
+                                        struct ec2_instance_type **ret,
+                                        size_t *ret_n, struct v2v_error *err);
+
+/* The instance's user data, base64 as EC2 gives it, in *RET (NULL if it
+ * has none; the caller frees it).
+ */
+extern int ec2_describe_user_data (struct ec2_client *c, const char *id,
+                                   char **ret, struct v2v_error *err);
+
+extern int ec2_stop_instance (struct ec2_client *c, const char *id,
+                              struct v2v_error *err);
+extern int ec2_start_instance (struct ec2_client *c, const char *id,
+                               struct v2v_error *err);
+
+struct ec2_snapshots_spec {
+  const char *instance_id;
+  bool exclude_boot;
+  const char *const *exclude_volumes; /* NULL-terminated, or NULL */
+  const char *const *tags;            /* key, value, ..., NULL */
+  const char *description;
+};
+
+/* One crash-consistent CreateSnapshots, tagged at creation.  It takes no
+ * ClientToken, so it is never sent again once EC2 may have acted: a 5xx
+ * or a lost connection returns -EINPROGRESS (look for the snapshots by
+ * their tags before calling again).  *RET lists the snapshots made.
+ */
+extern int ec2_create_snapshots (struct ec2_client *c,
+                                 const struct ec2_snapshots_spec *spec,
+                                 struct ec2_snapshot **ret, size_t *ret_n,
+                                 struct v2v_error *err);
+
+/* Let ACCOUNT create volumes from snapshot ID. */
+extern int ec2_share_snapshot (struct ec2_client *c, const char *id,
+                               const char *account, struct v2v_error *err);
+
+extern int ec2_delete_snapshot (struct ec2_client *c, const char *id,
+                                struct v2v_error *err);
+extern int ec2_delete_volume (struct ec2_client *c, const char *id,
+                              struct v2v_error *err);
+
+struct ec2_volume_spec {
+  const char *snapshot_id;
+  const char *az;
+  const char *type;
+  int64_t size_gib, iops, throughput; /* 0: not sent */
+  bool encrypted;
+  const char *kms_key;                /* or NULL */
+  const char *client_token;           /* makes a repeat the same volume */
+  const char *const *tags;            /* key, value, ..., NULL; <= 50 */
+};
+
+/* CreateVolume; *RET is the new volume as EC2 answered (no tags). */
+extern int ec2_create_volume (struct ec2_client *c,
+                              const struct ec2_volume_spec *spec,
+                              struct ec2_volume *ret, struct v2v_error *err);
+
+/* The value of KEY in TAGS (key, value, ..., NULL), or NULL. */
+extern const char *ec2_tag (char *const *tags, const char *key);
 
 #endif /* V2V_ORCHESTRATOR_EC2_H */

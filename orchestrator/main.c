@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <libxml/parser.h>
 
 #include "ec2.h"
 #include "http.h"
@@ -131,7 +130,7 @@ main (int argc, char **argv)
   }
 
   curl_global_init (CURL_GLOBAL_DEFAULT);
-  xmlInitParser ();
+  ec2_global_init ();
   log_set_phase ("plan");
   if (plan_load (plan_path, &o.plan, &err) < 0) {
     log_error ("%s", err.msg);
@@ -190,7 +189,7 @@ out:
   ec2_client_free (o.source);
   kube_config_free (o.kube);
   plan_free (o.plan);
-  xmlCleanupParser ();
+  ec2_global_cleanup ();
   curl_global_cleanup ();
   return ret;
 }

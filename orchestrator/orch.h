@@ -1,5 +1,6 @@
 /* The orchestrator's model of one VM's migration, shared by the phase
- * runner (migrate.c) and the Kubernetes object renderers (render.c).
+ * runner and its phases (orch-internal.h) and the Kubernetes object
+ * renderers (render.c).
  */
 #ifndef V2V_ORCH_H
 #define V2V_ORCH_H

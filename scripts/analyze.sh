@@ -35,7 +35,7 @@ start=$(date +%s)
 # variable as uninitialised on some early returns (the optimiser has
 # moved the store); -O0 keeps the code as written.  -Wno-restrict: at
 # -O0 gcc cannot place struct members and calls two distinct members of
-# one struct overlapping (orchestrator/migrate.c, describe_plan); the
+# one struct overlapping (the orchestrator's old describe_plan); the
 # -O2 build of scripts/test.sh has -Wrestrict with -Werror.  make -k:
 # one file's findings do not hide another's (but a program is not
 # analysed until the libraries it links have no findings).

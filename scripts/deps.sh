@@ -37,6 +37,8 @@ runtime_pkgs="
 #   buildah                 - builds the container image (image tier)
 #   clang, libclang-rt      - the libFuzzer targets (scripts/fuzz.sh)
 #   clang-tidy, valgrind    - static analysis and the valgrind run (CI)
+#   shellcheck              - the guest scripts (the health probe) are
+#                             checked in the unit tier
 build_pkgs="
     build-essential cmake pkg-config git
     libguestfs-dev libnbd-dev libcurl4-openssl-dev libjson-c-dev
@@ -50,6 +52,7 @@ build_pkgs="
     openssl jq zstd time
     virt-v2v buildah
     clang libclang-rt-14-dev clang-tidy valgrind
+    shellcheck
 "
 
 pkgs=$runtime_pkgs

@@ -9,7 +9,9 @@
  * service did not start (cmd.exe is not a service), which is harmless;
  * the script runs on.  It is retried at each boot while a reboot is
  * pending or a step failed, at most FIRSTBOOT_MAX_ATTEMPTS times, then
- * it disables its own service.  See docs/windows.md.
+ * it disables its own service.  After the installs of each attempt it
+ * runs the health probe (health-probe.ps1), which prints the V2V-HEALTH
+ * line on COM1.  See docs/windows.md.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,12 @@
 
 #define FIRSTBOOT_MAX_ATTEMPTS 5
 #define SCRIPT_NAME "v2v-firstboot.cmd"
+/* The health probe the script runs after its installs: health-probe.ps1
+ * of the tree, embedded at build time. */
+#define HEALTH_NAME "v2v-health.ps1"
+
+extern const char convert_health_probe_ps1[];
+extern const size_t convert_health_probe_ps1_len;
 
 /* The script holds nothing from the guest but the PV uninstaller's
  * product code, which inspection checked to be exactly a {GUID}. */
@@ -86,6 +94,8 @@ script (const struct guest_windows *w)
 "    set FAILED=1\r\n"
 "  )\r\n"
 ")\r\n"
+"rem The health line on COM1 (docs/agent-run.md), after the installs.\r\n"
+"call :health !FAILED!\r\n"
 "if !FAILED! NEQ 0 (\r\n"
 "  >>\"%%LOG%%\" echo some steps failed: retrying at the next boot\r\n"
 "  exit /b 1\r\n"
@@ -96,6 +106,11 @@ script (const struct guest_windows *w)
 "exit /b 0\r\n"
 ":pending\r\n"
 ">>\"%%LOG%%\" echo a reboot is pending: retrying at the next boot\r\n"
+"call :health 0 -Pending\r\n"
+"exit /b 0\r\n"
+":health\r\n"
+"if not exist \"%%V2VDIR%%\\" HEALTH_NAME "\" exit /b 0\r\n"
+"\"%%SystemRoot%%\\System32\\WindowsPowerShell\\v1.0\\powershell.exe\" -NoProfile -NonInteractive -ExecutionPolicy Bypass -File \"%%V2VDIR%%\\" HEALTH_NAME "\" -Attempt !ATTEMPT! -Failed %%1 %%2 >>\"%%LOG%%\" 2>&1\r\n"
 "exit /b 0\r\n",
                 FIRSTBOOT_MAX_ATTEMPTS, FIRSTBOOT_MAX_ATTEMPTS, msi,
                 uninstall) < 0)
@@ -134,9 +149,11 @@ firstboot_applies (struct convert_ctx *ctx, char *why, size_t len)
   const struct guest_windows *w = ctx->guest->win;
 
   snprintf (why, len, "service " WIN_FIRSTBOOT_SERVICE " runs "
-            SCRIPT_NAME ": pnputil -i -a on the VirtIO drivers%s%s",
+            SCRIPT_NAME ": pnputil -i -a on the VirtIO drivers%s%s%s",
             w->qemu_ga_msi ? ", qemu-ga" : "",
-            w->pv_uninstall_guid ? ", AWS PV drivers uninstall" : "");
+            w->pv_uninstall_guid ? ", AWS PV drivers uninstall" : "",
+            ctx->opts->health_probe != CONVERT_PROBE_NO
+            ? ", the health line on COM1" : "");
   return true;
 }
 
@@ -161,6 +178,15 @@ firstboot_apply (struct convert_ctx *ctx, struct v2v_error *err)
                               err);
   if (r < 0)
     return r;
+  if (ctx->opts->health_probe != CONVERT_PROBE_NO) {
+    snprintf (path, sizeof path, "%s/" WIN_VIRTIO_DIR "/" HEALTH_NAME, sr);
+    r = convert_internal_write (ctx, path, convert_health_probe_ps1,
+                                convert_health_probe_ps1_len,
+                                "the health probe the first boot script "
+                                "runs (a V2V-HEALTH line on COM1)", err);
+    if (r < 0)
+      return r;
+  }
   return win_reg_edit (ctx, w->system_hive, "SYSTEM",
                        "first boot service " WIN_FIRSTBOOT_SERVICE,
                        edit_system, (void *) w, err);

@@ -50,20 +50,28 @@ will-not-boot)
 esac
 
 echo "== boot $name on SATA + e1000e"
+# Compatibility mode installs no probe: v2v-agent verify injects one into
+# its boot overlay, as for any disk converted by another tool.
 set +e
-verdict=$("$here/../fixtures/bootcheck.py" --bus sata --nic e1000e \
-              --timeout 420 --log "$work/serial.log" "$img")
+verdict=$("$V2V_AGENT" verify --report "$work/report.json" --timeout 420 \
+              --log "$work/serial.log" --json "$img")
 brc=$?
 set -e
 echo "$verdict"
+[ "$(echo "$verdict" | jq -r '.bus + "/" + .nic_model')" = sata/e1000e ] ||
+    fail "verify did not boot on the report's hints: $(echo "$verdict" | jq -c '[.bus, .nic_model]')"
 case $expect in
 bootable)
-    [ "$brc" -eq 0 ] || fail "not healthy on SATA + e1000e (serial log: $work/serial.log)"
-    echo "$verdict" | jq -e '.health.root_source == "/dev/sda1"' >/dev/null ||
+    [ "$brc" -eq 0 ] || fail "not healthy on SATA + e1000e, verify exit $brc (serial log: $work/serial.log)"
+    echo "$verdict" | jq -e '.probe == "injected"' >/dev/null ||
+        fail "the probe was not injected: $(echo "$verdict" | jq -r .probe_detail)"
+    echo "$verdict" | jq -e '.health.root.source == "/dev/sda1"' >/dev/null ||
         fail "root is not on the SATA disk"
+    echo "$verdict" | jq -e '.health.nics | length == 1 and all(.ipv4 == ["10.0.2.15"])' \
+        >/dev/null || fail "the e1000e NIC has not its address"
     ;;
 will-not-boot)
-    [ "$brc" -ne 0 ] || fail "the preflight said will-not-boot, but it booted healthy"
+    [ "$brc" -eq 23 ] || fail "the preflight said will-not-boot, but verify exit $brc, not no-boot (23)"
     ;;
 esac
 echo "PASS: compat $name is $expect, and the boot agrees"

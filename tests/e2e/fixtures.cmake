@@ -8,6 +8,11 @@ set(V2V_REAL_VARIANTS nitro xen uuid)
 set(V2V_FIRMWARE_nitro efi)
 set(V2V_FIRMWARE_xen bios)
 set(V2V_FIRMWARE_uuid bios)
+# Where each, unconverted, stops on virtio: the UEFI firmware finds no
+# removable-media loader; the initramfs finds no root disk.
+set(V2V_NOBOOT_nitro no-bootable-device)
+set(V2V_NOBOOT_xen initramfs-shell)
+set(V2V_NOBOOT_uuid initramfs-shell)
 
 set(V2V_E2E_ENV
   "V2V_AGENT=$<TARGET_FILE:v2v-agent>"
@@ -30,7 +35,8 @@ foreach(v ${V2V_REAL_VARIANTS})
   # come up on KubeVirt's virtio devices.
   add_test(NAME e2e-unconverted-${v}
     COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/unconverted-fails.sh
-            ${v} ${V2V_FIRMWARE_${v}} ${V2V_REAL_DIR}/${v}.img)
+            ${v} ${V2V_FIRMWARE_${v}} ${V2V_REAL_DIR}/${v}.img
+            ${V2V_NOBOOT_${v}})
   set_tests_properties(e2e-unconverted-${v} PROPERTIES
     LABELS e2e TIMEOUT 600 FIXTURES_REQUIRED guest-${v}
     ENVIRONMENT "${V2V_E2E_ENV}")

@@ -1,25 +1,32 @@
 #!/bin/bash
 # An EC2-layout fixture, unconverted, must NOT boot healthy on virtio.
-#   unconverted-fails.sh VARIANT FIRMWARE IMAGE
-# It must fail for a reason a conversion fixes (no virtio driver in the
-# initramfs, or no removable-media UEFI loader), not time out, so that the
-# e2e conversion tests mean something.
+#   unconverted-fails.sh VARIANT FIRMWARE IMAGE STAGE
+# It must fail at STAGE, for a reason a conversion fixes (no virtio driver
+# in the initramfs: initramfs-shell; no removable-media UEFI loader:
+# no-bootable-device), not time out, so that the e2e conversion tests mean
+# something.  The fixture carries no health probe: v2v-agent verify puts
+# its own into the boot overlay (the image is never written), so a guest
+# that did boot would be judged by it.
 set -euo pipefail
-variant=$1 firmware=$2 img=$3
+variant=$1 firmware=$2 img=$3 stage=$4
+: "${V2V_AGENT:?}"
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../fixtures/lib.sh"
+guestfs_env
 log=$(dirname "$img")/$variant-unconverted-serial.log
+before=$(stat -c '%s %Y' "$img")
 
 set +e
-verdict=$("$here/../fixtures/bootcheck.py" --firmware "$firmware" \
-              --bus virtio --nic virtio --timeout 400 --log "$log" "$img")
+verdict=$("$V2V_AGENT" verify --firmware "$firmware" --bus virtio \
+              --nic-model virtio --timeout 400 --log "$log" --json "$img")
 rc=$?
 set -e
 echo "$verdict"
-[ "$rc" -eq 1 ] || { echo "FAIL: expected bootcheck exit 1, got $rc"; exit 1; }
-reason=$(echo "$verdict" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["verdict"], d["reason"])')
-case "$reason" in
-    "no-boot initramfs-shell"|"no-boot root-not-found"|"no-boot no-bootable-device")
-        echo "PASS: $variant does not boot on virtio unconverted ($reason)" ;;
-    *)  echo "FAIL: unexpected verdict for $variant: $reason (serial log: $log)"
-        exit 1 ;;
-esac
+fail () { echo "FAIL ($variant unconverted): $* (serial log: $log)"; exit 1; }
+[ "$rc" -eq 23 ] || fail "expected verify exit 23 (no-boot), got $rc"
+got=$(echo "$verdict" | jq -r '.verdict + " " + .stage')
+[ "$got" = "no-boot $stage" ] || fail "verdict $got, want no-boot $stage"
+[ "$(echo "$verdict" | jq -r .probe)" = injected ] ||
+    fail "the probe was not injected: $(echo "$verdict" | jq -r .probe_detail)"
+[ "$(stat -c '%s %Y' "$img")" = "$before" ] || fail "verify wrote to the image"
+echo "PASS: $variant does not boot on virtio unconverted ($got: $(echo "$verdict" | jq -r .reason))"

@@ -228,6 +228,7 @@ mkdir -p "$rb"
     echo "download /Windows/System32/Config/SYSTEM $rb/SYSTEM"
     echo "download /Windows/System32/Config/SOFTWARE $rb/SOFTWARE"
     echo "download /Windows/Drivers/VirtIO/v2v-firstboot.cmd $rb/firstboot.cmd"
+    echo "download /Windows/Drivers/VirtIO/v2v-health.ps1 $rb/health.ps1"
     echo "download /ProgramData/v2v-kubevirt/converted.json $rb/marker"
     echo "download /ProgramData/v2v-kubevirt/backup/Windows/System32/Config/SYSTEM $rb/SYSTEM.backup"
     echo "ls /Windows/Drivers/VirtIO"
@@ -248,8 +249,8 @@ cs='ControlSet001'
 reg () { hivexget "$1" "$2" "$3" 2>/dev/null || echo "<absent>"; }
 
 # The copied drivers: exactly the chosen directory's driver files (no
-# .pdb or read-me), qemu-ga, and the first boot script.
-want=$( (cd "$vdir" && ls | grep -Ev '\.(pdb|md|doc|txt)$'; echo "$ga"; echo v2v-firstboot.cmd) | sort)
+# .pdb or read-me), qemu-ga, the first boot script and its health probe.
+want=$( (cd "$vdir" && ls | grep -Ev '\.(pdb|md|doc|txt)$'; echo "$ga"; echo v2v-firstboot.cmd; echo v2v-health.ps1) | sort)
 got=$(sed "/^==$drv/,\$d" "$rb/out" | sort)
 check "files in \\Windows\\Drivers\\VirtIO" "$got" "$want"
 check "$drv.sys in system32\\drivers" \
@@ -351,6 +352,30 @@ grep -qx "set \"QEMUGA=$ga\"" <<<"$fb" || fail "firstboot: qemu-ga is not $ga"
 grep -qF 'set "LOG=%STATE%\firstboot.log"' <<<"$fb" || fail "firstboot: no log file"
 grep -qF 'RebootPending' <<<"$fb" || fail "firstboot: no pending reboot check"
 grep -q "$(printf '\r')$" "$rb/firstboot.cmd" || fail "firstboot: not CRLF"
+# The health probe (docs/agent-run.md): the tree's script, well formed,
+# run after the installs of each attempt and when a reboot is pending,
+# and printing the V2V-HEALTH line on COM1.  No Windows boots here: this
+# is as far as the tests can go (docs/windows.md).
+cmp -s "$rb/health.ps1" "$here/../../convert/windows/health-probe.ps1" ||
+    fail "firstboot: v2v-health.ps1 is not convert/windows/health-probe.ps1"
+"$here/ps1-check.py" "$rb/health.ps1" || fail "firstboot: v2v-health.ps1 is not well formed"
+grep -qF "\$line = 'V2V-HEALTH ' + \$json" "$rb/health.ps1" &&
+    grep -qF "SerialPort 'COM1'" "$rb/health.ps1" ||
+    fail "firstboot: the probe does not print the health line on COM1"
+health_call='"%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%V2VDIR%\v2v-health.ps1" -Attempt !ATTEMPT! -Failed %1 %2 >>"%LOG%" 2>&1'
+grep -qxF "$health_call" <<<"$fb" || fail "firstboot: the probe is not run as expected"
+# In order: the installs, the health line, then the verdict on them; and
+# the pending-reboot path reports too.
+order=$(grep -nE '^  "%SystemRoot%\\System32\\pnputil.exe"|^call :health !FAILED!$|^if !FAILED! NEQ 0 \($|^:pending$|^call :health 0 -Pending$|^:health$' <<<"$fb" |
+        cut -d: -f2- | sed 's/^  "%SystemRoot%.*pnputil.*/pnputil/')
+check "firstboot: health probe order" "$order" "pnputil
+call :health !FAILED!
+if !FAILED! NEQ 0 (
+:pending
+call :health 0 -Pending
+:health"
+jq -e '.changes | any(.path == "/Windows/Drivers/VirtIO/v2v-health.ps1" and .action == "create")' \
+    "$work/report.json" >/dev/null || fail "firstboot: the report does not list v2v-health.ps1"
 if [ "$guest" = win7 ]; then
     grep -qx 'set "PVUNINSTALL="' <<<"$fb" || fail "firstboot: an uninstaller on win7"
 else

@@ -1,7 +1,7 @@
 # Unit tests for common/: one per module.
 
 foreach(t error buf log sha256 accel json backoff strv string-table spawn
-    fileio retry timeutil)
+    fileio retry timeutil health)
   v2v_unit_test(test-${t}
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/test-${t}.c
     LIBS v2vcommon)

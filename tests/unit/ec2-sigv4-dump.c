@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "ec2.h"
+#include "ec2-internal.h"
 #include "ec2-testsrv.h"
 #include "json.h"
 

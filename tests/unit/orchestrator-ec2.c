@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "ec2.h"
+#include "ec2-internal.h"
 #include "ec2-testsrv.h"
 
 #define AKID "AKIDEXAMPLE"

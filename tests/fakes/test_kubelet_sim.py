@@ -374,6 +374,15 @@ class KubeletSimTest(unittest.TestCase):
         self.assertEqual(done["status"]["succeeded"], 1)
         with open(os.path.join(self.logs, p["metadata"]["name"] + ".log")) as f:
             self.assertIn("check-env: all good", f.read())
+        # The same output through pods/log, as text (one container: no
+        # container parameter needed).
+        c = self.conn()
+        c.request("GET", f"{PODS}/{p['metadata']['name']}/log?tailLines=1",
+                  headers={"Authorization": f"Bearer {TOKEN}"})
+        r = c.getresponse()
+        self.assertEqual((r.status, r.read()), (200, b"check-env: all good\n"))
+        self.assertTrue(r.getheader("Content-Type").startswith("text/plain"))
+        c.close()
 
     def test_exec_exit_3_fails_without_retry(self):
         self.kubelet(mode="exec", delay=0.05)

@@ -499,6 +499,20 @@ class VirtLauncherTest(unittest.TestCase):
         self.wait_for("no runs", lambda: self.control(
             "GET", "/_fake/virt-launcher")["running"] == [])
 
+    def test_delete_vm_orphan_keeps_the_guest(self):
+        self.launcher(mode="canned")
+        self.create(vm("orphan"))
+        before = self.wait_phase("orphan", "Running")
+        status, _, _ = self.call("DELETE", f"{VMS}/orphan",
+                                 {"propagationPolicy": "Orphan"})
+        self.assertEqual(status, 200)
+        time.sleep(0.3)
+        vmi = self.get(f"{VMIS}/orphan")
+        self.assertEqual(vmi["metadata"]["uid"], before["metadata"]["uid"])
+        self.assertNotIn("ownerReferences", vmi["metadata"])
+        self.assertEqual(vmi["status"]["phase"], "Running")
+        self.assertEqual(len(self.launcher_pods("orphan")), 1)
+
     def test_off_leaves_vms_alone(self):
         self.create(vm("idle"))
         time.sleep(0.3)
@@ -724,6 +738,37 @@ class QemuArgvTest(unittest.TestCase):
             with self.assertRaises(virt_launcher.Unmodelled) as cm:
                 self.argv(domain, files)
             self.assertIn(msg, str(cm.exception))
+
+    def test_cloud_init_nocloud_disk(self):
+        xorriso = shutil.which("xorriso")
+        if not xorriso:
+            self.skipTest("xorriso is not installed")
+        import base64
+        vol = {"name": "cloudinit", "cloudInitNoCloud": {
+            "userDataBase64": base64.b64encode(
+                b"#cloud-config\nhostname: web\n").decode(),
+            "networkData": "version: 2\n"}}
+        iso = os.path.join(self.tmp, "ci.iso")
+        virt_launcher.cloud_init_iso(vol, "cloudInitNoCloud",
+                                     self.vmi({}), iso)
+        info = subprocess.run([xorriso, "-indev", iso, "-pvd_info"],
+                              capture_output=True, text=True).stdout
+        self.assertRegex(info, r"Volume Id\s*: cidata")
+        out = os.path.join(self.tmp, "ci")
+        subprocess.run([xorriso, "-osirrox", "on", "-indev", iso,
+                        "-extract", "/", out], check=True,
+                       capture_output=True)
+        with open(os.path.join(out, "user-data")) as f:
+            self.assertEqual(f.read(), "#cloud-config\nhostname: web\n")
+        with open(os.path.join(out, "meta-data")) as f:
+            self.assertEqual(json.load(f), {"instance-id": "t.ns",
+                                            "local-hostname": "t"})
+        with open(os.path.join(out, "network-config")) as f:
+            self.assertEqual(f.read(), "version: 2\n")
+        vol = {"name": "s", "cloudInitNoCloud": {"secretRef": {"name": "x"}}}
+        with self.assertRaises(virt_launcher.Unmodelled):
+            virt_launcher.cloud_init_iso(vol, "cloudInitNoCloud",
+                                         self.vmi({}), iso)
 
     def test_quantities(self):
         q = virt_launcher.quantity

@@ -51,17 +51,7 @@ static const int phase_floors[AGENT_PHASE__COUNT] = {
   [AGENT_PHASE_DONE]     = 100,
 };
 
-static const char *const agent_outcome_table[AGENT_OUTCOME__COUNT] = {
-  [AGENT_OUTCOME_RUNNING]      = "Running",
-  [AGENT_OUTCOME_SUCCEEDED]    = "Succeeded",
-  [AGENT_OUTCOME_REFUSED]      = "Refused",
-  [AGENT_OUTCOME_DEVICE_ERROR] = "DeviceError",
-  [AGENT_OUTCOME_CANCELLED]    = "Cancelled",
-  [AGENT_OUTCOME_FAILED]       = "Failed",
-};
-
 DEFINE_STRING_TABLE_LOOKUP (agent_phase, enum agent_phase, "unknown")
-DEFINE_STRING_TABLE_LOOKUP (agent_outcome, enum agent_outcome, "Unknown")
 
 int
 agent_phase_floor (enum agent_phase phase)
@@ -113,8 +103,7 @@ agent_status_free (struct agent_status *st)
   free (st->message);
   free (st->accel);
   free (st->reason);
-  if (st->report)
-    json_object_put (st->report);
+  agent_report_free (st->report);
   pthread_mutex_destroy (&st->lock);
   free (st);
 }
@@ -234,27 +223,24 @@ agent_status_add_warning (struct agent_status *st, const char *msg)
   pthread_mutex_unlock (&st->lock);
 }
 
-void
-agent_status_set_report (struct agent_status *st, struct json_object *report)
+int
+agent_status_set_report (struct agent_status *st, struct json_object *report,
+                         struct v2v_error *err)
 {
-  struct json_object *copy = NULL, *warnings;
+  struct agent_report *r = NULL;
+  int e;
 
-  if (report != NULL && json_object_deep_copy (report, &copy, NULL) != 0)
-    return;
+  if (report != NULL && (e = agent_report_read (report, &r, err)) < 0)
+    return e;
   pthread_mutex_lock (&st->lock);
-  if (st->report)
-    json_object_put (st->report);
-  st->report = copy;
-  if (copy && json_object_object_get_ex (copy, "warnings", &warnings) &&
-      json_object_is_type (warnings, json_type_array)) {
-    size_t n = json_object_array_length (warnings);
-    for (size_t i = 0; i < n; i++) {
-      struct json_object *w = json_object_array_get_idx (warnings, i);
-      if (json_object_is_type (w, json_type_string))
-        add_warning_locked (st, json_object_get_string (w));
-    }
-  }
+  agent_report_free (st->report);
+  st->report = r;
+  for (size_t i = 0; r && i < r->nr_warnings; i++)
+    add_warning_locked (st, r->warnings[i]);
+  if (r && r->accelerator)
+    replace_text (&st->accel, r->accelerator);
   pthread_mutex_unlock (&st->lock);
+  return 0;
 }
 
 void
@@ -346,18 +332,12 @@ seconds_json (double secs)
   return json_object_new_double_s (secs, s);
 }
 
-/* Called with the lock held: a copy of the report's member KEY when it
- * is an object, or NULL.
- */
 struct json_object *
-agent_status_internal_report_copy (struct agent_status *st, const char *key)
+agent_status_internal_json_copy (struct json_object *o)
 {
-  struct json_object *o, *copy = NULL;
+  struct json_object *copy = NULL;
 
-  if (st->report == NULL ||
-      !json_object_object_get_ex (st->report, key, &o) ||
-      !json_object_is_type (o, json_type_object) ||
-      json_object_deep_copy (o, &copy, NULL) != 0)
+  if (o == NULL || json_object_deep_copy (o, &copy, NULL) != 0)
     return NULL;
   return copy;
 }
@@ -403,7 +383,8 @@ agent_status_to_json (struct agent_status *st)
   json_object_object_add (o, "progress", json_object_new_int (st->progress));
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
-  json_object_object_add (o, "outcome", json_object_new_string
+  json_object_object_add (o, "outcome",
+                          json_object_new_string
                           (agent_outcome_to_string (st->outcome)));
   json_object_object_add (o, "reason",
                           agent_status_internal_string_or_null (st->reason));
@@ -411,10 +392,10 @@ agent_status_to_json (struct agent_status *st)
                           ? json_object_new_int (st->exit_code) : NULL);
   json_object_object_add (o, "accelerator",
                           agent_status_internal_string_or_null (st->accel));
-  json_object_object_add (o, "guest",
-                          agent_status_internal_report_copy (st, "guest"));
-  json_object_object_add (o, "kubevirtHints", agent_status_internal_report_copy
-                          (st, "kubevirt_hints"));
+  json_object_object_add (o, "guest", agent_status_internal_json_copy
+                          (st->report ? st->report->guest_json : NULL));
+  json_object_object_add (o, "kubevirtHints", agent_status_internal_json_copy
+                          (st->report ? st->report->hints_json : NULL));
   json_object_object_add (o, "warnings", agent_status_internal_warnings_json
                           (st, st->nr_warnings));
   if (st->warnings_dropped)

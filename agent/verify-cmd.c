@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "report-read.h"
 #include "blockdev.h"
 #include "cleanup.h"
 #include "convert.h"
@@ -127,56 +128,52 @@ static const char *const verify_nic_model_table[] = {
 DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_nic_model, enum verify_nic_model,
                                     "unknown")
 
-/* The hints of the report, where the options left them open, and
- * whether the conversion installed the probe. */
+/* The hints of the report (read typed, report-read.h), where the
+ * options left them open, and whether the conversion installed the
+ * probe. */
 static int
 apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
 {
-  CLEANUP_JSON struct json_object *report = NULL;
-  struct json_object *hints, *v, *steps;
+  CLEANUP_JSON struct json_object *json = NULL;
+  struct agent_report *report = NULL;
+  struct v2v_error err = { 0 };
 
   *ret_has_probe = false;
   *ret_boot_disk = 0;
-  report = json_object_from_file (a->report_file);
-  if (report == NULL || !json_object_is_type (report, json_type_object)) {
+  json = json_object_from_file (a->report_file);
+  if (json == NULL || !json_object_is_type (json, json_type_object)) {
     log_error ("--report %s: cannot read it as JSON: %s", a->report_file,
                json_util_get_last_err ());
     return -1;
   }
-  if (json_object_object_get_ex (report, "kubevirt_hints", &hints)) {
-    struct {
-      const char *key;
-      int *field;
-      int (*from_string) (const char *s);
-    } h[] = {
-      { "firmware", &a->firmware, verify_firmware_from_string },
-      { "diskBus", &a->bus, verify_bus_from_string },
-      { "nicModel", &a->nic_model, verify_nic_model_from_string },
-    };
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-      if (*h[i].field >= 0 || !json_object_object_get_ex (hints, h[i].key, &v))
-        continue;
-      int k = agent_parse_enum (h[i].key, json_object_get_string (v),
-                                h[i].from_string);
-      if (k < 0) {
-        log_error ("--report %s: kubevirt_hints.%s is not one verify can "
-                   "boot", a->report_file, h[i].key);
-        return -1;
-      }
-      *h[i].field = k;
-    }
-    if (json_object_object_get_ex (hints, "bootDiskIndex", &v))
-      *ret_boot_disk = json_object_get_int (v);
+  if (agent_report_read (json, &report, &err) < 0) {
+    log_error ("--report %s: %s", a->report_file, err.msg);
+    return -1;
   }
-  if (json_object_object_get_ex (report, "steps", &steps))
-    for (size_t i = 0; i < json_object_array_length (steps); i++) {
-      struct json_object *s = json_object_array_get_idx (steps, i), *n, *r;
-      if (json_object_object_get_ex (s, "step", &n) &&
-          json_object_object_get_ex (s, "result", &r) &&
-          strcmp (json_object_get_string (n), "health-probe") == 0 &&
-          strcmp (json_object_get_string (r), "applied") == 0)
-        *ret_has_probe = true;
+  struct { const char *key; const char *value; int *field;
+           int (*from_string) (const char *s); } h[] = {
+    { "firmware", report->hints.firmware, &a->firmware,
+      verify_firmware_from_string },
+    { "diskBus", report->hints.disk_bus, &a->bus, verify_bus_from_string },
+    { "nicModel", report->hints.nic_model, &a->nic_model,
+      verify_nic_model_from_string },
+  };
+  for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+    if (*h[i].field >= 0 || h[i].value == NULL)
+      continue;
+    int k = agent_parse_enum (h[i].key, h[i].value, h[i].from_string);
+    if (k < 0) {
+      log_error ("--report %s: kubevirt_hints.%s is not one verify can "
+                 "boot", a->report_file, h[i].key);
+      agent_report_free (report);
+      return -1;
     }
+    *h[i].field = k;
+  }
+  if (report->hints.has_boot_disk)
+    *ret_boot_disk = (int) report->hints.boot_disk;
+  *ret_has_probe = agent_report_step_applied (report, "health-probe");
+  agent_report_free (report);
   return 0;
 }
 
@@ -340,13 +337,16 @@ print_text (struct json_object *v, const struct verify_outcome *o)
 static int
 exit_for (enum verify_verdict v)
 {
+  enum agent_result r = AGENT_RESULT_INTERNAL;
+
   switch (v) {
-  case VERIFY_HEALTHY:   return AGENT_EXIT_OK;
-  case VERIFY_UNHEALTHY: return AGENT_EXIT_UNHEALTHY;
-  case VERIFY_NO_BOOT:   return AGENT_EXIT_NO_BOOT;
-  case VERIFY_TIMEOUT:   return AGENT_EXIT_BOOT_TIMEOUT;
+  case VERIFY_HEALTHY:   r = AGENT_RESULT_VERIFY_HEALTHY; break;
+  case VERIFY_UNHEALTHY: r = AGENT_RESULT_VERIFY_UNHEALTHY; break;
+  case VERIFY_NO_BOOT:   r = AGENT_RESULT_VERIFY_NO_BOOT; break;
+  case VERIFY_TIMEOUT:   r = AGENT_RESULT_VERIFY_TIMEOUT; break;
   }
-  return AGENT_EXIT_INTERNAL;
+  /* The exit codes are rows of agent/result.c's table. */
+  return agent_result_info (r)->exit_code;
 }
 
 int

@@ -12,7 +12,6 @@
 #include <json-c/json.h>
 
 #include "error.h"
-#include "string-table.h"
 
 struct blockdev_list;
 
@@ -37,21 +36,6 @@ enum convert_block_driver { CONVERT_BLOCK_VIRTIO_BLK,
  * by itself after its first healthy report, not installed, or kept. */
 enum convert_health_probe { CONVERT_PROBE_ONCE, CONVERT_PROBE_NO,
                             CONVERT_PROBE_ALWAYS };
-
-/* Their values' names, as the options spell them ("rework", "keep",
- * ..., "virtio-scsi"): NAME_to_string and NAME_from_string (the value,
- * or -EINVAL); options.c.
- */
-DECLARE_STRING_TABLE_LOOKUP (convert_cloud_init, enum convert_cloud_init);
-DECLARE_STRING_TABLE_LOOKUP (convert_agents, enum convert_agents);
-DECLARE_STRING_TABLE_LOOKUP (convert_network, enum convert_network);
-DECLARE_STRING_TABLE_LOOKUP (convert_relabel, enum convert_relabel);
-DECLARE_STRING_TABLE_LOOKUP (convert_compat, enum convert_compat);
-DECLARE_STRING_TABLE_LOOKUP (convert_legacy, enum convert_legacy);
-DECLARE_STRING_TABLE_LOOKUP (convert_block_driver,
-                             enum convert_block_driver);
-DECLARE_STRING_TABLE_LOOKUP (convert_health_probe,
-                             enum convert_health_probe);
 
 /* How long the appliance may take to start, in seconds.  It takes 7 to
  * 12 s under TCG on 2 cores; a launch that hangs is seen only rarely and
@@ -117,7 +101,5 @@ extern enum convert_status convert_run (const struct blockdev_list *disks,
                                         const struct convert_options *opts,
                                         struct json_object **ret_report,
                                         struct v2v_error *err);
-
-extern const char *convert_status_name (enum convert_status s);
 
 #endif /* V2V_CONVERT_H */

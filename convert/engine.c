@@ -21,26 +21,6 @@ now_s (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const char *
-convert_status_name (enum convert_status s)
-{
-  static const char *const names[] = {
-    [CONVERT_OK] = "converted", [CONVERT_ALREADY_DONE] = "already-converted",
-    [CONVERT_ERR_INTERNAL] = "internal-error", [CONVERT_ERR_NO_OS] = "no-os",
-    [CONVERT_ERR_MULTI_OS] = "multiple-os",
-    [CONVERT_ERR_UNSUPPORTED] = "unsupported",
-    [CONVERT_ERR_XEN_PV_ONLY] = "xen-pv-only",
-    [CONVERT_ERR_NO_SPACE] = "no-space", [CONVERT_ERR_FS_STATE] = "fs-state",
-    [CONVERT_ERR_LUKS_KEY] = "luks-key", [CONVERT_ERR_FAILED] = "step-failed",
-    [CONVERT_ERR_VIRTIO_WIN] = "no-virtio-win",
-    [CONVERT_ERR_BITLOCKER] = "bitlocker",
-    [CONVERT_COMPAT_NEEDS_FIXES] = "bootable-with-fixes",
-    [CONVERT_COMPAT_WONT_BOOT] = "will-not-boot",
-  };
-  return (unsigned) s < sizeof names / sizeof names[0] && names[s]
-    ? names[s] : "unknown";
-}
-
 /* Read a cgroup v2 limit; 0 if unlimited or unknown. */
 static long long
 cgroup_value (const char *file, int field)
@@ -260,8 +240,8 @@ hints_json (const struct guest *guest, const struct convert_options *opts)
   json_object_object_add (h, "machineType", json_object_new_string ("q35"));
   json_object_object_add (h, "rng", json_object_new_boolean (true));
   json_object_object_add (h, "balloon", json_object_new_boolean (true));
-  if (guest->win)
-    convert_internal_windows_hints (guest, opts, h);
+  if (guest->os->hints)
+    guest->os->hints (guest, opts, h);
   return h;
 }
 
@@ -285,20 +265,6 @@ write_marker (struct convert_ctx *ctx, struct v2v_error *err)
   return convert_internal_write (ctx, path, m, strlen (m),
                                  "record the conversion, so a second run "
                                  "changes nothing", err);
-}
-
-/* The report's one-word outcome. */
-static const char *
-status_word (const struct convert_options *opts, enum convert_status status,
-             bool fixed)
-{
-  if (status != CONVERT_OK)
-    return convert_status_name (status);
-  if (opts->dry_run)
-    return "planned";           /* a plan, not a conversion */
-  if (opts->compat != CONVERT_COMPAT_OFF)
-    return fixed ? "fixed" : "bootable";
-  return convert_status_name (status);
 }
 
 /* Compatibility mode's verdict; adds it to REPORT under KEY. */
@@ -387,10 +353,11 @@ convert_run (const struct blockdev_list *disks,
     status = CONVERT_ALREADY_DONE;
     goto out;
   }
-  /* Windows: find the drivers before anything is written (compatibility
+  /* Windows finds its drivers before anything is written (compatibility
    * mode installs none). */
-  if (guest.win && opts->compat == CONVERT_COMPAT_OFF && !opts->probe_only) {
-    status = convert_internal_windows_prepare (&ctx, err);
+  if (guest.os->prepare && opts->compat == CONVERT_COMPAT_OFF &&
+      !opts->probe_only) {
+    status = guest.os->prepare (&ctx, err);
     if (status != CONVERT_OK)
       goto out;
   }
@@ -398,14 +365,12 @@ convert_run (const struct blockdev_list *disks,
   /* Compatibility mode: a verdict instead of a conversion; with FIX, only
    * the fixes the verdict lists.  Nothing is written for will-not-boot.
    */
-  const struct convert_step *const *sp = guest.win
-    ? convert_internal_windows_steps : convert_internal_linux_steps;
-  /* verify's injection: the probe alone.  A Windows guest gets nothing:
-   * its probe is part of the first boot script, which needs the drivers
-   * a conversion copies. */
-  static const struct convert_step *const no_steps[] = { NULL };
+  const struct convert_step *const *sp = guest.os->steps;
+  /* verify's injection: the probe alone (a Windows guest's probe is part
+   * of its first boot script, which needs the drivers a conversion
+   * copies: it has none). */
   if (opts->probe_only)
-    sp = guest.win ? no_steps : convert_internal_probe_steps;
+    sp = guest.os->probe_steps;
   if (opts->compat != CONVERT_COMPAT_OFF) {
     progress (opts, "preflight", "will it boot on SATA + e1000e?");
     enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
@@ -418,8 +383,7 @@ convert_run (const struct blockdev_list *disks,
       status = v == PREFLIGHT_BOOTABLE ? CONVERT_OK : CONVERT_COMPAT_NEEDS_FIXES;
       goto out;
     }
-    sp = guest.win ? convert_internal_windows_compat_steps
-                   : convert_internal_compat_steps;
+    sp = guest.os->compat_steps;
     fixed = true;
   }
 
@@ -486,22 +450,17 @@ out:
   json_object_object_add (report, "steps", steps);
   json_object_object_add (report, "changes",
                           convert_internal_changelog_json (&log));
-  if (guest.win)
-    json_object_object_add (report, "registry",
-                            convert_internal_windows_registry_json (&guest));
+  if (guest.os && guest.os->report_json)
+    guest.os->report_json (&guest, report);
   {
     struct json_object *w = json_object_new_array ();
     for (size_t i = 0; i < log.nr_warnings; i++)
       json_object_array_add (w, json_object_new_string (log.warnings[i]));
     json_object_object_add (report, "warnings", w);
   }
-  /* A dry run that found nothing to refuse has a plan, not a conversion. */
-  json_object_object_add (report, "status", json_object_new_string
-                          (status_word (opts, status, fixed)));
-  if (status != CONVERT_OK && status != CONVERT_ALREADY_DONE &&
-      status != CONVERT_COMPAT_NEEDS_FIXES &&
-      status != CONVERT_COMPAT_WONT_BOOT && err)
-    json_object_object_add (report, "error", json_object_new_string (err->msg));
+  /* The outcome ("status", "error") is the agent's to write: only it
+   * knows whether the commit went through (convert/report.h).
+   */
   json_object_object_add (timings, "total", json_object_new_double (now_s () - t0));
   convert_internal_changelog_free (&log);
   convert_internal_guest_free (&guest);

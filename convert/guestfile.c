@@ -1,5 +1,7 @@
 /* Everything convert/ does to guest files goes through here, so that each
- * change is bounded, backed up and logged with its reason and checksums.
+ * change is bounded, backed up and logged with its reason and checksums:
+ * every writer is convert_internal_change_begin, the write, then
+ * convert_internal_change_end.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -157,48 +159,99 @@ backup (struct convert_ctx *ctx, const char *path, struct v2v_error *err)
   return dst;
 }
 
+/* Create the parent directory of PATH in the guest. */
+static int
+mkdir_parent (struct convert_ctx *ctx, const char *path,
+              struct v2v_error *err)
+{
+  CLEANUP_FREE char *dir = strdup (path);
+
+  if (dir == NULL)
+    return v2v_error_set (err, -ENOMEM, "%s", path);
+  *strrchr (dir, '/') = '\0';
+  if (*dir && guestfs_mkdir_p (ctx->guest->g, dir) == -1)
+    return convert_internal_gerror (ctx->guest->g, err, "mkdir", dir);
+  return 0;
+}
+
+int
+convert_internal_change_begin (struct convert_ctx *ctx,
+                               struct convert_change *c, const char *path,
+                               bool may_be_new, struct v2v_error *err)
+{
+  guestfs_h *g = ctx->guest->g;
+
+  memset (c, 0, sizeof *c);
+  c->path = path;
+  /* guestfs_exists follows symlinks, so a dangling one (say to
+   * /etc/cron.d/x) would look absent and a write would create its
+   * target: a symlink is refused whether or not it dangles. */
+  if (guestfs_exists (g, path) <= 0 && guestfs_is_symlink (g, path) <= 0) {
+    if (may_be_new)
+      return mkdir_parent (ctx, path, err);
+    return v2v_error_set (err, -ENOENT, "%s: no such file", path);
+  }
+  if (!convert_internal_is_regular (ctx, path))
+    return v2v_error_set (err, -EINVAL, "%s: not a regular file; "
+                          "refusing to overwrite it", path);
+  if (checksum (ctx, path, c->before) < 0)
+    return convert_internal_gerror (g, err, "checksum", path);
+  c->backup = backup (ctx, path, err);
+  if (c->backup == NULL)
+    return err ? err->code : -EIO;
+  return 0;
+}
+
+int
+convert_internal_change_end (struct convert_ctx *ctx,
+                             struct convert_change *c, const char *action,
+                             const char *content, size_t len,
+                             const char *reason, struct v2v_error *err)
+{
+  struct change *ch;
+
+  if (action == NULL)
+    action = *c->before ? "edit" : "create";
+  ch = changelog_add (ctx->log, c->path, action, reason);
+  if (ch == NULL) {
+    free (c->backup);
+    c->backup = NULL;
+    return v2v_error_set (err, -ENOMEM, "changelog");
+  }
+  memcpy (ch->sha_before, c->before, sizeof c->before);
+  ch->backup = c->backup;
+  c->backup = NULL;
+  if (content)
+    sha256_hex_buffer (content, len, ch->sha_after);
+  else if (checksum (ctx, c->path, ch->sha_after) < 0)
+    return convert_internal_gerror (ctx->guest->g, err, "checksum", c->path);
+  remember_changed (ctx->log, c->path);
+  return 0;
+}
+
+void
+convert_internal_change_abandon (struct convert_change *c)
+{
+  free (c->backup);
+  c->backup = NULL;
+}
+
 int
 convert_internal_write (struct convert_ctx *ctx, const char *path,
                         const char *content, size_t len, const char *reason,
                         struct v2v_error *err)
 {
-  guestfs_h *g = ctx->guest->g;
-  char before[65] = "";
-  CLEANUP_FREE char *bak = NULL;
-  struct change *c;
+  struct convert_change c;
+  int r;
 
-  /* guestfs_exists follows symlinks, so a dangling one (say to
-   * /etc/cron.d/x) would look absent and guestfs_write would create its
-   * target: a symlink is refused whether or not it dangles. */
-  if (guestfs_exists (g, path) > 0 || guestfs_is_symlink (g, path) > 0) {
-    if (!convert_internal_is_regular (ctx, path))
-      return v2v_error_set (err, -EINVAL, "%s: not a regular file; "
-                            "refusing to overwrite it", path);
-    checksum (ctx, path, before);
-    bak = backup (ctx, path, err);
-    if (bak == NULL)
-      return err ? err->code : -EIO;
+  if ((r = convert_internal_change_begin (ctx, &c, path, true, err)) < 0)
+    return r;
+  if (guestfs_write (ctx->guest->g, path, content, len) == -1) {
+    convert_internal_change_abandon (&c);
+    return convert_internal_gerror (ctx->guest->g, err, "write", path);
   }
-  else {
-    CLEANUP_FREE char *dir = strdup (path);
-    if (dir == NULL)
-      return v2v_error_set (err, -ENOMEM, "write %s", path);
-    *strrchr (dir, '/') = '\0';
-    if (*dir && guestfs_mkdir_p (g, dir) == -1)
-      return convert_internal_gerror (g, err, "mkdir", dir);
-  }
-
-  if (guestfs_write (g, path, content, len) == -1)
-    return convert_internal_gerror (g, err, "write", path);
-
-  c = changelog_add (ctx->log, path, *before ? "edit" : "create", reason);
-  if (c == NULL)
-    return v2v_error_set (err, -ENOMEM, "changelog");
-  memcpy (c->sha_before, before, sizeof before);
-  sha256_hex_buffer (content, len, c->sha_after);
-  c->backup = TAKE_PTR (bak);
-  remember_changed (ctx->log, path);
-  return 0;
+  return convert_internal_change_end (ctx, &c, NULL, content, len, reason,
+                                      err);
 }
 
 int
@@ -206,32 +259,35 @@ convert_internal_remove (struct convert_ctx *ctx, const char *path,
                          const char *reason, struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  char before[65] = "";
-  CLEANUP_FREE char *bak = NULL;
-  struct change *c;
+  struct convert_change c;
+  struct change *ch;
+  int r;
 
   if (guestfs_is_symlink (g, path) > 0) {
     CLEANUP_FREE char *target = guestfs_readlink (g, path);
     if (guestfs_rm (g, path) == -1)
       return convert_internal_gerror (g, err, "rm", path);
-    c = changelog_add (ctx->log, path, "remove-symlink", reason);
-    if (c && target)
-      c->backup = TAKE_PTR (target);  /* the old target, to recreate it */
-    return c ? 0 : v2v_error_set (err, -ENOMEM, "changelog");
+    ch = changelog_add (ctx->log, path, "remove-symlink", reason);
+    if (ch && target)
+      ch->backup = TAKE_PTR (target);  /* the old target, to recreate it */
+    return ch ? 0 : v2v_error_set (err, -ENOMEM, "changelog");
   }
-  if (convert_internal_is_regular (ctx, path)) {
-    checksum (ctx, path, before);
-    bak = backup (ctx, path, err);
-    if (bak == NULL)
-      return err ? err->code : -EIO;
-  }
-  if (guestfs_rm_f (g, path) == -1)
+  memset (&c, 0, sizeof c);
+  if (convert_internal_is_regular (ctx, path) &&
+      (r = convert_internal_change_begin (ctx, &c, path, false, err)) < 0)
+    return r;
+  if (guestfs_rm_f (g, path) == -1) {
+    convert_internal_change_abandon (&c);
     return convert_internal_gerror (g, err, "rm", path);
-  c = changelog_add (ctx->log, path, "remove", reason);
-  if (c == NULL)
+  }
+  /* Nothing is left to label or checksum. */
+  ch = changelog_add (ctx->log, path, "remove", reason);
+  if (ch == NULL) {
+    convert_internal_change_abandon (&c);
     return v2v_error_set (err, -ENOMEM, "changelog");
-  memcpy (c->sha_before, before, sizeof before);
-  c->backup = TAKE_PTR (bak);
+  }
+  memcpy (ch->sha_before, c.before, sizeof c.before);
+  ch->backup = c.backup;
   return 0;
 }
 
@@ -241,16 +297,13 @@ convert_internal_symlink (struct convert_ctx *ctx, const char *target,
                           struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  CLEANUP_FREE char *dir = strdup (path);
   struct change *c;
+  int r;
 
-  if (dir == NULL)
-    return v2v_error_set (err, -ENOMEM, "symlink %s", path);
-  *strrchr (dir, '/') = '\0';
-  if (*dir && guestfs_mkdir_p (g, dir) == -1)
-    return convert_internal_gerror (g, err, "mkdir", dir);
+  if ((r = mkdir_parent (ctx, path, err)) < 0)
+    return r;
   if (guestfs_exists (g, path) > 0 || guestfs_is_symlink (g, path) > 0) {
-    int r = convert_internal_remove (ctx, path, reason, err);
+    r = convert_internal_remove (ctx, path, reason, err);
     if (r < 0)
       return r;
   }
@@ -369,24 +422,16 @@ convert_internal_copy (struct convert_ctx *ctx, const char *src,
                        const char *dst, const char *reason,
                        struct v2v_error *err)
 {
-  guestfs_h *g = ctx->guest->g;
-  CLEANUP_FREE char *dir = strdup (dst);
-  struct change *c;
+  struct convert_change c;
+  int r;
 
-  if (dir == NULL)
-    return v2v_error_set (err, -ENOMEM, "copy %s", dst);
-  *strrchr (dir, '/') = '\0';
-  if (*dir && guestfs_mkdir_p (g, dir) == -1)
-    return convert_internal_gerror (g, err, "mkdir", dir);
-  if (guestfs_cp (g, src, dst) == -1)
-    return convert_internal_gerror (g, err, "cp", src);
-  c = changelog_add (ctx->log, dst, "create", reason);
-  if (c == NULL)
-    return v2v_error_set (err, -ENOMEM, "changelog");
-  checksum (ctx, dst, c->sha_after);
-  c->backup = NULL;
-  remember_changed (ctx->log, dst);
-  return 0;
+  if ((r = convert_internal_change_begin (ctx, &c, dst, true, err)) < 0)
+    return r;
+  if (guestfs_cp (ctx->guest->g, src, dst) == -1) {
+    convert_internal_change_abandon (&c);
+    return convert_internal_gerror (ctx->guest->g, err, "cp", src);
+  }
+  return convert_internal_change_end (ctx, &c, NULL, NULL, 0, reason, err);
 }
 
 int
@@ -394,29 +439,17 @@ convert_internal_run_rewrite (struct convert_ctx *ctx,
                               const char *const *argv, const char *path,
                               const char *reason, struct v2v_error *err)
 {
-  char before[65] = "";
-  CLEANUP_FREE char *bak = NULL;
-  struct change *c;
+  struct convert_change c;
   int r;
 
-  if (convert_internal_is_regular (ctx, path)) {
-    checksum (ctx, path, before);
-    bak = backup (ctx, path, err);
-    if (bak == NULL)
-      return err ? err->code : -EIO;
-  }
-  r = convert_internal_run (ctx, argv, reason, NULL, err);
-  if (r < 0)
+  if ((r = convert_internal_change_begin (ctx, &c, path, true, err)) < 0)
     return r;
-  c = changelog_add (ctx->log, path, *before ? "regenerate" : "create",
-                     reason);
-  if (c == NULL)
-    return v2v_error_set (err, -ENOMEM, "changelog");
-  memcpy (c->sha_before, before, sizeof before);
-  checksum (ctx, path, c->sha_after);
-  c->backup = TAKE_PTR (bak);
-  remember_changed (ctx->log, path);
-  return 0;
+  if ((r = convert_internal_run (ctx, argv, reason, NULL, err)) < 0) {
+    convert_internal_change_abandon (&c);
+    return r;
+  }
+  return convert_internal_change_end (ctx, &c, *c.before ? "regenerate"
+                                      : "create", NULL, 0, reason, err);
 }
 
 int
@@ -462,74 +495,42 @@ convert_internal_edit_lines (struct convert_ctx *ctx, const char *path,
 }
 
 int
-convert_internal_backup_begin (struct convert_ctx *ctx, const char *path,
-                               char before[65], char **ret_backup,
-                               struct v2v_error *err)
-{
-  char *bak;
-
-  before[0] = '\0';
-  if (!convert_internal_is_regular (ctx, path))
-    return v2v_error_set (err, -EINVAL, "%s: not a regular file; refusing "
-                          "to rewrite it", path);
-  if (checksum (ctx, path, before) < 0)
-    return convert_internal_gerror (ctx->guest->g, err, "checksum", path);
-  bak = backup (ctx, path, err);
-  if (bak == NULL)
-    return err ? err->code : -EIO;
-  *ret_backup = bak;
-  return 0;
-}
-
-int
-convert_internal_log_rewrite (struct convert_ctx *ctx, const char *path,
-                              const char before[65], char *backup_path,
-                              const char *reason, struct v2v_error *err)
-{
-  struct change *c = changelog_add (ctx->log, path, "edit", reason);
-
-  if (c == NULL) {
-    free (backup_path);
-    return v2v_error_set (err, -ENOMEM, "changelog");
-  }
-  snprintf (c->sha_before, sizeof c->sha_before, "%s", before);
-  c->backup = backup_path;
-  if (checksum (ctx, path, c->sha_after) < 0)
-    return convert_internal_gerror (ctx->guest->g, err, "checksum", path);
-  remember_changed (ctx->log, path);
-  return 0;
-}
-
-int
 convert_internal_upload (struct convert_ctx *ctx, const char *src,
                          const char *dst, const char *reason,
                          struct v2v_error *err)
 {
-  guestfs_h *g = ctx->guest->g;
-  CLEANUP_FREE char *dir = strdup (dst);
-  CLEANUP_FREE char *bak = NULL;
-  char before[65] = "";
-  struct change *c;
+  struct convert_change c;
+  int r;
 
-  if (dir == NULL)
-    return v2v_error_set (err, -ENOMEM, "upload %s", dst);
-  *strrchr (dir, '/') = '\0';
-  if (*dir && guestfs_mkdir_p (g, dir) == -1)
-    return convert_internal_gerror (g, err, "mkdir", dir);
-  if (guestfs_exists (g, dst) > 0) {
-    int r = convert_internal_backup_begin (ctx, dst, before, &bak, err);
-    if (r < 0)
-      return r;
+  if ((r = convert_internal_change_begin (ctx, &c, dst, true, err)) < 0)
+    return r;
+  if (guestfs_upload (ctx->guest->g, src, dst) == -1) {
+    convert_internal_change_abandon (&c);
+    return convert_internal_gerror (ctx->guest->g, err, "upload", src);
   }
-  if (guestfs_upload (g, src, dst) == -1)
-    return convert_internal_gerror (g, err, "upload", src);
-  c = changelog_add (ctx->log, dst, *before ? "edit" : "create", reason);
-  if (c == NULL)
-    return v2v_error_set (err, -ENOMEM, "changelog");
-  memcpy (c->sha_before, before, sizeof before);
-  c->backup = TAKE_PTR (bak);
-  if (checksum (ctx, dst, c->sha_after) < 0)
-    return convert_internal_gerror (g, err, "checksum", dst);
-  remember_changed (ctx->log, dst);
-  return 0;
+  return convert_internal_change_end (ctx, &c, NULL, NULL, 0, reason, err);
+}
+
+char **
+convert_internal_list_dir (struct convert_ctx *ctx, const char *dir,
+                           const char *pattern)
+{
+  guestfs_h *g = ctx->guest->g;
+  CLEANUP_FREE char *glob = NULL;
+  char **paths;
+
+  if (asprintf (&glob, "%s/%s", dir, pattern) < 0)
+    return NULL;
+  guestfs_push_error_handler (g, NULL, NULL);
+  paths = guestfs_is_dir (g, dir) > 0
+    ? guestfs_glob_expand_opts (g, glob,
+                                GUESTFS_GLOB_EXPAND_OPTS_DIRECTORYSLASH, 0,
+                                -1)
+    : NULL;
+  guestfs_pop_error_handler (g);
+  if (paths && paths[0] == NULL) {
+    free (paths);
+    return NULL;
+  }
+  return paths;
 }

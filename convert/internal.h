@@ -32,8 +32,6 @@ DEFINE_CLEANUP_FUNC (guestfs_h *, guestfs_close)
 enum guest_family { FAMILY_UNKNOWN, FAMILY_DEBIAN, FAMILY_UBUNTU,
                     FAMILY_RHEL, FAMILY_AMZN, FAMILY_SUSE };
 enum guest_firmware { FIRMWARE_BIOS, FIRMWARE_UEFI };
-enum guest_initramfs_tool { INITRAMFS_NONE, INITRAMFS_TOOLS, INITRAMFS_DRACUT,
-                            INITRAMFS_MKINITRD };
 
 /* Network configuration systems found in the guest (a bit set). */
 enum {
@@ -56,18 +54,13 @@ struct fstab_entry {
   const struct guest_fs *fs;    /* what SPEC resolves to, or NULL */
 };
 
-struct guest_kernel {
-  char *version;                /* validated: [A-Za-z0-9._+~-] only */
-  char *vmlinuz;                /* /boot/vmlinuz-VERSION */
-  char *initrd;                 /* path, or NULL if missing */
-  bool virtio_capable;          /* virtio_blk + virtio_pci modules or =y */
-  bool xen_pv_only;
-  bool initrd_has_virtio;       /* virtio_blk and virtio_pci in the initrd */
-  bool initrd_checked;
-  char *initrd_listing;         /* the lister's output, cached; NULL until
-                                 * read, and again after a rebuild */
-};
+struct convert_os;
 
+/* The guest model every OS family shares.  What only one family knows is
+ * in os_data (struct guest_linux in linux/linux.h, struct guest_windows
+ * in windows/windows.h); what only one rework step needs is gathered by
+ * that step's facts (struct convert_facts) into facts[].
+ */
 struct guest {
   guestfs_h *g;
   bool readonly;
@@ -77,7 +70,6 @@ struct guest {
   enum guest_family family;
   enum guest_firmware firmware;
   const struct guest_fs *esp;
-  char *esp_mountpoint;         /* e.g. /boot/efi, when mounted */
 
   size_t nr_fs;
   struct guest_fs *fs;
@@ -85,30 +77,19 @@ struct guest {
   struct fstab_entry *fstab;
   size_t nr_disks;
 
-  size_t nr_kernels;
-  struct guest_kernel *kernels;
-  ssize_t default_kernel;       /* index in kernels, -1 if none */
-
-  enum guest_initramfs_tool initramfs_tool;
-  bool grub2, grub_bls, grub_legacy;
-  const char *grub_cfg;         /* path of grub.cfg in the guest, or NULL */
-  const char *grub_mkconfig;    /* update-grub / grub2-mkconfig, or NULL */
-
-  unsigned net_systems;
-  char **nic_names;             /* old NIC names from the config, strv */
-
-  bool cloud_init;
-  char *cloud_init_datasources; /* as configured, or NULL */
-  char *instance_id;            /* /var/lib/cloud/data/instance-id */
-
-  char **agents;                /* AWS agent units present, strv */
-  bool selinux;
   bool converted;               /* our marker is present */
 
   /* Where backups and the marker go in the guest; NULL means
    * GUEST_STATE_DIR.  Windows guests use \ProgramData\v2v-kubevirt. */
   const char *state_dir;
-  struct guest_windows *win;    /* Windows only (windows/windows.h) */
+
+  /* The OS family, chosen once by inspection (inspect.c) when it has
+   * found the root; NULL before.  Everything family-specific is reached
+   * through it. */
+  const struct convert_os *os;
+  void *os_data;                /* the family's own model; os->free frees */
+#define CONVERT_FACTS_MAX 8
+  void *facts[CONVERT_FACTS_MAX];   /* what os->facts[i] gathered */
 };
 
 static inline const char *
@@ -140,17 +121,94 @@ struct convert_ctx {
   struct changelog *log;
 };
 
-/* A rework step: one file in convert/linux/, registered in steps.c. */
+/* A rework step: one file in convert/linux/ or convert/windows/,
+ * registered in its family's table (linux/family.c, windows/steps.c).
+ * What the engine and the preflight need to know about a step is a field
+ * here, never a comparison with a particular step.
+ */
 struct convert_step {
   const char *name;
+  /* --compat=fix may run it, and the preflight lists it as a fix when it
+   * applies.  (A step in a compat table without this flag runs after the
+   * fixes but is not one by itself.) */
+  bool compat_fix;
+  /* It labels what the steps before it wrote, so it runs after them and
+   * has nothing of its own to do when run alone (selinux). */
+  bool relabels;
   /* Return true if the step has anything to do; set *why either way. */
   bool (*applies) (struct convert_ctx *ctx, char *why, size_t whylen);
   int (*apply) (struct convert_ctx *ctx, struct v2v_error *err);
 };
 
-extern const struct convert_step *const convert_internal_linux_steps[];
-extern const struct convert_step *const convert_internal_windows_steps[];
-extern const struct convert_step *const convert_internal_probe_steps[];
+/* What a step (or a small area of steps) learns about the guest for
+ * itself at inspection: NIC names, cloud-init datasources, agent units,
+ * the grub flavour.  The family lists them (os->facts); the step reads
+ * its own with convert_internal_facts.
+ */
+struct convert_facts {
+  /* Read from the mounted guest; never writes.  Returns the facts (freed
+   * with free), or NULL when there are none or memory ran out: the step
+   * must then treat the guest as having none. */
+  void *(*gather) (struct convert_ctx *ctx);
+  /* Add them to the report's guest section; FACTS may be NULL. */
+  void (*json) (const void *facts, struct json_object *guest);
+  /* --compat: what to know before choosing it (not boot blockers); may
+   * be NULL. */
+  void (*compat_warnings) (const void *facts, struct json_object *warnings);
+  void (*free) (void *facts);
+};
+
+/* inspect.c: gather every fact of the guest's family (its inspect calls
+ * this once the guest is mounted), and the facts F gathered, or NULL. */
+extern void convert_internal_facts_gather (struct convert_ctx *ctx);
+extern const void *convert_internal_facts (const struct guest *guest,
+                                           const struct convert_facts *f);
+
+/* Compatibility mode (preflight.c). */
+enum preflight_verdict { PREFLIGHT_BOOTABLE, PREFLIGHT_WITH_FIXES,
+                         PREFLIGHT_WONT_BOOT };
+struct preflight {
+  enum preflight_verdict verdict;
+  bool wont_boot;
+  struct json_object *reasons, *fixes, *warnings;   /* arrays of strings */
+};
+
+/* One OS family: chosen once, after the root is found, in the manner of
+ * curl's TLS backends and virt-v2v's conversion modules.  Its fact
+ * gathering, steps, compat steps, preflight and report section are here,
+ * so nothing else asks "is this Windows?".
+ */
+struct convert_os {
+  const char *name;             /* "linux", "windows" */
+  /* The rest of the guest model, from the root inspect.c chose (nothing
+   * mounted); OS_RELEASE is its os-release text (Linux) or NULL. */
+  enum convert_status (*inspect) (struct guest *guest, const char *os_release,
+                                  struct v2v_error *err);
+  /* Before anything is written (not in compatibility mode); may be NULL. */
+  enum convert_status (*prepare) (struct convert_ctx *ctx,
+                                  struct v2v_error *err);
+  const struct convert_step *const *steps;          /* in order, NULL-ended */
+  const struct convert_step *const *compat_steps;   /* --compat=fix */
+  /* v2v-agent verify on a disk without the health probe: the probe
+   * alone (and what must follow it). */
+  const struct convert_step *const *probe_steps;
+  const struct convert_facts *const *facts;         /* NULL-ended, or NULL */
+  /* --compat: will it boot on SATA + e1000e?  Adds to pf->reasons and
+   * pf->warnings, sets pf->wont_boot. */
+  void (*preflight) (struct convert_ctx *ctx, struct preflight *pf);
+  /* The family's keys in the report's guest section. */
+  void (*guest_json) (const struct guest *guest, struct json_object *o);
+  /* The family's keys in the report itself; may be NULL. */
+  void (*report_json) (const struct guest *guest, struct json_object *report);
+  /* The family's KubeVirt hints; may be NULL. */
+  void (*hints) (const struct guest *guest, const struct convert_options *opts,
+                 struct json_object *hints);
+  /* Free os_data (which may be NULL or half-built). */
+  void (*free) (struct guest *guest);
+};
+
+extern const struct convert_os convert_internal_os_linux;
+extern const struct convert_os convert_internal_os_windows;
 
 /* guestfile.c: bounded reads, backed-up writes, commands with argv. */
 extern int convert_internal_read (struct convert_ctx *ctx, const char *path,
@@ -192,19 +250,39 @@ extern int convert_internal_edit_lines (struct convert_ctx *ctx,
                                         void *opaque, const char *reason,
                                         bool *ret_changed,
                                         struct v2v_error *err);
-/* Back PATH up and record its checksum in BEFORE before something else
- * (hivex) rewrites it in place; *RET_BACKUP is the backup path (caller
- * frees, or hands it to convert_internal_log_rewrite, which takes it). */
-extern int convert_internal_backup_begin (struct convert_ctx *ctx,
-                                          const char *path, char before[65],
-                                          char **ret_backup,
+/* One change to the guest file PATH that something other than the
+ * functions above makes (hivex, a guest tool, an upload): begin refuses
+ * anything but a regular file (or, with MAY_BE_NEW, an absent one),
+ * records its checksum and backs it up; end logs the change with the
+ * checksums before and after.  Every writer in guestfile.c is built on
+ * this pair too, so each change is backed up and logged the same way.
+ */
+struct convert_change {
+  const char *path;
+  char before[65];              /* "" if the file did not exist */
+  char *backup;                 /* backup path in the guest, or NULL */
+};
+extern int convert_internal_change_begin (struct convert_ctx *ctx,
+                                          struct convert_change *c,
+                                          const char *path, bool may_be_new,
                                           struct v2v_error *err);
-extern int convert_internal_log_rewrite (struct convert_ctx *ctx,
-                                         const char *path,
-                                         const char before[65],
-                                         char *backup_path,
-                                         const char *reason,
-                                         struct v2v_error *err);
+/* ACTION is NULL for "edit" (or "create" if it was new); the checksum
+ * after is that of CONTENT (LEN bytes) if CONTENT is set, else read back.
+ * Frees what begin allocated, on success or failure.  A change begun
+ * but not made is ended with abandon (the backup copy stays, harmless). */
+extern void convert_internal_change_abandon (struct convert_change *c);
+extern int convert_internal_change_end (struct convert_ctx *ctx,
+                                        struct convert_change *c,
+                                        const char *action,
+                                        const char *content, size_t len,
+                                        const char *reason,
+                                        struct v2v_error *err);
+/* The entries of the guest directory DIR matching the glob PATTERN
+ * ("*.cfg", "ifcfg-*"), as full paths in name order (NULL-terminated,
+ * caller frees); NULL if there are none or DIR is missing. */
+extern char **convert_internal_list_dir (struct convert_ctx *ctx,
+                                         const char *dir,
+                                         const char *pattern);
 /* Upload the host file SRC to DST in the guest (backed up first if DST
  * exists), and log it with its checksums. */
 extern int convert_internal_upload (struct convert_ctx *ctx, const char *src,
@@ -229,7 +307,8 @@ extern int convert_internal_gerror (guestfs_h *g, struct v2v_error *err,
 extern int convert_internal_launch (guestfs_h *g, unsigned timeout_s,
                                     struct v2v_error *err);
 
-/* inspect.c */
+/* inspect.c: the filesystems, the root, the OS family (which inspects
+ * the rest); the guest model's JSON and destructor. */
 struct blockdev_list;
 extern enum convert_status convert_internal_inspect (struct guest *guest,
                                                      const struct blockdev_list *disks,
@@ -239,49 +318,9 @@ extern int convert_internal_luks_open (struct guest *guest, char *const *keys,
                                        struct v2v_error *err);
 extern void convert_internal_guest_free (struct guest *guest);
 extern struct json_object *convert_internal_guest_json (const struct guest *);
-extern bool convert_internal_valid_kernel_version (const char *v);
-/* Is MODULE (CONFIG its config symbol) built into kernel VER: =y in
- * /boot/config-VER or listed in modules.builtin? */
-extern bool convert_internal_kernel_builtin (struct convert_ctx *ctx,
-                                             const char *ver,
-                                             const char *config,
-                                             const char *module);
 
-/* windows/: the guest model of a Windows root (inspect.c), the
- * virtio-win driver source (drivers.c), and what the report shows. */
-struct guest_windows;
-extern enum convert_status
-  convert_internal_windows_inspect (struct guest *guest,
-                                    struct v2v_error *err);
-extern enum convert_status
-  convert_internal_windows_prepare (struct convert_ctx *ctx,
-                                    struct v2v_error *err);
-extern void convert_internal_windows_free (struct guest_windows *win);
-extern void convert_internal_windows_guest_json (const struct guest *guest,
-                                                 struct json_object *o);
-extern struct json_object *
-  convert_internal_windows_registry_json (const struct guest *guest);
-extern void convert_internal_windows_hints (const struct guest *guest,
-                                            const struct convert_options *opts,
-                                            struct json_object *hints);
-
-/* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
-/* Compatibility mode (preflight.c). */
-enum preflight_verdict { PREFLIGHT_BOOTABLE, PREFLIGHT_WITH_FIXES,
-                         PREFLIGHT_WONT_BOOT };
-struct preflight {
-  enum preflight_verdict verdict;
-  bool wont_boot;
-  struct json_object *reasons, *fixes, *warnings;   /* arrays of strings */
-};
-extern const struct convert_step *const convert_internal_compat_steps[];
-extern const struct convert_step *const
-  convert_internal_windows_compat_steps[];
-/* windows/compat.c: the Windows half of the preflight. */
-extern void convert_internal_windows_preflight (struct convert_ctx *ctx,
-                                                struct json_object *reasons,
-                                                struct json_object *warnings,
-                                                bool *wont_boot);
+/* preflight.c: compatibility mode's verdict, from the family's checks
+ * and the fixes its compat steps would make. */
 extern int convert_internal_preflight (struct convert_ctx *ctx,
                                        struct preflight *pf,
                                        struct v2v_error *err);
@@ -289,28 +328,12 @@ extern struct json_object *
   convert_internal_preflight_json (const struct preflight *pf, bool fix);
 extern void convert_internal_preflight_free (struct preflight *pf);
 extern const char *convert_internal_verdict_name (enum preflight_verdict v);
+/* Add a printf-formatted string to the JSON array ARR. */
+extern void convert_internal_json_addf (struct json_object *arr,
+                                        const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
 
-/* How kernel VER provides a driver. */
-enum kernel_driver { KDRV_NONE, KDRV_BUILTIN, KDRV_MODULE };
-extern enum kernel_driver convert_internal_kernel_driver
-  (struct convert_ctx *ctx, const char *ver, const char *config,
-   const char *module);
-
-/* initramfs (linux/initramfs.c): the initrd's file list by the guest's own
- * lister (NULL if it cannot tell; read once and kept in K until a rebuild,
- * not to be freed), a module in such a list, and adding
- * modules persistently then rebuilding the default kernel's initrd.
- */
-extern const char *convert_internal_initrd_listing (struct convert_ctx *ctx,
-                                                    struct guest_kernel *k);
-extern bool convert_internal_listing_has (const char *listing,
-                                          const char *module);
-extern int convert_internal_initramfs_add (struct convert_ctx *ctx,
-                                           const char *const *modules,
-                                           const char *conf_name,
-                                           const char *why,
-                                           struct v2v_error *err);
-
+/* fsmap.c: fstab parsing, resolution of EC2 device names, mounting. */
 extern int convert_internal_fstab_parse (struct guest *guest, const char *text,
                                          struct v2v_error *err);
 extern void convert_internal_fstab_free (struct guest *guest);
@@ -335,6 +358,9 @@ extern char *convert_internal_join_lines (char *const *lines);
  * frees.
  */
 extern char *convert_internal_datasource_list (const char *text);
+/* KEY=value or KEY="value" from os-release text.  Caller frees. */
+extern char *convert_internal_os_release_get (const char *text,
+                                              const char *key);
 extern char *convert_internal_replace_word (const char *s, const char *from,
                                             const char *to);
 

@@ -157,3 +157,24 @@ convert_internal_datasource_list (const char *text)
   }
   return found ? strdup (list) : NULL;
 }
+
+char *
+convert_internal_os_release_get (const char *text, const char *key)
+{
+  size_t kl = strlen (key);
+
+  for (const char *l = text; l && *l;) {
+    const char *nl = strchr (l, '\n');
+    if (strncmp (l, key, kl) == 0 && l[kl] == '=') {
+      const char *v = l + kl + 1;
+      size_t n = strcspn (v, "\n");
+      if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+        v++;
+        n -= 2;
+      }
+      return strndup (v, n);
+    }
+    l = nl ? nl + 1 : NULL;
+  }
+  return NULL;
+}

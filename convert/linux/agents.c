@@ -8,7 +8,84 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
+
+static const char *const agent_units[] = {
+  "amazon-ssm-agent.service",
+  "snap.amazon-ssm-agent.amazon-ssm-agent.service",
+  "amazon-cloudwatch-agent.service",
+  "ec2-instance-connect.service",
+  "ec2-instance-connect-harvest-hostkeys.service",
+  "hibinit-agent.service",
+  "ec2-hibinit-agent.service",
+  "aws-kinesis-agent.service",
+  "xe-linux-distribution.service",
+  NULL
+};
+
+static const char *const unit_dirs[] = {
+  "/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system",
+  NULL
+};
+
+/* The facts: the agent units installed (strv), or NULL. */
+static void *
+agents_gather (struct convert_ctx *ctx)
+{
+  char **units = NULL;
+  char path[512];
+
+  for (size_t i = 0; agent_units[i]; i++)
+    for (size_t d = 0; unit_dirs[d]; d++) {
+      snprintf (path, sizeof path, "%s/%s", unit_dirs[d], agent_units[i]);
+      if (convert_internal_is_regular (ctx, path)) {
+        (void) strv_add_unique (&units, agent_units[i]);
+        break;
+      }
+    }
+  return units;
+}
+
+static void
+agents_json (const void *facts, struct json_object *o)
+{
+  char *const *units = facts;
+  struct json_object *a = json_object_new_array ();
+
+  for (size_t i = 0; units && units[i]; i++)
+    json_object_array_add (a, json_object_new_string (units[i]));
+  json_object_object_add (o, "aws_agents", a);
+}
+
+static void
+agents_compat_warnings (const void *facts, struct json_object *warnings)
+{
+  char *const *units = facts;
+
+  for (size_t i = 0; units && units[i]; i++)
+    convert_internal_json_addf (warnings, "AWS agent %s is left as it is: "
+                                "compatibility mode does not disable it",
+                                units[i]);
+}
+
+static void
+agents_free (void *facts)
+{
+  strv_free (facts);
+}
+
+const struct convert_facts linux_agent_facts = {
+  .gather = agents_gather,
+  .json = agents_json,
+  .compat_warnings = agents_compat_warnings,
+  .free = agents_free,
+};
+
+char *const *
+linux_agent_units (const struct guest *guest)
+{
+  return convert_internal_facts (guest, &linux_agent_facts);
+}
 
 static const char *const sshd_files[] = {
   "/etc/ssh/sshd_config",
@@ -31,6 +108,7 @@ sshd_has_eic (struct convert_ctx *ctx, const char *path)
 static bool
 agents_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
+  char *const *units = linux_agent_units (ctx->guest);
   bool eic = false;
 
   for (size_t i = 0; sshd_files[i]; i++)
@@ -39,13 +117,13 @@ agents_applies (struct convert_ctx *ctx, char *why, size_t whylen)
     snprintf (why, whylen, "--agents=keep");
     return false;
   }
-  if (ctx->guest->agents == NULL && !eic) {
+  if (units == NULL && !eic) {
     snprintf (why, whylen, "no AWS agents installed");
     return false;
   }
   snprintf (why, whylen, "AWS agents present%s: %s",
             eic ? " (and EC2 Instance Connect in sshd)" : "",
-            ctx->guest->agents ? ctx->guest->agents[0] : "sshd");
+            units ? units[0] : "sshd");
   return true;
 }
 
@@ -53,21 +131,21 @@ agents_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 static int
 mask_unit (struct convert_ctx *ctx, const char *unit, struct v2v_error *err)
 {
+  static const char *const kinds[] = { "*.wants", "*.requires", NULL };
   guestfs_h *g = ctx->guest->g;
-  CLEANUP_STRV char **dirs = guestfs_ls (g, "/etc/systemd/system");
   char path[512];
   int r;
 
-  for (size_t i = 0; dirs && dirs[i]; i++) {
-    size_t l = strlen (dirs[i]);
-    if (!(l > 6 && strcmp (dirs[i] + l - 6, ".wants") == 0) &&
-        !(l > 9 && strcmp (dirs[i] + l - 9, ".requires") == 0))
-      continue;
-    snprintf (path, sizeof path, "/etc/systemd/system/%s/%s", dirs[i], unit);
-    if (guestfs_is_symlink (g, path) > 0 &&
-        (r = convert_internal_remove (ctx, path, "disable the AWS agent",
-                                      err)) < 0)
-      return r;
+  for (size_t k = 0; kinds[k]; k++) {
+    CLEANUP_STRV char **dirs =
+      convert_internal_list_dir (ctx, "/etc/systemd/system", kinds[k]);
+    for (size_t i = 0; dirs && dirs[i]; i++) {
+      snprintf (path, sizeof path, "%s/%s", dirs[i], unit);
+      if (guestfs_is_symlink (g, path) > 0 &&
+          (r = convert_internal_remove (ctx, path, "disable the AWS agent",
+                                        err)) < 0)
+        return r;
+    }
   }
   snprintf (path, sizeof path, "/etc/systemd/system/%s", unit);
   return convert_internal_symlink (ctx, "/dev/null", path,
@@ -130,10 +208,11 @@ sshd_line (const char *line, void *opaque)
 static int
 agents_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
+  char *const *units = linux_agent_units (ctx->guest);
   int r;
 
-  for (size_t i = 0; ctx->guest->agents && ctx->guest->agents[i]; i++) {
-    const char *unit = ctx->guest->agents[i];
+  for (size_t i = 0; units && units[i]; i++) {
+    const char *unit = units[i];
     r = ctx->opts->agents == CONVERT_AGENTS_REMOVE
       ? remove_unit (ctx, unit, err) : mask_unit (ctx, unit, err);
     if (r < 0)

@@ -12,7 +12,86 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
+
+/* The facts: which grub the guest boots with, and its files. */
+struct boot_facts {
+  bool grub2, bls, legacy;
+  const char *cfg;              /* grub.cfg in the guest, or NULL */
+  const char *mkconfig;         /* update-grub / grub2-mkconfig, or NULL */
+  char *esp;                    /* where fstab mounts the ESP, or NULL */
+};
+
+static void *
+boot_gather (struct convert_ctx *ctx)
+{
+  static const char *const cfgs[] = {
+    "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", NULL
+  };
+  static const char *const mkconfigs[] = {
+    "/usr/sbin/update-grub", "/usr/sbin/grub2-mkconfig",
+    "/usr/sbin/grub-mkconfig", NULL
+  };
+  struct boot_facts *f = calloc (1, sizeof *f);
+  CLEANUP_STRV char **entries = NULL;
+
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; cfgs[i] && !f->cfg; i++)
+    if (convert_internal_is_regular (ctx, cfgs[i])) {
+      f->cfg = cfgs[i];
+      f->grub2 = true;
+    }
+  for (size_t i = 0; mkconfigs[i] && !f->mkconfig; i++)
+    if (convert_internal_exists (ctx, mkconfigs[i]))
+      f->mkconfig = mkconfigs[i];
+  entries = convert_internal_list_dir (ctx, "/boot/loader/entries", "*");
+  f->bls = entries != NULL;
+  f->legacy = !f->grub2 &&
+    (convert_internal_is_regular (ctx, "/boot/grub/menu.lst") ||
+     convert_internal_is_regular (ctx, "/boot/grub/grub.conf"));
+  for (size_t i = 0; ctx->guest->esp && i < ctx->guest->nr_fstab; i++)
+    if (ctx->guest->fstab[i].fs == ctx->guest->esp && f->esp == NULL)
+      f->esp = strdup (ctx->guest->fstab[i].file);
+  return f;
+}
+
+static void
+boot_free (void *facts)
+{
+  struct boot_facts *f = facts;
+
+  if (f)
+    free (f->esp);
+  free (f);
+}
+
+static void
+boot_json (const void *facts, struct json_object *o)
+{
+  const struct boot_facts *f = facts;
+
+  json_object_object_add (o, "bootloader", json_object_new_string
+                          (f && f->grub2 ? (f->bls ? "grub2-bls" : "grub2")
+                           : f && f->legacy ? "grub-legacy" : "unknown"));
+}
+
+const struct convert_facts linux_boot_facts = {
+  .gather = boot_gather,
+  .json = boot_json,
+  .free = boot_free,
+};
+
+/* This guest's boot facts; a guest without any has no grub at all. */
+static const struct boot_facts *
+grub (const struct convert_ctx *ctx)
+{
+  static const struct boot_facts none;
+  const struct boot_facts *f = convert_internal_facts (ctx->guest,
+                                                       &linux_boot_facts);
+
+  return f ? f : &none;
+}
 
 static bool
 is_sep (char c)
@@ -161,25 +240,16 @@ defaults_files (struct convert_ctx *ctx)
 {
   static const char *const fixed[] = { "/etc/default/grub",
                                        "/etc/sysconfig/bootloader", NULL };
-  CLEANUP_STRV char **names = NULL;
+  CLEANUP_STRV char **dropins = NULL;
   char **v = NULL;
 
   for (size_t i = 0; fixed[i]; i++)
     if (convert_internal_is_regular (ctx, fixed[i]))
       (void) strv_add (&v, fixed[i]);
-  guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
-  if (guestfs_is_dir (ctx->guest->g, "/etc/default/grub.d") > 0)
-    names = guestfs_ls (ctx->guest->g, "/etc/default/grub.d");
-  guestfs_pop_error_handler (ctx->guest->g);
-  for (size_t i = 0; names && names[i]; i++) {
-    char path[512];
-    size_t l = strlen (names[i]);
-    if (l < 4 || strcmp (names[i] + l - 4, ".cfg") != 0)
-      continue;
-    snprintf (path, sizeof path, "/etc/default/grub.d/%s", names[i]);
-    if (convert_internal_is_regular (ctx, path))
-      (void) strv_add (&v, path);
-  }
+  dropins = convert_internal_list_dir (ctx, "/etc/default/grub.d", "*.cfg");
+  for (size_t i = 0; dropins && dropins[i]; i++)
+    if (convert_internal_is_regular (ctx, dropins[i]))
+      (void) strv_add (&v, dropins[i]);
   return v;
 }
 
@@ -225,15 +295,15 @@ needs_fix (struct convert_ctx *ctx, const char *path)
 static bool
 uefi_fallback_missing (struct convert_ctx *ctx, char *path, size_t len)
 {
-  const struct guest *guest = ctx->guest;
+  const char *esp = grub (ctx)->esp;
 
-  if (guest->firmware != FIRMWARE_UEFI || guest->esp_mountpoint == NULL)
+  if (ctx->guest->firmware != FIRMWARE_UEFI || esp == NULL)
     return false;
-  snprintf (path, len, "%s/EFI/BOOT/BOOTX64.EFI", guest->esp_mountpoint);
+  snprintf (path, len, "%s/EFI/BOOT/BOOTX64.EFI", esp);
   if (convert_internal_exists (ctx, path))
     return false;
   /* FAT is case-insensitive but libguestfs paths are not: look both ways. */
-  snprintf (path, len, "%s/EFI/BOOT/bootx64.efi", guest->esp_mountpoint);
+  snprintf (path, len, "%s/EFI/BOOT/bootx64.efi", esp);
   if (convert_internal_exists (ctx, path))
     return false;
   return true;
@@ -268,17 +338,16 @@ sets_force_partuuid (struct convert_ctx *ctx, const char *path)
 static char **
 force_partuuid_files (struct convert_ctx *ctx)
 {
-  const struct guest *guest = ctx->guest;
+  const struct guest_kernel *k = linux_default_kernel (ctx->guest);
   CLEANUP_STRV char **files = NULL;
   char **v = NULL;
 
-  if (guest->default_kernel < 0)
+  if (k == NULL)
     return NULL;
-  const char *ver = guest->kernels[guest->default_kernel].version;
-  if (convert_internal_kernel_builtin (ctx, ver, "CONFIG_VIRTIO_BLK",
-                                       "virtio_blk") &&
-      convert_internal_kernel_builtin (ctx, ver, "CONFIG_VIRTIO_PCI",
-                                       "virtio_pci"))
+  if (linux_kernel_builtin (ctx, k->version, "CONFIG_VIRTIO_BLK",
+                            "virtio_blk") &&
+      linux_kernel_builtin (ctx, k->version, "CONFIG_VIRTIO_PCI",
+                            "virtio_pci"))
     return NULL;
   files = defaults_files (ctx);
   for (size_t i = 0; files && files[i]; i++)
@@ -304,7 +373,7 @@ drop_force_partuuid (struct convert_ctx *ctx, struct v2v_error *err)
 {
   static const char reason[] = "GRUB_FORCE_PARTUUID boots without the "
     "initramfs, and this kernel has virtio_blk/virtio_pci only as modules";
-  const struct guest *guest = ctx->guest;
+  const struct boot_facts *f = grub (ctx);
   CLEANUP_STRV char **files = force_partuuid_files (ctx);
   int r;
 
@@ -314,55 +383,47 @@ drop_force_partuuid (struct convert_ctx *ctx, struct v2v_error *err)
     if ((r = convert_internal_edit_lines (ctx, files[i], force_partuuid_line,
                                           NULL, reason, NULL, err)) < 0)
       return r;
-  if (guest->grub_cfg == NULL || guest->grub_mkconfig == NULL)
+  if (f->cfg == NULL || f->mkconfig == NULL)
     return v2v_error_set (err, -ENOENT, "GRUB_FORCE_PARTUUID is set, and "
                           "there is no grub.cfg or grub-mkconfig to write "
                           "one without it");
   /* update-grub takes no arguments; grub(2)-mkconfig needs -o. */
-  const char *tool = strrchr (guest->grub_mkconfig, '/') + 1;
+  const char *tool = strrchr (f->mkconfig, '/') + 1;
   const char *update_grub[] = { tool, NULL };
-  const char *mkconfig[] = { tool, "-o", guest->grub_cfg, NULL };
+  const char *mkconfig[] = { tool, "-o", f->cfg, NULL };
   return convert_internal_run_rewrite (ctx, strcmp (tool, "update-grub") == 0
                                        ? update_grub : mkconfig,
-                                       guest->grub_cfg, reason, err);
+                                       f->cfg, reason, err);
 }
 
 /* Does any BLS entry name an EC2 device or the Xen console? */
 static bool
 bls_needs_fix (struct convert_ctx *ctx)
 {
-  CLEANUP_STRV char **names = NULL;
+  CLEANUP_STRV char **entries = NULL;
 
-  if (!ctx->guest->grub_bls)
+  if (!grub (ctx)->bls)
     return false;
-  guestfs_push_error_handler (ctx->guest->g, NULL, NULL);
-  names = guestfs_ls (ctx->guest->g, "/boot/loader/entries");
-  guestfs_pop_error_handler (ctx->guest->g);
-  for (size_t i = 0; names && names[i]; i++) {
-    char path[512];
-    size_t l = strlen (names[i]);
-    if (l < 5 || strcmp (names[i] + l - 5, ".conf") != 0)
-      continue;
-    snprintf (path, sizeof path, "/boot/loader/entries/%s", names[i]);
-    if (needs_fix (ctx, path))
+  entries = convert_internal_list_dir (ctx, "/boot/loader/entries", "*.conf");
+  for (size_t i = 0; entries && entries[i]; i++)
+    if (needs_fix (ctx, entries[i]))
       return true;
-  }
   return false;
 }
 
 static bool
 bootloader_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  const struct guest *guest = ctx->guest;
+  const struct boot_facts *f = grub (ctx);
   char fallback[512];
-  bool cfg = guest->grub_cfg && needs_fix (ctx, guest->grub_cfg);
+  bool cfg = f->cfg && needs_fix (ctx, f->cfg);
   bool def = defaults_need_fix (ctx);
   bool env = needs_fix (ctx, "/boot/grub2/grubenv");
   bool bls = bls_needs_fix (ctx);
   bool uefi = uefi_fallback_missing (ctx, fallback, sizeof fallback);
   CLEANUP_STRV char **partuuid = force_partuuid_files (ctx);
 
-  if (!guest->grub2) {
+  if (!f->grub2) {
     snprintf (why, whylen, "no grub2 configuration found");
     return false;
   }
@@ -438,21 +499,15 @@ fix_grubenv (struct convert_ctx *ctx, struct v2v_error *err)
 static int
 fix_bls (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  guestfs_h *g = ctx->guest->g;
-  CLEANUP_STRV char **names = NULL;
+  CLEANUP_STRV char **entries = NULL;
 
-  if (!ctx->guest->grub_bls)
+  if (!grub (ctx)->bls)
     return 0;
-  names = guestfs_ls (g, "/boot/loader/entries");
-  for (size_t i = 0; names && names[i]; i++) {
-    char path[512];
-    size_t l = strlen (names[i]);
-    if (l < 5 || strcmp (names[i] + l - 5, ".conf") != 0)
+  entries = convert_internal_list_dir (ctx, "/boot/loader/entries", "*.conf");
+  for (size_t i = 0; entries && entries[i]; i++) {
+    if (!convert_internal_is_regular (ctx, entries[i]))
       continue;
-    snprintf (path, sizeof path, "/boot/loader/entries/%s", names[i]);
-    if (!convert_internal_is_regular (ctx, path))
-      continue;
-    int r = convert_internal_edit_lines (ctx, path, cmdline_line, ctx,
+    int r = convert_internal_edit_lines (ctx, entries[i], cmdline_line, ctx,
                                          "BLS options named EC2 devices or "
                                          "the Xen console", NULL, err);
     if (r < 0)
@@ -468,7 +523,7 @@ fix_bls (struct convert_ctx *ctx, struct v2v_error *err)
 static int
 verify_grub_cfg (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  const char *cfg = ctx->guest->grub_cfg;
+  const char *cfg = grub (ctx)->cfg;
   CLEANUP_FREE char *data = NULL;
   int r;
 
@@ -501,7 +556,7 @@ static int
 ensure_uefi_fallback (struct convert_ctx *ctx, struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  const char *esp = ctx->guest->esp_mountpoint;
+  const char *esp = grub (ctx)->esp;
   char fallback[512], dir[512], src[1024], dst[1024];
   CLEANUP_STRV char **vendors = NULL;
   const char *shim = NULL, *grub = NULL;
@@ -546,7 +601,7 @@ ensure_uefi_fallback (struct convert_ctx *ctx, struct v2v_error *err)
 static int
 bootloader_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  const struct guest *guest = ctx->guest;
+  const struct boot_facts *f = grub (ctx);
   int r;
 
   {
@@ -563,8 +618,8 @@ bootloader_apply (struct convert_ctx *ctx, struct v2v_error *err)
   /* Before the grub.cfg edit: it may write a new grub.cfg. */
   if ((r = drop_force_partuuid (ctx, err)) < 0)
     return r;
-  if (guest->grub_cfg) {
-    r = convert_internal_edit_lines (ctx, guest->grub_cfg, cmdline_line, ctx,
+  if (f->cfg) {
+    r = convert_internal_edit_lines (ctx, f->cfg, cmdline_line, ctx,
                                      "root= named an EC2 device or the "
                                      "console was Xen's hvc0", NULL, err);
     if (r < 0)
@@ -578,6 +633,7 @@ bootloader_apply (struct convert_ctx *ctx, struct v2v_error *err)
 
 const struct convert_step convert_step_bootloader = {
   .name = "bootloader",
+  .compat_fix = true,
   .applies = bootloader_applies,
   .apply = bootloader_apply,
 };

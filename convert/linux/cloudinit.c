@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 /* cloud.cfg.d is merged in lexical order, the last file winning, and
  * images ship their own datasource_list late: the phony RHEL (like some
@@ -20,10 +20,120 @@
 #define DROPIN "/etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg"
 #define SEED   "/var/lib/cloud/seed/nocloud"
 
+/* What cloud-init the guest has: the facts this step decides on. */
+struct cloudinit_facts {
+  bool installed;
+  char *datasources;            /* datasource_list as configured, or NULL */
+  char *instance_id;            /* /var/lib/cloud/data/instance-id */
+};
+
+/* datasource_list: cloud.cfg, then each cloud.cfg.d .cfg in name order,
+ * the last setting winning, as cloud-init merges them.
+ */
+static void
+read_datasources (struct convert_ctx *ctx, struct cloudinit_facts *f)
+{
+  CLEANUP_STRV char **paths = NULL;
+  struct v2v_error ignored;
+
+  paths = convert_internal_list_dir (ctx, "/etc/cloud/cloud.cfg.d", "*.cfg");
+  for (size_t i = 0; i == 0 || (paths && paths[i - 1]); i++) {
+    const char *path = i == 0 ? "/etc/cloud/cloud.cfg" : paths[i - 1];
+    CLEANUP_FREE char *text = NULL;
+    char *ds;
+
+    if (convert_internal_is_regular (ctx, path) &&
+        convert_internal_read (ctx, path, &text, NULL, &ignored) == 0 &&
+        (ds = convert_internal_datasource_list (text)) != NULL) {
+      free (f->datasources);
+      f->datasources = ds;
+    }
+  }
+}
+
+static void *
+cloudinit_gather (struct convert_ctx *ctx)
+{
+  struct cloudinit_facts *f = calloc (1, sizeof *f);
+  CLEANUP_FREE char *id = NULL;
+  struct v2v_error ignored;
+
+  if (f == NULL)
+    return NULL;
+  f->installed = convert_internal_exists (ctx, "/usr/bin/cloud-init") &&
+    guestfs_is_dir (ctx->guest->g, "/etc/cloud") > 0;
+  if (!f->installed)
+    return f;
+  read_datasources (ctx, f);
+  if (convert_internal_read (ctx, "/var/lib/cloud/data/instance-id", &id,
+                             NULL, &ignored) == 0) {
+    id[strcspn (id, "\r\n")] = '\0';
+    /* Instance ids are written into a YAML file later: keep them plain. */
+    if (*id && strspn (id, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == strlen (id)
+        && strlen (id) < 128)
+      f->instance_id = TAKE_PTR (id);
+  }
+  return f;
+}
+
+static void
+cloudinit_json (const void *facts, struct json_object *o)
+{
+  const struct cloudinit_facts *f = facts;
+
+  json_object_object_add (o, "cloud_init",
+                          json_object_new_boolean (f && f->installed));
+  json_object_object_add (o, "cloud_init_datasources", f && f->datasources
+                          ? json_object_new_string (f->datasources) : NULL);
+  json_object_object_add (o, "instance_id", f && f->instance_id
+                          ? json_object_new_string (f->instance_id) : NULL);
+}
+
+static void
+cloudinit_compat_warnings (const void *facts, struct json_object *warnings)
+{
+  const struct cloudinit_facts *f = facts;
+
+  if (f && f->installed && f->datasources &&
+      strstr (f->datasources, "Ec2") != NULL &&
+      strstr (f->datasources, "NoCloud") == NULL)
+    convert_internal_json_addf (warnings, "cloud-init is limited to the Ec2 "
+                                "datasource: it will wait for EC2 metadata "
+                                "and fail on KubeVirt");
+}
+
+static void
+cloudinit_free (void *facts)
+{
+  struct cloudinit_facts *f = facts;
+
+  if (f == NULL)
+    return;
+  free (f->datasources);
+  free (f->instance_id);
+  free (f);
+}
+
+const struct convert_facts linux_cloudinit_facts = {
+  .gather = cloudinit_gather,
+  .json = cloudinit_json,
+  .compat_warnings = cloudinit_compat_warnings,
+  .free = cloudinit_free,
+};
+
+static const struct cloudinit_facts *
+facts_of (const struct convert_ctx *ctx)
+{
+  return convert_internal_facts (ctx->guest, &linux_cloudinit_facts);
+}
+
 static bool
 cloudinit_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  if (!ctx->guest->cloud_init) {
+  const struct cloudinit_facts *f = facts_of (ctx);
+
+  if (f == NULL || !f->installed) {
     snprintf (why, whylen, "cloud-init is not installed");
     return false;
   }
@@ -44,7 +154,7 @@ cloudinit_apply (struct convert_ctx *ctx, struct v2v_error *err)
     "# never the EC2 metadata service.\n"
     "datasource_list: [ NoCloud, ConfigDrive, None ]\n";
   static const char user_data[] = "#cloud-config\n{}\n";
-  const struct guest *guest = ctx->guest;
+  const struct cloudinit_facts *f = facts_of (ctx);
   CLEANUP_FREE char *meta = NULL;
   char newid[64];
   int r;
@@ -59,7 +169,7 @@ cloudinit_apply (struct convert_ctx *ctx, struct v2v_error *err)
   if (r < 0)
     return r;
 
-  const char *id = guest->instance_id;
+  const char *id = f ? f->instance_id : NULL;
   if (ctx->opts->cloud_init == CONVERT_CI_RESET || id == NULL) {
     /* A new identity: per-instance modules run once more on KubeVirt. */
     snprintf (newid, sizeof newid, "v2v-%lx", (unsigned long) time (NULL));

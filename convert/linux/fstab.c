@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 #define INSTANCE_STORE_COMMENT "# v2v-kubevirt: instance store, not migrated: "
 
@@ -125,6 +125,7 @@ fstab_apply (struct convert_ctx *ctx, struct v2v_error *err)
 
 const struct convert_step convert_step_fstab = {
   .name = "fstab",
+  .compat_fix = true,
   .applies = fstab_applies,
   .apply = fstab_apply,
 };

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 extern const char convert_health_probe_sh[];
 extern const size_t convert_health_probe_sh_len;
@@ -61,13 +61,14 @@ probe_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 static char *
 unit_text (struct convert_ctx *ctx)
 {
+  char *const *units = linux_agent_units (ctx->guest);
   char agents[1024] = "";
   char *s = NULL;
 
-  for (size_t i = 0; ctx->guest->agents && ctx->guest->agents[i]; i++) {
+  for (size_t i = 0; units && units[i]; i++) {
     size_t n = strlen (agents);
     snprintf (agents + n, sizeof agents - n, "%s%s", n ? "," : "",
-              ctx->guest->agents[i]);
+              units[i]);
   }
   if (asprintf (&s,
                 "# Installed by v2v-kubevirt (docs/agent-run.md): one health\n"

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 #define LINK_FILE "/etc/systemd/network/10-v2v-kubevirt-virtio.link"
 #define VIRTIO_NETWORK "/etc/systemd/network/80-v2v-kubevirt-virtio.network"
@@ -43,21 +43,31 @@ has_ec2_net_files (struct convert_ctx *ctx)
                                       "/etc/udev/rules.d/70-persistent-net.rules");
 }
 
+/* The interface names the guest's config names (netfacts.c), or NULL. */
+static char *const *
+nic_names (const struct convert_ctx *ctx)
+{
+  const struct linux_net_facts *f = convert_internal_facts (ctx->guest,
+                                                            &linux_net_facts);
+
+  return f ? f->nic_names : NULL;
+}
+
 static bool
 network_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  const struct guest *guest = ctx->guest;
+  char *const *names = nic_names (ctx);
 
   if (ctx->opts->network == CONVERT_NET_KEEP) {
     snprintf (why, whylen, "--network=keep");
     return false;
   }
-  if (guest->nic_names == NULL && !has_ec2_net_files (ctx)) {
+  if (names == NULL && !has_ec2_net_files (ctx)) {
     snprintf (why, whylen, "no interface-bound network config");
     return false;
   }
   snprintf (why, whylen, "config is bound to %s; virtio NIC would be "
-            "named differently", guest->nic_names ? guest->nic_names[0]
+            "named differently", names ? names[0]
             : "EC2 udev rules");
   return true;
 }
@@ -157,12 +167,12 @@ unpin_netplan_all (struct convert_ctx *ctx, struct v2v_error *err)
 static int
 network_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  const struct guest *guest = ctx->guest;
+  char *const *names = nic_names (ctx);
   bool masked_ec2_network = false;
   int r;
 
-  if (guest->nic_names) {
-    const char *name = guest->nic_names[0];
+  if (names) {
+    const char *name = names[0];
     CLEANUP_FREE char *link = NULL;
 
     if (asprintf (&link,
@@ -181,9 +191,9 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
                                 "named, so existing config applies", err);
     if (r < 0)
       return r;
-    for (size_t i = 1; guest->nic_names[i]; i++)
+    for (size_t i = 1; names[i]; i++)
       convert_internal_warn (ctx, "interface %s is configured too; only %s "
-                             "is mapped to the virtio NIC", guest->nic_names[i],
+                             "is mapped to the virtio NIC", names[i],
                              name);
   }
 
@@ -212,7 +222,7 @@ network_apply (struct convert_ctx *ctx, struct v2v_error *err)
    * replacement nothing would configure the virtio NIC.  Its MTU 9001
    * is EC2's, so it is not copied.
    */
-  if (masked_ec2_network && guest->nic_names == NULL) {
+  if (masked_ec2_network && names == NULL) {
     static const char network[] =
       "# Written by v2v-kubevirt.  On EC2, amazon-ec2-net-utils' "
       "80-ec2.network\n"

@@ -6,12 +6,55 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
+
+/* The facts: is SELinux enforcing or permissive in the guest's config?
+ * (A pointer to a bool, or NULL.) */
+static bool
+config_says (struct convert_ctx *ctx, const char *mode)
+{
+  CLEANUP_FREE char *data = NULL;
+  struct v2v_error ignored;
+
+  return convert_internal_is_regular (ctx, "/etc/selinux/config") &&
+    convert_internal_read (ctx, "/etc/selinux/config", &data, NULL,
+                           &ignored) == 0 &&
+    strstr (data, mode) != NULL;
+}
+
+static void *
+selinux_gather (struct convert_ctx *ctx)
+{
+  bool *enabled = malloc (sizeof *enabled);
+
+  if (enabled)
+    *enabled = config_says (ctx, "SELINUX=enforcing") ||
+      config_says (ctx, "SELINUX=permissive");
+  return enabled;
+}
+
+static void
+selinux_json (const void *facts, struct json_object *o)
+{
+  const bool *enabled = facts;
+
+  json_object_object_add (o, "selinux",
+                          json_object_new_boolean (enabled && *enabled));
+}
+
+const struct convert_facts linux_selinux_facts = {
+  .gather = selinux_gather,
+  .json = selinux_json,
+  .free = free,
+};
 
 static bool
 selinux_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  if (!ctx->guest->selinux) {
+  const bool *enabled = convert_internal_facts (ctx->guest,
+                                                &linux_selinux_facts);
+
+  if (enabled == NULL || !*enabled) {
     snprintf (why, whylen, "SELinux is not enabled in the guest");
     return false;
   }
@@ -79,6 +122,7 @@ selinux_apply (struct convert_ctx *ctx, struct v2v_error *err)
 
 const struct convert_step convert_step_selinux = {
   .name = "selinux",
+  .relabels = true,
   .applies = selinux_applies,
   .apply = selinux_apply,
 };

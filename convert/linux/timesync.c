@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 static const char *const conf_files[] = {
   "/etc/chrony/chrony.conf", "/etc/chrony.conf", "/etc/ntp.conf",

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../internal.h"
+#include "linux.h"
 
 static const char *const xen_gettys[] = {
   "/etc/systemd/system/getty.target.wants/serial-getty@hvc0.service",

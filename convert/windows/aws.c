@@ -36,7 +36,7 @@ drop_filters (struct win_reg *reg, int64_t node, const char *keypath,
               const char *name, struct v2v_error *err)
 {
   guestfs_h *g = reg->ctx->guest->g;
-  const struct guest_windows *w = reg->ctx->guest->win;
+  const struct guest_windows *w = win_guest (reg->ctx->guest);
   size_t len = 0, o = 0;
   bool dropped = false;
   char shown[1024] = "";
@@ -132,7 +132,7 @@ edit_system (struct win_reg *reg, void *opaque, struct v2v_error *err)
 static bool
 aws_applies (struct convert_ctx *ctx, char *why, size_t len)
 {
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
   bool agents = ctx->opts->agents != CONVERT_AGENTS_KEEP;
   char list[512] = "";
 
@@ -158,7 +158,7 @@ aws_applies (struct convert_ctx *ctx, char *why, size_t len)
 static int
 aws_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  struct aws a = { .w = ctx->guest->win,
+  struct aws a = { .w = win_guest (ctx->guest),
                    .agents = ctx->opts->agents != CONVERT_AGENTS_KEEP };
 
   return win_reg_edit (ctx, a.w->system_hive, "SYSTEM",

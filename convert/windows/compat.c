@@ -47,7 +47,7 @@ static int
 service_start (struct convert_ctx *ctx, const char *name)
 {
   guestfs_h *g = ctx->guest->g;
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
   struct v2v_error ignored = { 0 };
   char cs[32], key[256];
   uint32_t start = 0;
@@ -65,12 +65,11 @@ service_start (struct convert_ctx *ctx, const char *name)
 }
 
 void
-convert_internal_windows_preflight (struct convert_ctx *ctx,
-                                    struct json_object *reasons,
-                                    struct json_object *warnings,
-                                    bool *wont_boot)
+win_preflight (struct convert_ctx *ctx, struct preflight *pf)
 {
-  const struct guest_windows *w = ctx->guest->win;
+  struct json_object *reasons = pf->reasons, *warnings = pf->warnings;
+  bool *wont_boot = &pf->wont_boot;
+  const struct guest_windows *w = win_guest (ctx->guest);
   const char *ahci = ahci_driver (w);
   char buf[512];
   int start = service_start (ctx, ahci);
@@ -123,7 +122,7 @@ convert_internal_windows_preflight (struct convert_ctx *ctx,
 static bool
 storahci_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 {
-  const char *ahci = ahci_driver (ctx->guest->win);
+  const char *ahci = ahci_driver (win_guest (ctx->guest));
   int start = service_start (ctx, ahci);
 
   if (start < 0) {
@@ -142,7 +141,7 @@ storahci_applies (struct convert_ctx *ctx, char *why, size_t whylen)
 static int
 set_boot_start (struct win_reg *reg, void *opaque, struct v2v_error *err)
 {
-  const struct guest_windows *w = reg->ctx->guest->win;
+  const struct guest_windows *w = win_guest (reg->ctx->guest);
   char cs[32], key[256];
 
   (void) opaque;
@@ -154,13 +153,14 @@ set_boot_start (struct win_reg *reg, void *opaque, struct v2v_error *err)
 static int
 storahci_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  return win_reg_edit (ctx, ctx->guest->win->system_hive, "SYSTEM",
+  return win_reg_edit (ctx, win_guest (ctx->guest)->system_hive, "SYSTEM",
                        "the boot disk is SATA (AHCI) in KubeVirt "
                        "compatibility mode", set_boot_start, NULL, err);
 }
 
 const struct convert_step convert_step_win_compat_storahci = {
   .name = "compat-storahci",
+  .compat_fix = true,
   .applies = storahci_applies,
   .apply = storahci_apply,
 };

@@ -77,7 +77,7 @@ has_virtio (struct convert_ctx *ctx)
   struct v2v_error ignored;
   bool found = false;
 
-  if (win_reg_open_ro (g, ctx->guest->win->software_hive, &ignored) < 0)
+  if (win_reg_open_ro (g, win_guest (ctx->guest)->software_hive, &ignored) < 0)
     return false;
   int64_t n = win_reg_lookup (g, CURRENT_VERSION);
   if (n > 0) {
@@ -103,7 +103,7 @@ devicepath_applies (struct convert_ctx *ctx, char *why, size_t len)
 static int
 devicepath_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
-  return win_reg_edit (ctx, ctx->guest->win->software_hive, "SOFTWARE",
+  return win_reg_edit (ctx, win_guest (ctx->guest)->software_hive, "SOFTWARE",
                        "DevicePath: Plug and Play looks in the VirtIO "
                        "directory", edit_software, NULL, err);
 }

@@ -253,11 +253,10 @@ basename_of (const char *p)
 }
 
 enum convert_status
-convert_internal_windows_prepare (struct convert_ctx *ctx,
-                                  struct v2v_error *err)
+win_prepare (struct convert_ctx *ctx, struct v2v_error *err)
 {
   struct guest *guest = ctx->guest;
-  struct guest_windows *w = guest->win;
+  struct guest_windows *w = win_guest (guest);
   const struct convert_options *opts = ctx->opts;
   const char *var, *root;
   const char *osdir = w->osdir;
@@ -349,7 +348,7 @@ convert_internal_windows_prepare (struct convert_ctx *ctx,
 static bool
 drivers_applies (struct convert_ctx *ctx, char *why, size_t len)
 {
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
   size_t n = 0;
 
   for (; w->driver_files && w->driver_files[n]; n++)
@@ -364,7 +363,7 @@ static int
 drivers_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
   CLEANUP_FREE char *vdir = NULL, *sysdrv = NULL, *sdp = NULL;
   char dst[4096];
   int r;

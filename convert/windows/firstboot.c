@@ -146,7 +146,7 @@ edit_system (struct win_reg *reg, void *opaque, struct v2v_error *err)
 static bool
 firstboot_applies (struct convert_ctx *ctx, char *why, size_t len)
 {
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
 
   snprintf (why, len, "service " WIN_FIRSTBOOT_SERVICE " runs "
             SCRIPT_NAME ": pnputil -i -a on the VirtIO drivers%s%s%s",
@@ -161,7 +161,7 @@ static int
 firstboot_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
   CLEANUP_FREE char *text = script (w);
   CLEANUP_FREE char *sr = guestfs_case_sensitive_path (g, w->systemroot);
   char path[4096];

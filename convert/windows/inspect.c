@@ -97,7 +97,7 @@ static void
 read_software (struct guest *guest)
 {
   guestfs_h *g = guest->g;
-  struct guest_windows *w = guest->win;
+  struct guest_windows *w = win_guest (guest);
   struct v2v_error ignored;
   int64_t n;
 
@@ -168,7 +168,7 @@ static void
 read_system (struct guest *guest)
 {
   guestfs_h *g = guest->g;
-  struct guest_windows *w = guest->win;
+  struct guest_windows *w = win_guest (guest);
   struct v2v_error ignored;
   char cs[32], path[128];
   uint32_t v;
@@ -275,7 +275,8 @@ mount_root (struct guest *guest, struct v2v_error *err)
 }
 
 enum convert_status
-convert_internal_windows_inspect (struct guest *guest, struct v2v_error *err)
+win_inspect (struct guest *guest, const char *os_release,
+             struct v2v_error *err)
 {
   guestfs_h *g = guest->g;
   struct guest_windows *w;
@@ -283,14 +284,23 @@ convert_internal_windows_inspect (struct guest *guest, struct v2v_error *err)
   bool found = false;
   enum convert_status st;
 
+  (void) os_release;
   guest->type = strdup ("windows");
-  w = guest->win = calloc (1, sizeof *w);
+  w = guest->os_data = calloc (1, sizeof *w);
   if (w == NULL || guest->type == NULL) {
     v2v_error_set (err, -ENOMEM, "windows");
     return CONVERT_ERR_INTERNAL;
   }
   guestfs_umount_all (g);
-  roots = guestfs_inspect_os (g);
+  /* inspect_os reads every filesystem and every root's hives: about 10 s
+   * a disk under TCG.  Its results stay in the handle, so a handle that
+   * was inspected already (a second guest model on the same disks, as
+   * tests/tools/convert-step-dump.c builds one a step) reuses them. */
+  roots = guestfs_inspect_get_roots (g);
+  if (roots == NULL || roots[0] == NULL) {
+    strv_free (roots);
+    roots = guestfs_inspect_os (g);
+  }
   if (roots == NULL) {
     convert_internal_gerror (g, err, "inspect_os", guest->root);
     return CONVERT_ERR_INTERNAL;
@@ -362,8 +372,10 @@ convert_internal_windows_inspect (struct guest *guest, struct v2v_error *err)
 }
 
 void
-convert_internal_windows_free (struct guest_windows *w)
+win_free (struct guest *guest)
 {
+  struct guest_windows *w = win_guest (guest);
+
   if (w == NULL)
     return;
   free (w->systemroot);
@@ -398,12 +410,14 @@ strv_json (char **v)
 }
 
 void
-convert_internal_windows_guest_json (const struct guest *guest,
-                                     struct json_object *o)
+win_guest_json (const struct guest *guest, struct json_object *o)
 {
-  const struct guest_windows *w = guest->win;
-  struct json_object *j = json_object_new_object ();
+  const struct guest_windows *w = win_guest (guest);
+  struct json_object *j;
 
+  if (w == NULL)
+    return;
+  j = json_object_new_object ();
   json_object_object_add (j, "systemroot",
                           json_object_new_string (w->systemroot ? w->systemroot : ""));
   if (w->variant)
@@ -426,25 +440,25 @@ convert_internal_windows_guest_json (const struct guest *guest,
   json_object_object_add (o, "windows", j);
 }
 
-struct json_object *
-convert_internal_windows_registry_json (const struct guest *guest)
+void
+win_report_json (const struct guest *guest, struct json_object *report)
 {
-  const struct guest_windows *w = guest->win;
+  const struct guest_windows *w = win_guest (guest);
 
-  return w->registry ? json_object_get (w->registry)
-    : json_object_new_array ();
+  json_object_object_add (report, "registry", w && w->registry
+                          ? json_object_get (w->registry)
+                          : json_object_new_array ());
 }
 
 void
-convert_internal_windows_hints (const struct guest *guest,
-                                const struct convert_options *opts,
-                                struct json_object *hints)
+win_hints (const struct guest *guest, const struct convert_options *opts,
+           struct json_object *hints)
 {
   /* Windows keeps the RTC in local time unless RealTimeIsUniversal=1;
    * KubeVirt's clock must match, or the guest's time is off by the
    * time zone until it syncs. */
   json_object_object_add (hints, "clock", json_object_new_string
-                          (guest->win->rtc_utc ? "utc" : "localtime"));
+                          (win_guest (guest)->rtc_utc ? "utc" : "localtime"));
   if (opts->block_driver == CONVERT_BLOCK_VIRTIO_SCSI &&
       opts->compat == CONVERT_COMPAT_OFF)
     json_object_object_add (hints, "diskBus", json_object_new_string ("scsi"));

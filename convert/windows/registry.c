@@ -88,7 +88,7 @@ static void
 record (struct win_reg *reg, const char *keypath, const char *name,
         const char *type, const char *shown)
 {
-  struct guest_windows *w = reg->ctx->guest->win;
+  struct guest_windows *w = win_guest (reg->ctx->guest);
   struct json_object *o = json_object_new_object ();
   char key[1024];
 
@@ -253,16 +253,15 @@ win_reg_edit (struct convert_ctx *ctx, const char *hive_path,
 {
   guestfs_h *g = ctx->guest->g;
   struct win_reg reg = { .ctx = ctx, .hive_name = hive_name };
-  char before[65];
-  char *bak = NULL;
+  struct convert_change c;
   int r;
 
-  r = convert_internal_backup_begin (ctx, hive_path, before, &bak, err);
+  r = convert_internal_change_begin (ctx, &c, hive_path, false, err);
   if (r < 0)
     return r;
   if (guestfs_hivex_open (g, hive_path, GUESTFS_HIVEX_OPEN_WRITE, 1,
                           -1) == -1) {
-    free (bak);
+    convert_internal_change_abandon (&c);
     return convert_internal_gerror (g, err, "hivex_open", hive_path);
   }
   r = f (&reg, opaque, err);
@@ -271,9 +270,8 @@ win_reg_edit (struct convert_ctx *ctx, const char *hive_path,
   /* Without a commit, nothing is written: the hive stays as it was. */
   guestfs_hivex_close (g);
   if (r < 0) {
-    free (bak);
+    convert_internal_change_abandon (&c);
     return r;
   }
-  return convert_internal_log_rewrite (ctx, hive_path, before, bak, reason,
-                                       err);
+  return convert_internal_change_end (ctx, &c, NULL, NULL, 0, reason, err);
 }

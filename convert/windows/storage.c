@@ -153,7 +153,7 @@ old_windows (const struct guest_windows *w)
 static bool
 storage_applies (struct convert_ctx *ctx, char *why, size_t len)
 {
-  const struct guest_windows *w = ctx->guest->win;
+  const struct guest_windows *w = win_guest (ctx->guest);
 
   snprintf (why, len, "%s as a boot-start service, bound to its PCI IDs in "
             "the %s", w->block_driver, old_windows (w)
@@ -166,7 +166,7 @@ static int
 storage_apply (struct convert_ctx *ctx, struct v2v_error *err)
 {
   guestfs_h *g = ctx->guest->g;
-  struct storage s = { .w = ctx->guest->win };
+  struct storage s = { .w = win_guest (ctx->guest) };
   const struct guest_windows *w = s.w;
   char sum[SHA256_HEX_LEN];
   int r;

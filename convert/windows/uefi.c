@@ -83,6 +83,7 @@ uefi_apply (struct convert_ctx *ctx, struct v2v_error *err)
 
 const struct convert_step convert_step_win_uefi = {
   .name = "uefi-fallback",
+  .compat_fix = true,
   .applies = uefi_applies,
   .apply = uefi_apply,
 };

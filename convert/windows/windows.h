@@ -51,6 +51,29 @@ struct guest_windows {
   struct json_object *registry;
 };
 
+/* guest->os_data of a Windows guest. */
+static inline struct guest_windows *
+win_guest (const struct guest *guest)
+{
+  return guest->os_data;
+}
+
+/* inspect.c, drivers.c and compat.c: the family's callbacks
+ * (steps.c registers them). */
+extern enum convert_status win_inspect (struct guest *guest,
+                                        const char *os_release,
+                                        struct v2v_error *err);
+extern enum convert_status win_prepare (struct convert_ctx *ctx,
+                                        struct v2v_error *err);
+extern void win_preflight (struct convert_ctx *ctx, struct preflight *pf);
+extern void win_guest_json (const struct guest *guest, struct json_object *o);
+extern void win_report_json (const struct guest *guest,
+                             struct json_object *report);
+extern void win_hints (const struct guest *guest,
+                       const struct convert_options *opts,
+                       struct json_object *hints);
+extern void win_free (struct guest *guest);
+
 /* The VirtIO directory under %SystemRoot%, in the guest. */
 #define WIN_VIRTIO_DIR "Drivers/VirtIO"
 /* The name of the first boot service and its script. */

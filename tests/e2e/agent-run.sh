@@ -164,6 +164,8 @@ term=$T/termination-log
 [ "$(stat -c %s "$term")" -le 4096 ] || fail "termination message > 4096 bytes"
 jq -e . "$term" >/dev/null || fail "termination message is not JSON: $(cat "$term")"
 outcome=$(jq -r .outcome "$term")
+# The report, when the run got to write one (not after a forced exit).
+[ ! -s "$T/report.json" ] || validate_report "$T/report.json"
 
 # Nothing secret anywhere: logs, reports, termination message, requests.
 for f in "$T/agent.log" "$term" "$T/report.json" "$T/requests.jsonl" \

@@ -30,6 +30,7 @@ set +e
 "$V2V_AGENT" convert --compat --report "$work/report.json" "$img"
 rc=$?
 set -e
+validate_report "$work/report.json"
 [ "$(sha256sum < "$img")" = "$before" ] || fail "the preflight wrote to the disk"
 [ "$(report .preflight.verdict)" = "$expect" ] ||
     fail "verdict $(report .preflight.verdict), want $expect"

@@ -33,6 +33,7 @@ jq_report () { jq -r "$1" "$work/report.json"; }
 echo "== convert $variant"
 timeout 900 "$V2V_AGENT" convert --report "$work/report.json" \
     --overlay-dir "$work/overlay" "$img" || fail "convert exited $?"
+validate_report "$work/report.json"
 
 [ "$(jq_report .status)" = converted ] || fail "status $(jq_report .status)"
 [ "$(jq_report .kubevirt_hints.firmware)" = "$firmware" ] ||
@@ -102,6 +103,7 @@ echo "== second run changes nothing"
 before=$(sha256sum < "$img")
 timeout 900 "$V2V_AGENT" convert --report "$work/report2.json" \
     --overlay-dir "$work/overlay" "$img" || fail "second convert exited $?"
+validate_report "$work/report2.json"
 [ "$(jq -r .status "$work/report2.json")" = already-converted ] ||
     fail "second run status $(jq -r .status "$work/report2.json")"
 [ "$(sha256sum < "$img")" = "$before" ] || fail "second run changed the disk"

@@ -4,12 +4,14 @@
 set -euo pipefail
 img=$1
 : "${V2V_AGENT:?}"
+. "$(dirname "$0")/../lib/report.sh"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 before=$(sha256sum < "$img")
 "$V2V_AGENT" convert --dry-run --report "$out/plan.json" "$img"
 after=$(sha256sum < "$img")
 [ "$before" = "$after" ] || { echo "FAIL: --dry-run changed $img"; exit 1; }
+validate_report "$out/plan.json"
 jq -e '.dry_run == true and .status == "planned" and (.changes | length == 0) and
        (.steps | any(.result == "planned")) and
        (.steps | all(.result == "planned" or .result == "skipped"))' \

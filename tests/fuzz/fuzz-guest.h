@@ -48,7 +48,6 @@ fuzz_guest_init (void)
   fuzz_guest.fs = fs;
   fuzz_guest.nr_fs = 6;
   fuzz_guest.nr_disks = 27;
-  fuzz_guest.default_kernel = -1;
 }
 
 /* The input as a C string (guest files are read whole, then handled as

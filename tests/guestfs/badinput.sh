@@ -173,6 +173,7 @@ sed 's/^/  | /' "$work/stderr"
 
 [ $rc -ne 124 ] || fail "v2v-agent timed out after $limit s"
 [ $rc -eq "$code" ] || fail "exit code $rc, expected $code"
+validate_report "$work/report.json"
 
 if [ -n "$msg$re" ]; then
     found=0

@@ -22,6 +22,7 @@ rc=0
     "$check/al2023.img" 2> "$check/log" || rc=$?
 name=al2023-check
 [ "$rc" -eq 20 ] || { cat "$check/log" >&2; fail "check exited $rc, want 20"; }
+validate_report "$check/report.json"
 [ "$(sha256sum < "$check/al2023.img")" = "$before" ] ||
     fail "the check wrote to the disk"
 got=$(jq -c '[.status, .preflight.verdict, .preflight.fixes,

@@ -28,6 +28,7 @@ run () {
     rc=0
     "$V2V_AGENT" convert "--compat=$2" --report "$rep" "$img" \
         2> "$work/$1-$2.log" || rc=$?
+    validate_report "$rep"
 }
 
 # win2k22, check: read-only, one fix.

@@ -72,6 +72,7 @@ phony_convert () {
         [ -f "$work/report.json" ] && jq . "$work/report.json" >&2
         die "convert $g exited $rc"
     fi
+    validate_report "$work/report.json"
     sed -n '/^guest:/,$p' "$work/convert.log"
 
     echo "== read back $g"
@@ -98,7 +99,8 @@ report () { jq -r "$@" "$work/report.json"; }
 # Every non-directory of a tree: path, type (f, l) and link target.
 tree_entries () {
     (cd "$1" && find . -mindepth 1 ! -type d \
-         ! -path './var/lib/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
+         ! -path './var/lib/v2v-kubevirt/backup/*' \
+         ! -path './ProgramData/v2v-kubevirt/backup/*' -printf '/%P\t%y\t%l\n')
 }
 
 # The change list of expect_changes, into $work/changes.
@@ -207,8 +209,22 @@ expect_step () {
 sha_of () { sha256sum < "$1" | cut -d' ' -f1; }
 
 check_report () {
-    local path action backup first last n
+    local n
     [ "$(report .status)" = converted ] || fail "status $(report .status)"
+    check_report_changes
+
+    # The marker counts the changes made before it.
+    n=$(report '.changes | length')
+    printf 'v2v-agent\n%s\n' $((n - 1)) |
+        expect_output "the marker" jq -r '(.converted_by | sub(" .*"; "")), .changes' \
+            "$conv/var/lib/v2v-kubevirt/converted.json"
+}
+
+# The report's change list against the trees: every changed file named,
+# and nothing else; every backup the original; the checksums those read
+# back.  (check_report, and step-lib.sh for one step's changes.)
+check_report_changes () {
+    local path action backup first last
 
     # The report names every file that changed, and nothing else (the
     # tool log changes through the "run" entries).
@@ -246,12 +262,6 @@ check_report () {
     done < <(report '[.changes[] | select(.action != "run")] | group_by(.path)[] |
                      [.[0].path, .[0].sha256_before // "-",
                       .[-1].sha256_after // "-"] | @tsv')
-
-    # The marker counts the changes made before it.
-    n=$(report '.changes | length')
-    printf 'v2v-agent\n%s\n' $((n - 1)) |
-        expect_output "the marker" jq -r '(.converted_by | sub(" .*"; "")), .changes' \
-            "$conv/var/lib/v2v-kubevirt/converted.json"
 }
 
 # SELinux guests: this libguestfs may lack selinux_relabel, and then the
@@ -264,9 +274,9 @@ selinux_autorelabel () {
 
 finish () {
     if [ "$failures" -gt 0 ]; then
-        echo "convert-phony-$name: $failures check(s) failed; the report:" >&2
+        echo "${test_name:-convert-phony-$name}: $failures check(s) failed; the report:" >&2
         jq . "$work/report.json" >&2 || true
         exit 1
     fi
-    echo "convert-phony-$name: every expected edit is there, and nothing else"
+    echo "${test_name:-convert-phony-$name}: every expected edit is there, and nothing else"
 }

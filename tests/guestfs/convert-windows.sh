@@ -54,23 +54,14 @@ trap 'rm -rf "$work"' EXIT
 img=$work/$guest.img
 cp --sparse=always "$fixture" "$img"
 
-# A fake virtio-win tree, as virtio-win's RPM lays it out (drivers/...),
-# plus guest-agent/ from the ISO list.  Each file holds its own path, so
-# a copy in the guest can be traced back to the file it came from.
-fake_tree () {
-    local dir=$1 p
-    while read -r p; do
-        mkdir -p "$dir/$(dirname "$p")"
-        printf 'placeholder %s\n' "$p" > "$dir/$p"
-    done < <(cat "$SHARED_DATA/phony-windows/virtio-win-drivers-list.txt"
-             sed -n 's|^cd/\(guest-agent/.*\)|\1|p' \
-                 "$SHARED_DATA/phony-windows/virtio-win-iso-list.txt")
-}
+# shellcheck source=tests/guestfs/fake-virtio-win.sh
+. "$here/fake-virtio-win.sh"
 
 convert () {
     local rc=0
     "$V2V_AGENT" convert --report "$work/report.json" \
         --overlay-dir "$work/overlay" "$@" "$img" 2> "$work/convert.log" || rc=$?
+    validate_report "$work/report.json"
     return $rc
 }
 

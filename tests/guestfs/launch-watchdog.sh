@@ -45,6 +45,7 @@ grep -qxF "v2v: error: $msg" "$work/convert.log" ||
 grep -qF 'the appliance did not start within 1 s; its qemu was killed; starting the appliance again (attempt 2 of 2)' \
     "$work/convert.log" || fail "the retry is not in the log"
 if [ -f "$work/report.json" ]; then
+    validate_report "$work/report.json"
     got=$(jq -r '[.status, .launch_attempts, .launch_timeout, .error] | @tsv' \
           "$work/report.json")
     want=$(printf '%s\t%s\t%s\t%s' internal-error 2 1 "$msg")

@@ -20,10 +20,11 @@ opts=() status='' msg='' re='' secret='' keyfile=''
 # code:  the exit code
 # msg:   what the error message starts with (after "v2v: error: "), or
 # re:    an extended regular expression for it, where it holds a number
-# status: the report's status, empty where no report is written
+# status: the report's status, empty where it is not checked
 case $case in
     blank)
-        # blockdev refuses before the appliance is started: no report.
+        # blockdev refuses before the appliance is started: a report
+        # without a guest (validated below like every other).
         disks=(blank) code=4
         msg='no operating system found: 1 disks are blank or unrecognised' ;;
     no-os-release)
@@ -101,6 +102,8 @@ fail () { echo "FAIL $case: $*" >&2; exit 1; }
 
 [ $rc -ne 124 ] || fail "v2v-agent timed out"
 [ $rc -eq "$code" ] || fail "exit code $rc, expected $code"
+# Every refusal writes a report, blockdev's too.
+validate_report "$work/report.json"
 
 # The message the user reads in the termination log: once, as an error.
 found=0

@@ -54,3 +54,32 @@ set_tests_properties(agent-run PROPERTIES
 # Sends Events through the reporter, for agent-run.sh's repeat check.
 add_executable(reporter-events ${CMAKE_CURRENT_SOURCE_DIR}/reporter-events.c)
 target_link_libraries(reporter-events PRIVATE v2vagent)
+
+# v2v-agent with a stand-in for convert_run (agent-fakeconvert.c): the
+# commands, the pipeline, blockdev, the child process, the report and
+# the termination message are the real ones.  agent-pipeline.sh runs
+# both "convert" and "run" through a commit that fails and a report
+# that cannot be written.
+add_executable(v2v-agent-fakeconvert $<TARGET_OBJECTS:v2vagentcmds>
+  ${CMAKE_CURRENT_SOURCE_DIR}/agent-fakeconvert.c)
+target_link_libraries(v2v-agent-fakeconvert PRIVATE v2vagentcmds v2vagent
+  v2vcommon v2vblockdev v2vk8s)
+target_include_directories(v2v-agent-fakeconvert PRIVATE
+  ${PROJECT_SOURCE_DIR}/convert)
+v2v_test_program(v2v_agent_fakeconvert v2v-agent-fakeconvert)
+add_test(NAME agent-pipeline
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-pipeline.sh)
+# 24 s normally; 14 agent runs under valgrind take far longer.
+set_tests_properties(agent-pipeline PROPERTIES
+  LABELS unit TIMEOUT 400 SKIP_RETURN_CODE 77
+  ENVIRONMENT "V2V_AGENT=${v2v_agent_fakeconvert}")
+
+# The result table against the exit codes and reasons in the docs.
+add_executable(agent-results-dump
+  ${CMAKE_CURRENT_SOURCE_DIR}/agent-results-dump.c)
+target_link_libraries(agent-results-dump PRIVATE v2vagent)
+v2v_test_program(agent_results_dump agent-results-dump)
+add_test(NAME agent-results-docs
+  COMMAND sh -c "${agent_results_dump} > agent-results.json && python3 ${CMAKE_CURRENT_SOURCE_DIR}/agent-results-docs.py agent-results.json ${PROJECT_SOURCE_DIR}/docs"
+  WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(agent-results-docs PROPERTIES LABELS unit TIMEOUT 60)

@@ -6,7 +6,7 @@
 
 #include <criterion/criterion.h>
 
-#include "internal.h"
+#include "linux/linux.h"
 
 Test (kernel_version, debian)
 {

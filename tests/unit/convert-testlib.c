@@ -54,5 +54,4 @@ test_guest_init (struct guest *guest)
   guest->fs = fs;
   guest->nr_fs = TFS_COUNT;
   guest->nr_disks = 27;
-  guest->default_kernel = -1;
 }

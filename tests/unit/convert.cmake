@@ -1,7 +1,7 @@
 # Unit tests for convert/: the pure functions (device names, fstab, text
 # editing, kernel command lines, kernel versions, network config) on a
 # guest model built by hand.  No appliance.
-foreach(t fsmap text cmdline kernel netconf)
+foreach(t fsmap text cmdline kernel netconf preflight)
   v2v_unit_test(test-convert-${t}
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/convert-${t}.c
             ${CMAKE_CURRENT_SOURCE_DIR}/convert-testlib.c

@@ -11,7 +11,11 @@
 set -euo pipefail
 variant=$1 firmware=$2 img=$3 stage=$4
 : "${V2V_AGENT:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/functions.sh"
 log=$(dirname "$img")/$variant-unconverted-serial.log
+# Every failure names the variant and the serial log.
+TEST_CASE="$variant, serial log $log"
 before=$(stat -c '%s %Y' "$img")
 
 set +e
@@ -21,7 +25,6 @@ verdict=$("$V2V_AGENT" verify --firmware "$firmware" --bus virtio \
 rc=$?
 set -e
 echo "$verdict"
-fail () { echo "FAIL ($variant unconverted): $* (serial log: $log)"; exit 1; }
 [ "$rc" -eq 23 ] || fail "expected verify exit 23 (no-boot), got $rc"
 got=$(echo "$verdict" | jq -r '.verdict + " " + .stage')
 [ "$got" = "no-boot $stage" ] || fail "verdict $got, want no-boot $stage"

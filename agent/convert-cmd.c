@@ -1,23 +1,18 @@
 /* v2v-agent convert [OPTIONS] [DISK...]
  *
- * blockdev (discover, probe, overlay) -> convert_run -> commit or
- * discard -> report.  The devices are written only by the final commit,
- * after every step of the conversion succeeded.
+ * The pipeline (pipeline.c: discover, probe, overlay, convert, commit or
+ * discard, report) with the log for a person at a terminal and a
+ * summary of the report at the end.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "agent.h"
-#include "blockdev.h"
-#include "cleanup.h"
-#include "convert.h"
 #include "log.h"
-#include "sha256.h"
+#include "pipeline.h"
+#include "report.h"
 
 static void
 usage (FILE *fp)
@@ -57,153 +52,18 @@ usage (FILE *fp)
 "  --block-driver virtio-blk|virtio-scsi    (default virtio-blk)\n");
 }
 
-int
-agent_parse_enum (const char *opt, const char *val, const char *const *names)
-{
-  for (int i = 0; names[i]; i++)
-    if (strcmp (val, names[i]) == 0)
-      return i;
-  log_error ("--%s: unknown value '%s'", opt, val);
-  return -1;
-}
-
-int
-agent_exit_for (enum convert_status s)
-{
-  switch (s) {
-  case CONVERT_OK: case CONVERT_ALREADY_DONE: return AGENT_EXIT_OK;
-  case CONVERT_ERR_NO_OS:       return AGENT_EXIT_NO_OS;
-  case CONVERT_ERR_MULTI_OS:    return AGENT_EXIT_MULTI_OS;
-  case CONVERT_ERR_UNSUPPORTED: return AGENT_EXIT_UNSUPPORTED;
-  case CONVERT_ERR_XEN_PV_ONLY: return AGENT_EXIT_XEN_PV_ONLY;
-  case CONVERT_ERR_NO_SPACE:    return AGENT_EXIT_NO_SPACE;
-  case CONVERT_ERR_FS_STATE:    return AGENT_EXIT_FS_STATE;
-  case CONVERT_ERR_LUKS_KEY:    return AGENT_EXIT_LUKS_KEY;
-  case CONVERT_ERR_FAILED:      return AGENT_EXIT_STEP_FAILED;
-  case CONVERT_COMPAT_NEEDS_FIXES: return AGENT_EXIT_COMPAT_FIXES;
-  case CONVERT_COMPAT_WONT_BOOT: return AGENT_EXIT_COMPAT_WONT_BOOT;
-  case CONVERT_ERR_VIRTIO_WIN:  return AGENT_EXIT_VIRTIO_WIN;
-  case CONVERT_ERR_BITLOCKER:   return AGENT_EXIT_BITLOCKER;
-  default:                      return AGENT_EXIT_INTERNAL;
-  }
-}
-
-/* "--key all:file:PATH" becomes "all:key:<contents>", so the secret is
- * read once, here, and never appears on a command line or in a log.
- */
-char *
-agent_resolve_key (const char *arg)
-{
-  const char *c = strchr (arg, ':');
-  char *out = NULL;
-
-  if (c && strncmp (c + 1, "file:", 5) == 0) {
-    CLEANUP_FCLOSE FILE *fp = fopen (c + 6, "re");
-    char secret[1024];
-    if (fp == NULL || fgets (secret, sizeof secret, fp) == NULL) {
-      log_error ("--key: cannot read the key file %s", c + 6);
-      return NULL;
-    }
-    secret[strcspn (secret, "\r\n")] = '\0';
-    if (asprintf (&out, "%.*s:key:%s", (int) (c - arg), arg, secret) < 0)
-      out = NULL;
-    explicit_bzero (secret, sizeof secret);
-    return out;
-  }
-  if (c == NULL || strncmp (c + 1, "key:", 4) != 0) {
-    log_error ("--key: expected DEV:key:SECRET or DEV:file:PATH");
-    return NULL;
-  }
-  return strdup (arg);
-}
-
-/* V2V_LAUNCH_TIMEOUT: seconds the appliance may take to start (see
- * docs/troubleshooting.md).  Unset or empty: the default.  Returns -1 for
- * anything but a whole number of seconds from 1 to a day.
- */
-int
-agent_launch_timeout_from_env (unsigned *ret)
-{
-  const char *s = getenv ("V2V_LAUNCH_TIMEOUT");
-  char *end;
-  unsigned long v;
-
-  if (s == NULL || *s == '\0') {
-    *ret = 0;
-    return 0;
-  }
-  errno = 0;
-  v = strtoul (s, &end, 10);
-  if (errno != 0 || *end != '\0' || *s == '-' || v < 1 || v > 86400) {
-    log_error ("V2V_LAUNCH_TIMEOUT=%s: expected a number of seconds "
-               "from 1 to 86400", s);
-    return -1;
-  }
-  *ret = (unsigned) v;
-  return 0;
-}
-
+/* What the report says, for a person at a terminal. */
 static void
-on_progress (const char *phase, const char *msg, void *opaque)
-{
-  (void) opaque;
-  log_set_phase (phase);
-  log_info ("%s", msg);
-}
-
-static void
-on_retry (void *opaque, const char *msg)
-{
-  (void) opaque;
-  log_info ("waiting for device: %s", msg);
-}
-
-/* Default overlay directory: one per set of disks, stable across runs so
- * that an interrupted commit is found by the next run on the same disks.
- */
-void
-agent_default_overlay_dir (const struct blockdev_list *list, char *out, size_t len)
-{
-  char joined[4096] = "", sum[SHA256_HEX_LEN];
-  const char *base = getenv ("V2V_OVERLAY_DIR");
-
-  for (size_t i = 0; i < list->nr_disks; i++) {
-    size_t n = strlen (joined);
-    snprintf (joined + n, sizeof joined - n, "%s\n", list->disks[i].path);
-  }
-  sha256_hex_buffer (joined, strlen (joined), sum);
-  snprintf (out, len, "%s/%.16s", base && *base ? base
-            : "/var/tmp/v2v-kubevirt", sum);
-}
-
-int
-agent_mkdir_p (const char *dir)
-{
-  char buf[512];
-
-  snprintf (buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1; *p; p++)
-    if (*p == '/') {
-      *p = '\0';
-      if (mkdir (buf, 0700) == -1 && errno != EEXIST)
-        return -errno;
-      *p = '/';
-    }
-  if (mkdir (buf, 0700) == -1 && errno != EEXIST)
-    return -errno;
-  return 0;
-}
-
-void
-agent_print_summary (struct json_object *report)
+print_summary (struct json_object *report)
 {
   struct json_object *steps, *changes, *warnings, *guest, *v;
 
-  if (json_object_object_get_ex (report, "guest", &guest) &&
-      json_object_object_get_ex (guest, "product", &v))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_GUEST, &guest) &&
+      json_object_object_get_ex (guest, CONVERT_REPORT_GUEST_PRODUCT, &v))
     fprintf (stderr, "guest: %s (%s)\n", json_object_get_string (v),
-             json_object_get_string (json_object_object_get (guest, "root")));
-  if (json_object_object_get_ex (report, "steps", &steps))
+             json_object_get_string (json_object_object_get
+                                     (guest, CONVERT_REPORT_GUEST_ROOT)));
+  if (json_object_object_get_ex (report, CONVERT_REPORT_STEPS, &steps))
     for (size_t i = 0; i < json_object_array_length (steps); i++) {
       struct json_object *s = json_object_array_get_idx (steps, i);
       fprintf (stderr, "  %-11s %-8s %s\n",
@@ -211,14 +71,14 @@ agent_print_summary (struct json_object *report)
                json_object_get_string (json_object_object_get (s, "result")),
                json_object_get_string (json_object_object_get (s, "reason")));
     }
-  if (json_object_object_get_ex (report, "changes", &changes))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_CHANGES, &changes))
     for (size_t i = 0; i < json_object_array_length (changes); i++) {
       struct json_object *c = json_object_array_get_idx (changes, i);
       fprintf (stderr, "  %-10s %s\n",
                json_object_get_string (json_object_object_get (c, "action")),
                json_object_get_string (json_object_object_get (c, "path")));
     }
-  if (json_object_object_get_ex (report, "preflight", &v)) {
+  if (json_object_object_get_ex (report, CONVERT_REPORT_PREFLIGHT, &v)) {
     struct json_object *arr;
     fprintf (stderr, "compatibility preflight (SATA + e1000e): %s\n",
              json_object_get_string (json_object_object_get (v, "verdict")));
@@ -230,139 +90,47 @@ agent_print_summary (struct json_object *report)
                    : "warning",
                    json_object_get_string (json_object_array_get_idx (arr, i)));
   }
-  if (json_object_object_get_ex (report, "warnings", &warnings))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_WARNINGS, &warnings))
     for (size_t i = 0; i < json_object_array_length (warnings); i++)
       fprintf (stderr, "  warning: %s\n",
                json_object_get_string (json_object_array_get_idx (warnings, i)));
   fprintf (stderr, "result: %s%s\n",
-           json_object_get_string (json_object_object_get (report, "status")),
-           json_object_get_boolean (json_object_object_get (report, "dry_run"))
+           json_object_get_string (json_object_object_get
+                                   (report, CONVERT_REPORT_STATUS)),
+           json_object_get_boolean (json_object_object_get
+                                    (report, CONVERT_REPORT_DRY_RUN))
            ? " (dry run: nothing was written)" : "");
 }
 
-/* The options "convert" and "run" share, parsed into A.  Returns 1 if
- * C is not one of them, 0 if it was handled, -1 on a bad value (logged).
- */
-int
-agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
+/* convert_run's progress: the phase is the step's. */
+static void
+on_progress (const char *phase, const char *msg, void *opaque)
 {
-  static const char *const ci_names[] = { "rework", "keep", "disable",
-                                          "reset", NULL };
-  static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
-  static const char *const net_names[] = { "rework", "keep", NULL };
-  static const char *const rl_names[] = { "changed", "full", "boot", NULL };
-  /* Indexed by enum convert_compat. */
-  static const char *const compat_names[] = { "off", "check", "fix", NULL };
-  static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
-  static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
-  /* Indexed by enum convert_health_probe. */
-  static const char *const hp_names[] = { "yes", "no", "always", NULL };
-  struct convert_options *opts = &a->opts;
-  int v;
-
-  switch (c) {
-  case 'n': opts->dry_run = true; break;
-  case 'r': a->report_file = arg; break;
-  case 'R': opts->root = arg; break;
-  case 'k': {
-    char *k = agent_resolve_key (arg);
-    char **n;
-    if (k == NULL)
-      return -1;
-    if ((n = realloc (a->keys, (a->nkeys + 2) * sizeof *n)) == NULL) {
-      free (k);
-      log_error ("out of memory");
-      return -1;
-    }
-    a->keys = n;
-    a->keys[a->nkeys++] = k;
-    a->keys[a->nkeys] = NULL;
-    break;
-  }
-  case 'c':
-    if ((v = agent_parse_enum ("cloud-init", arg, ci_names)) < 0)
-      return -1;
-    opts->cloud_init = v;
-    break;
-  case 'a':
-    if ((v = agent_parse_enum ("agents", arg, ag_names)) < 0)
-      return -1;
-    opts->agents = v;
-    break;
-  case 'N':
-    if ((v = agent_parse_enum ("network", arg, net_names)) < 0)
-      return -1;
-    opts->network = v;
-    break;
-  case 's':
-    if ((v = agent_parse_enum ("selinux-relabel", arg, rl_names)) < 0)
-      return -1;
-    opts->relabel = v;
-    break;
-  case 'd': a->bopts.device_dir = arg; break;
-  case 'O': a->overlay = false; break;
-  case 'o': a->overlay_dir = arg; break;
-  case 'D': {
-    /* atoll took "5m" as 5 and "abc" as 0 (the default), silently. */
-    char *end;
-    unsigned long s;
-    errno = 0;
-    s = strtoul (arg, &end, 10);
-    if (errno || end == arg || *end || arg[0] == '-' || s == 0 || s > 86400) {
-      log_error ("--deadline %s: expected seconds, from 1 to 86400", arg);
-      return -1;
-    }
-    a->bopts.deadline_ms = (int64_t) s * 1000;
-    break;
-  }
-  case 'C':
-    if ((v = agent_parse_enum ("compat", arg ? arg : "check",
-                               compat_names)) < 0)
-      return -1;
-    opts->compat = v;
-    break;
-  case 'V': opts->virtio_win = arg; break;
-  case 'L': opts->virtio_win_legacy = arg; break;
-  case 'l':
-    if ((v = agent_parse_enum ("legacy-drivers", arg, legacy_names)) < 0)
-      return -1;
-    opts->legacy_drivers = v;
-    break;
-  case 'b':
-    if ((v = agent_parse_enum ("block-driver", arg, bd_names)) < 0)
-      return -1;
-    opts->block_driver = v;
-    break;
-  case 'H':
-    if ((v = agent_parse_enum ("health-probe", arg, hp_names)) < 0)
-      return -1;
-    opts->health_probe = v;
-    break;
-  default:
-    return 1;
-  }
-  return 0;
+  (void) opaque;
+  log_set_phase (phase);
+  log_info ("%s", msg);
 }
 
-void
-agent_convert_args_init (struct agent_convert_args *a)
+static void
+on_phase (void *opaque, enum agent_phase phase, const char *msg)
 {
-  memset (a, 0, sizeof *a);
-  a->opts.virtio_win = getenv ("VIRTIO_WIN");
-  a->opts.virtio_win_legacy = getenv ("VIRTIO_WIN_LEGACY");
-  a->overlay = true;
+  (void) opaque;
+  log_set_phase (agent_phase_to_string (phase));
+  log_info ("%s", msg);
 }
 
-void
-agent_convert_args_free (struct agent_convert_args *a)
+static void
+on_device_retry (void *opaque, const char *msg)
 {
-  for (size_t i = 0; i < a->nkeys; i++) {
-    explicit_bzero (a->keys[i], strlen (a->keys[i]));
-    free (a->keys[i]);
-  }
-  free (a->keys);
-  a->keys = NULL;
-  a->nkeys = 0;
+  (void) opaque;
+  log_info ("waiting for device: %s", msg);
+}
+
+static void
+on_warning (void *opaque, const char *msg)
+{
+  (void) opaque;
+  log_warn ("%s", msg);
 }
 
 int
@@ -375,16 +143,17 @@ agent_cmd_convert (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
   };
+  static const struct agent_pipeline_hooks hooks = {
+    .phase = on_phase,
+    .device_retry = on_device_retry,
+    .warning = on_warning,
+  };
   struct agent_convert_args a;
-  struct blockdev_list *list = NULL;
-  struct json_object *report = NULL;
-  struct v2v_error err = { 0 };
-  char odir[512];
-  int c, ret = AGENT_EXIT_INTERNAL, r;
+  struct agent_pipeline_result res;
+  int c, r, code;
 
   agent_convert_args_init (&a);
   a.opts.progress = on_progress;
-  a.bopts.on_retry = on_retry;
   if (agent_launch_timeout_from_env (&a.opts.launch_timeout) < 0) {
     agent_convert_args_free (&a);
     return AGENT_EXIT_USAGE;
@@ -403,90 +172,18 @@ agent_cmd_convert (int argc, char **argv)
       return AGENT_EXIT_USAGE;
     }
   }
-  a.opts.keys = a.keys;
   a.bopts.explicit_disks = optind < argc ? argv + optind : NULL;
-  /* A compatibility check writes nothing, like a dry run. */
-  bool read_only = a.opts.dry_run || a.opts.compat == CONVERT_COMPAT_CHECK;
-  a.bopts.need_write = !read_only;
 
-  log_set_phase ("devices");
-  if (blockdev_discover (&a.bopts, &list, &err) < 0 ||
-      blockdev_probe (list, &err) < 0) {
-    log_error ("%s", err.msg);
-    ret = AGENT_EXIT_DEVICE;
-    goto out;
-  }
-  if (blockdev_check_bootable (list, &err) < 0) {
-    log_error ("%s", err.msg);
-    ret = AGENT_EXIT_NO_OS;
-    goto out;
-  }
-
-  if (a.overlay && !read_only) {
-    CLEANUP_FREE char *summary = NULL;
-    if (a.overlay_dir == NULL) {
-      agent_default_overlay_dir (list, odir, sizeof odir);
-      a.overlay_dir = odir;
-    }
-    log_set_phase ("overlay");
-    if (agent_mkdir_p (a.overlay_dir) < 0) {
-      log_error ("cannot create the overlay directory %s: %m", a.overlay_dir);
-      ret = AGENT_EXIT_DEVICE;
-      goto out;
-    }
-    if (blockdev_overlay_recover (list, a.overlay_dir, true, &summary, &err) < 0 ||
-        blockdev_overlay_create (list, a.overlay_dir, &err) < 0) {
-      log_error ("%s", err.msg);
-      ret = AGENT_EXIT_DEVICE;
-      goto out;
-    }
-    if (summary)
-      log_warn ("%s", summary);
-  }
-
-  enum convert_status status = convert_run (list, &a.opts, &report, &err);
-  ret = agent_exit_for (status);
-
-  if (status == CONVERT_OK && !read_only && a.overlay) {
-    log_set_phase ("commit");
-    log_info ("committing the overlays to the disks");
-    if (blockdev_overlay_commit (list, &err) < 0) {
-      log_error ("%s", err.msg);
-      ret = AGENT_EXIT_COMMIT;
-      json_object_object_add (report, "status",
-                              json_object_new_string ("commit-failed"));
-      json_object_object_add (report, "error",
-                              json_object_new_string (err.msg));
-    }
-  }
+  code = agent_pipeline_run (&a, &hooks, &res);
+  if (agent_result_succeeded (res.result))
+    log_info ("%s", res.message);
+  else if (res.result == AGENT_RESULT_COMPAT_NEEDS_FIXES)
+    log_warn ("%s", res.message);
   else
-    blockdev_overlay_discard (list);
-
-  log_set_phase ("report");
-  json_object_object_add (report, "disks", blockdev_list_to_json (list));
-  if (status == CONVERT_ALREADY_DONE)
-    log_info ("the guest was already converted; nothing changed");
-  else if (status == CONVERT_COMPAT_NEEDS_FIXES)
-    log_warn ("compatibility mode needs fixes first: run with --compat=fix");
-  else if (status == CONVERT_COMPAT_WONT_BOOT)
-    log_error ("the guest will not boot in compatibility mode (SATA + "
-               "e1000e); convert it to virtio instead (without --compat)");
-  else if (status != CONVERT_OK)
-    log_error ("%s", err.msg);
-  agent_print_summary (report);
-  if (a.report_file) {
-    if (json_object_to_file_ext (a.report_file, report,
-                                 JSON_C_TO_STRING_PRETTY |
-                                 JSON_C_TO_STRING_NOSLASHESCAPE) < 0) {
-      log_error ("--report %s: cannot write: %m", a.report_file);
-      if (ret == AGENT_EXIT_OK)
-        ret = AGENT_EXIT_INTERNAL;
-    }
-  }
-
-out:
-  json_object_put (report);
-  blockdev_list_free (list);
+    log_error ("%s", res.message);
+  if (res.report)
+    print_summary (res.report);
+  agent_pipeline_result_free (&res);
   agent_convert_args_free (&a);
-  return ret;
+  return code;
 }

@@ -1,55 +1,33 @@
 /* v2v-agent run: the conversion pod's entrypoint.
  *
- * The phases are those of "convert" (devices, probe, overlay, inspect,
- * convert, commit, report), with the cluster told about each one
- * (reporter.c), a termination message at the end, optional HTTP
- * endpoints (httpd.c), and a safe stop on SIGTERM, SIGINT, --timeout or
- * POST /shutdown.
- *
- * Inspection and conversion run in a child process.  That is what makes
- * cancelling safe and prompt: the child (and through libguestfs's
- * recovery process, its appliance) is killed, and since the appliance
- * only ever wrote to the overlays, discarding them leaves every device
- * as it was.  Before the child starts nothing has been written, so a
- * signal then ends the run at once.  A commit that has begun is allowed
- * to finish, as stopping it halfway would leave the disks neither old
- * nor new; a second signal forces exit at any time, and the commit
- * journal then lets the next run finish the job (docs/blockdev.md).
+ * The pipeline of "convert" (pipeline.c: devices, probe, overlay,
+ * inspect, convert, commit, report), with the cluster told about each
+ * phase (reporter.c), the conversion in a child process (run-child.c), a
+ * termination message at the end and a safe stop on SIGTERM, SIGINT,
+ * --timeout or POST /shutdown (run-stop.c), and optional HTTP endpoints
+ * (httpd.c).  This file: the options (Forklift's settings first), the
+ * set-up, and the pipeline's hooks.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "accel.h"
 #include "agent.h"
-#include "blockdev.h"
-#include "buf.h"
-#include "cleanup.h"
-#include "convert.h"
 #include "httpd.h"
 #include "json.h"
 #include "kube.h"
 #include "log.h"
-#include "reporter.h"
-#include "status.h"
+#include "pipeline.h"
+#include "report-read.h"
+#include "run.h"
 
 #define TERMINATION_LOG_DEFAULT "/dev/termination-log"
-#define TERMINATION_MAX 4096
-#define FINAL_REPORT_DEADLINE_MS (30 * 1000)
-#define CANCEL_REPORT_DEADLINE_MS (10 * 1000)
-#define CHILD_OUTPUT_MAX (16 * 1024 * 1024)
 
 static void
 usage (FILE *fp)
@@ -76,428 +54,24 @@ usage (FILE *fp)
 "Exit codes: docs/operations.md.  Reporting: docs/agent-run.md.\n");
 }
 
-/* What the run is doing, for the signal thread.  Guarded by run_lock. */
-enum run_stage {
-  STAGE_BEFORE_CHILD,           /* nothing written: a signal ends the run */
-  STAGE_CHILD,                  /* the child converts: kill it */
-  STAGE_COMMIT,                 /* writing the disks: let it finish */
-  STAGE_AFTER,                  /* reporting the outcome */
-};
-
-struct run {
-  struct agent_status *st;
-  struct reporter *rep;
-  const char *termination_log;
-
-  pthread_mutex_t lock;
-  enum run_stage stage;
-  pid_t child;
-  /* Set by the signal thread; read by the main thread.  CANCEL_REASON
-   * is "Cancelled" or "Timeout".
-   */
-  atomic_bool cancelled;
-  atomic_bool finishing;        /* finish() has been entered */
-  const char *cancel_reason;
-  char cancel_msg[128];
+/* The Event reason of each phase the pipeline enters. */
+static const char *const phase_reasons[AGENT_PHASE__COUNT] = {
+  [AGENT_PHASE_DEVICES] = "Devices",
+  [AGENT_PHASE_PROBE]   = "Probing",
+  [AGENT_PHASE_OVERLAY] = "Overlay",
+  [AGENT_PHASE_INSPECT] = "Inspecting",
+  [AGENT_PHASE_CONVERT] = "Converting",
+  [AGENT_PHASE_COMMIT]  = "Committing",
+  [AGENT_PHASE_REPORT]  = "Reporting",
 };
 
 static void
-write_termination_log (struct run *run)
+on_phase (void *opaque, enum agent_phase phase, const char *msg)
 {
-  struct buf b;
-  int fd;
+  const char *reason = (unsigned) phase < AGENT_PHASE__COUNT
+    ? phase_reasons[phase] : NULL;
 
-  if (run->termination_log == NULL || *run->termination_log == '\0')
-    return;
-  buf_init (&b, TERMINATION_MAX + 1);
-  if (agent_status_termination_message (run->st, TERMINATION_MAX, &b) < 0) {
-    buf_free (&b);
-    return;
-  }
-  fd = open (run->termination_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-             0644);
-  if (fd == -1) {
-    /* Outside a pod there is usually no /dev/termination-log. */
-    log_debug ("termination message not written: %s: %m",
-               run->termination_log);
-    buf_free (&b);
-    return;
-  }
-  if (write (fd, b.data, b.len) != (ssize_t) b.len)
-    log_warn ("writing the termination message to %s: %m",
-              run->termination_log);
-  close (fd);
-  buf_free (&b);
-}
-
-/* The end of every run: the status, an Event, the termination message,
- * a log line, and the reporter flushed for at most DEADLINE_MS.  Only
- * the first caller of the main thread and the signal thread does it;
- * returns whether this one did.
- */
-static bool
-finish (struct run *run, enum agent_outcome outcome, const char *reason,
-        int code, const char *message, int64_t deadline_ms)
-{
-  if (atomic_exchange (&run->finishing, true))
-    return false;
-  agent_status_finish (run->st, outcome, reason, code, message);
-  if (outcome == AGENT_OUTCOME_SUCCEEDED)
-    log_info ("%s: %s", reason, message);
-  else
-    log_error ("%s: %s (exit code %d)", reason, message, code);
-  reporter_event (run->rep, outcome != AGENT_OUTCOME_SUCCEEDED,
-                  reason, message);
-  reporter_update (run->rep);
-  write_termination_log (run);
-  reporter_finish (run->rep, deadline_ms);
-  run->rep = NULL;
-  return true;
-}
-
-static void
-enter_phase (struct run *run, enum agent_phase phase, const char *reason,
-             const char *message)
-{
-  log_set_phase (agent_phase_name (phase));
-  agent_status_set_phase (run->st, phase);
-  agent_status_set_message (run->st, message);
-  log_info ("%s", message);
-  reporter_event (run->rep, false, reason, message);
-  reporter_update (run->rep);
-}
-
-/* --- Signals ------------------------------------------------------- */
-
-struct sigthread_args {
-  struct run *run;
-  sigset_t set;
-  int64_t timeout_ms;           /* 0: none */
-};
-
-/* The only thread that takes SIGTERM and SIGINT (they are blocked in
- * every other).  SIGUSR1 tells it to go away at the end of the run.
- */
-static void *
-signal_thread (void *arg)
-{
-  struct sigthread_args *a = arg;
-  struct run *run = a->run;
-  struct timespec deadline, now, left;
-  bool first = true;
-
-  clock_gettime (CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += a->timeout_ms / 1000;
-  deadline.tv_nsec += (a->timeout_ms % 1000) * 1000000;
-  if (deadline.tv_nsec >= 1000000000) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000;
-  }
-
-  for (;;) {
-    int sig;
-    const char *reason = "Cancelled";
-
-    if (a->timeout_ms > 0 && first) {
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      left.tv_sec = deadline.tv_sec - now.tv_sec;
-      left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-      if (left.tv_nsec < 0) {
-        left.tv_sec--;
-        left.tv_nsec += 1000000000;
-      }
-      if (left.tv_sec < 0)
-        left.tv_sec = left.tv_nsec = 0;
-      sig = sigtimedwait (&a->set, NULL, &left);
-    }
-    else
-      sig = sigwaitinfo (&a->set, NULL);
-    if (sig == -1 && errno == EINTR)
-      continue;
-    if (sig == SIGUSR1)
-      return NULL;
-    if (sig == -1 && errno == EAGAIN)
-      reason = "Timeout";
-    else if (sig == -1)
-      continue;
-
-    if (!first) {
-      log_error ("second signal: exiting now; the overlays still protect "
-                 "the disks, and an interrupted commit is finished by the "
-                 "next run");
-      agent_status_finish (run->st, AGENT_OUTCOME_CANCELLED, "Cancelled",
-                           AGENT_EXIT_CANCELLED, "forced exit");
-      write_termination_log (run);
-      _exit (AGENT_EXIT_CANCELLED);
-    }
-    first = false;
-
-    pthread_mutex_lock (&run->lock);
-    if (strcmp (reason, "Timeout") == 0)
-      snprintf (run->cancel_msg, sizeof run->cancel_msg,
-                "--timeout: %" PRIi64 " s passed", a->timeout_ms / 1000);
-    else
-      snprintf (run->cancel_msg, sizeof run->cancel_msg,
-                "%s received", sigabbrev_np (sig) ? sigabbrev_np (sig) : "signal");
-    run->cancel_reason = reason;
-    atomic_store (&run->cancelled, true);
-    log_warn ("%s: cancelling (a second signal forces exit)",
-              run->cancel_msg);
-
-    switch (run->stage) {
-    case STAGE_BEFORE_CHILD:
-      /* Nothing has been written to any device.  The main thread may
-       * be waiting for devices for minutes, so end the run from here.
-       */
-      if (finish (run, AGENT_OUTCOME_CANCELLED, reason, AGENT_EXIT_CANCELLED,
-                  run->cancel_msg, CANCEL_REPORT_DEADLINE_MS))
-        _exit (AGENT_EXIT_CANCELLED);
-      break;
-    case STAGE_CHILD:
-      /* The main thread sees the child die, discards the overlays and
-       * reports.  libguestfs's recovery process kills the appliance.
-       */
-      if (run->child > 0)
-        kill (run->child, SIGKILL);
-      break;
-    case STAGE_COMMIT:
-      log_warn ("the commit to the disks has begun and will finish first");
-      break;
-    case STAGE_AFTER:
-      break;
-    }
-    pthread_mutex_unlock (&run->lock);
-  }
-}
-
-/* --- The child ----------------------------------------------------- */
-
-static int child_fd = -1;
-
-static void
-child_write (struct json_object *o)
-{
-  const char *s = json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
-                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
-  size_t len = strlen (s), off = 0;
-
-  while (off < len) {
-    ssize_t n = write (child_fd, s + off, len - off);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      _exit (AGENT_EXIT_INTERNAL);
-    off += n;
-  }
-  if (write (child_fd, "\n", 1) != 1)
-    _exit (AGENT_EXIT_INTERNAL);
-}
-
-static void
-child_progress (const char *phase, const char *msg, void *opaque)
-{
-  CLEANUP_JSON struct json_object *o = json_object_new_object ();
-
-  (void) opaque;
-  log_set_phase (phase);
-  log_info ("%s", msg);
-  json_object_object_add (o, "phase", json_object_new_string (phase));
-  json_object_object_add (o, "msg", json_object_new_string (msg));
-  child_write (o);
-}
-
-static void __attribute__ ((noreturn))
-child_main (struct blockdev_list *list, struct convert_options *opts,
-            pid_t parent)
-{
-  struct json_object *report = NULL;
-  struct v2v_error err = { 0 };
-  sigset_t none;
-
-  /* Its own process group: a signal to the agent's group (Ctrl-C on a
-   * terminal, timeout(1), a shell's kill) reaches the agent alone, which
-   * decides what becomes of the conversion.  If the agent dies, so does
-   * the conversion.
-   */
-  setpgid (0, 0);
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != parent)
-    _exit (AGENT_EXIT_INTERNAL);
-  sigemptyset (&none);
-  pthread_sigmask (SIG_SETMASK, &none, NULL);
-
-  opts->progress = child_progress;
-  enum convert_status s = convert_run (list, opts, &report, &err);
-  CLEANUP_JSON struct json_object *o = json_object_new_object ();
-  json_object_object_add (o, "result", json_object_new_int (s));
-  json_object_object_add (o, "error", json_object_new_string (err.msg));
-  json_object_object_add (o, "report", report);
-  child_write (o);
-  _exit (0);
-}
-
-/* Map the child's progress lines onto phases and percentages. */
-static void
-on_child_line (struct run *run, struct json_object *o, int *step_pct)
-{
-  const char *phase, *msg;
-
-  if (json_get_string (o, "phase", &phase, NULL) < 0 ||
-      json_get_string (o, "msg", &msg, NULL) < 0)
-    return;
-  if (strcmp (phase, "launch") == 0 || strcmp (phase, "inspect") == 0 ||
-      strcmp (phase, "preflight") == 0) {
-    int pct = agent_phase_floor (AGENT_PHASE_INSPECT);
-    agent_status_set_progress (run->st, strcmp (phase, "launch") == 0
-                               ? pct : pct + 10);
-    agent_status_set_message (run->st, msg);
-  }
-  else if (agent_status_phase (run->st) != AGENT_PHASE_CONVERT)
-    enter_phase (run, AGENT_PHASE_CONVERT, "Converting", msg);
-  else {
-    /* Each rework step moves 5 %, stopping short of the commit. */
-    int pct = agent_phase_floor (AGENT_PHASE_CONVERT) + (*step_pct += 5);
-    int top = agent_phase_floor (AGENT_PHASE_COMMIT) - 5;
-    char line[512];
-
-    agent_status_set_progress (run->st, pct < top ? pct : top);
-    snprintf (line, sizeof line, "%s: %s", phase, msg);
-    agent_status_set_message (run->st, line);
-  }
-  reporter_update (run->rep);
-}
-
-/* Run the conversion in a child.  Returns the convert status, with the
- * report in *RET_REPORT, or -1 if the child died (killed on cancel, or
- * crashed) with a message in ERR.
- */
-static int
-run_child (struct run *run, struct blockdev_list *list,
-           struct convert_options *opts, struct json_object **ret_report,
-           struct v2v_error *err)
-{
-  int fds[2];
-  pid_t pid, parent = getpid ();
-  struct buf line;
-  int result = -1, step_pct = 0, status;
-  char chunk[65536];
-
-  if (pipe2 (fds, O_CLOEXEC) == -1)
-    return v2v_error_errno (err, -errno, "pipe"), -1;
-
-  pthread_mutex_lock (&run->lock);
-  if (atomic_load (&run->cancelled)) {
-    pthread_mutex_unlock (&run->lock);
-    close (fds[0]);
-    close (fds[1]);
-    v2v_error_set (err, -ECANCELED, "cancelled");
-    return -1;
-  }
-  fflush (stderr);
-  pid = fork ();
-  if (pid == 0) {
-    close (fds[0]);
-    child_fd = fds[1];
-    child_main (list, opts, parent);
-  }
-  if (pid > 0) {
-    setpgid (pid, pid);         /* as the child does: no race either way */
-    run->child = pid;
-    run->stage = STAGE_CHILD;
-  }
-  pthread_mutex_unlock (&run->lock);
-  close (fds[1]);
-  if (pid == -1) {
-    close (fds[0]);
-    return v2v_error_errno (err, -errno, "fork"), -1;
-  }
-
-  buf_init (&line, CHILD_OUTPUT_MAX);
-  for (;;) {
-    ssize_t n = read (fds[0], chunk, sizeof chunk);
-    if (n == -1 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    for (ssize_t i = 0; i < n; i++) {
-      if (chunk[i] != '\n') {
-        if (buf_append (&line, &chunk[i], 1) < 0)
-          break;
-        continue;
-      }
-      CLEANUP_JSON struct json_object *o = NULL;
-      struct json_object *v;
-      if (line.len && json_parse (line.data, line.len, 0, &o, NULL) == 0 &&
-          o) {
-        if (json_object_object_get_ex (o, "result", &v)) {
-          result = json_object_get_int (v);
-          json_object_object_get_ex (o, "report", &v);
-          *ret_report = json_object_get (v);
-          json_object_object_get_ex (o, "error", &v);
-          v2v_error_set (err, -EIO, "%s", json_object_get_string (v));
-        }
-        else
-          on_child_line (run, o, &step_pct);
-      }
-      line.len = 0;
-    }
-  }
-  buf_free (&line);
-  close (fds[0]);
-
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
-  pthread_mutex_lock (&run->lock);
-  run->child = 0;
-  run->stage = STAGE_AFTER;
-  pthread_mutex_unlock (&run->lock);
-
-  if (WIFSIGNALED (status) && result < 0)
-    v2v_error_set (err, -EINTR, "the conversion process was killed by %s",
-                   sigabbrev_np (WTERMSIG (status)) ?: "a signal");
-  else if (result < 0)
-    v2v_error_set (err, -EIO, "the conversion process exited with status %d "
-                   "and no result", WEXITSTATUS (status));
-  return result;
-}
-
-/* --- The phases ---------------------------------------------------- */
-
-/* The outcome for each exit code of a finished conversion. */
-static const struct {
-  int code;
-  enum agent_outcome outcome;
-  const char *reason;
-} outcomes[] = {
-  { AGENT_EXIT_OK, AGENT_OUTCOME_SUCCEEDED, "Converted" },
-  { AGENT_EXIT_DEVICE, AGENT_OUTCOME_DEVICE_ERROR, "DeviceError" },
-  { AGENT_EXIT_COMMIT, AGENT_OUTCOME_DEVICE_ERROR, "CommitFailed" },
-  { AGENT_EXIT_NO_OS, AGENT_OUTCOME_REFUSED, "NoOperatingSystem" },
-  { AGENT_EXIT_MULTI_OS, AGENT_OUTCOME_REFUSED, "MultipleOperatingSystems" },
-  { AGENT_EXIT_UNSUPPORTED, AGENT_OUTCOME_REFUSED, "Unsupported" },
-  { AGENT_EXIT_XEN_PV_ONLY, AGENT_OUTCOME_REFUSED, "XenPVOnly" },
-  { AGENT_EXIT_NO_SPACE, AGENT_OUTCOME_REFUSED, "NoSpace" },
-  { AGENT_EXIT_FS_STATE, AGENT_OUTCOME_REFUSED, "FilesystemState" },
-  { AGENT_EXIT_LUKS_KEY, AGENT_OUTCOME_REFUSED, "LUKSKey" },
-  { AGENT_EXIT_VIRTIO_WIN, AGENT_OUTCOME_REFUSED, "VirtioWin" },
-  { AGENT_EXIT_BITLOCKER, AGENT_OUTCOME_REFUSED, "BitLocker" },
-  { AGENT_EXIT_COMPAT_FIXES, AGENT_OUTCOME_REFUSED, "CompatNeedsFixes" },
-  { AGENT_EXIT_COMPAT_WONT_BOOT, AGENT_OUTCOME_REFUSED, "CompatWillNotBoot" },
-  { AGENT_EXIT_STEP_FAILED, AGENT_OUTCOME_FAILED, "StepFailed" },
-  { AGENT_EXIT_CANCELLED, AGENT_OUTCOME_CANCELLED, "Cancelled" },
-};
-
-static void
-finish_code (struct run *run, int code, const char *message)
-{
-  for (size_t i = 0; i < sizeof outcomes / sizeof outcomes[0]; i++)
-    if (outcomes[i].code == code) {
-      finish (run, outcomes[i].outcome, outcomes[i].reason, code, message,
-              FINAL_REPORT_DEADLINE_MS);
-      return;
-    }
-  finish (run, AGENT_OUTCOME_FAILED, "InternalError", code, message,
-          FINAL_REPORT_DEADLINE_MS);
+  run_enter_phase (opaque, phase, reason ? reason : "Phase", msg);
 }
 
 static void
@@ -511,6 +85,62 @@ on_device_retry (void *opaque, const char *msg)
 }
 
 static void
+on_warning (void *opaque, const char *msg)
+{
+  struct run *run = opaque;
+
+  log_warn ("%s", msg);
+  agent_status_add_warning (run->st, msg);
+}
+
+static int
+on_convert (void *opaque, const struct blockdev_list *disks,
+            const struct convert_options *opts,
+            struct json_object **ret_report, struct v2v_error *err)
+{
+  return run_child (opaque, disks, opts, ret_report, err);
+}
+
+static enum agent_result
+on_stopped (void *opaque)
+{
+  struct run *run = opaque;
+
+  if (!atomic_load (&run->cancelled))
+    return AGENT_RESULT_INTERNAL;
+  log_info ("the overlays were discarded; the disks are unchanged");
+  return run->cancel_result;
+}
+
+static void
+on_converted (void *opaque, struct json_object *report)
+{
+  struct run *run = opaque;
+  struct agent_report *r = NULL;
+  struct v2v_error err = { 0 };
+
+  if (agent_report_read (report, &r, &err) < 0 ||
+      agent_status_set_report (run->st, report, &err) < 0) {
+    log_warn ("the status does not show the report: %s", err.msg);
+    agent_report_free (r);
+    return;
+  }
+  for (size_t i = 0; i < r->nr_warnings; i++)
+    reporter_event (run->rep, true, "ConversionWarning", r->warnings[i]);
+  agent_report_free (r);
+}
+
+static void
+on_commit (void *opaque, bool begins)
+{
+  struct run *run = opaque;
+
+  pthread_mutex_lock (&run->lock);
+  run->stage = begins ? RUN_STAGE_COMMIT : RUN_STAGE_AFTER;
+  pthread_mutex_unlock (&run->lock);
+}
+
+static void
 on_httpd_shutdown (void *opaque)
 {
   (void) opaque;
@@ -518,157 +148,38 @@ on_httpd_shutdown (void *opaque)
   kill (getpid (), SIGTERM);
 }
 
-/* The part of the run between discovering the disks and the outcome.
- * Returns the exit code; the outcome has been reported.
+/* The pipeline with the pod's hooks, and its outcome reported.  Returns
+ * the exit code.
  */
 static int
-run_phases (struct run *run, struct agent_convert_args *a,
-            bool skip_conversion)
+run_pipeline (struct run *run, struct agent_convert_args *a)
 {
-  struct blockdev_list *list = NULL;
-  struct json_object *report = NULL;
-  struct v2v_error err = { 0 };
-  char odir[512], msg[256];
+  const struct agent_pipeline_hooks hooks = {
+    .opaque = run,
+    .phase = on_phase,
+    .device_retry = on_device_retry,
+    .warning = on_warning,
+    .convert = on_convert,
+    .stopped = on_stopped,
+    .converted = on_converted,
+    .commit = on_commit,
+  };
+  struct agent_pipeline_result res;
+  bool cancelled;
   int code;
 
-  bool read_only = a->opts.dry_run || a->opts.compat == CONVERT_COMPAT_CHECK;
-  a->bopts.need_write = !read_only && !skip_conversion;
-  a->bopts.on_retry = on_device_retry;
-  a->bopts.on_retry_opaque = run;
-
-  enter_phase (run, AGENT_PHASE_DEVICES, "Devices", "finding the disks");
-  if (blockdev_discover (&a->bopts, &list, &err) < 0) {
-    finish_code (run, AGENT_EXIT_DEVICE, err.msg);
-    return AGENT_EXIT_DEVICE;
+  code = agent_pipeline_run (a, &hooks, &res);
+  cancelled = res.result == AGENT_RESULT_CANCELLED ||
+    res.result == AGENT_RESULT_TIMEOUT;
+  if (agent_result_succeeded (res.result) && atomic_load (&run->cancelled)) {
+    size_t n = strlen (res.message);
+    snprintf (res.message + n, sizeof res.message - n,
+              " (a cancel came during the commit)");
   }
-  snprintf (msg, sizeof msg, "probing %zu disk(s)", list->nr_disks);
-  enter_phase (run, AGENT_PHASE_PROBE, "Probing", msg);
-  if (blockdev_probe (list, &err) < 0) {
-    code = AGENT_EXIT_DEVICE;
-    goto fail;
-  }
-  if (blockdev_check_bootable (list, &err) < 0) {
-    code = AGENT_EXIT_NO_OS;
-    goto fail;
-  }
-  if (skip_conversion) {
-    snprintf (msg, sizeof msg, "%zu disk(s) found; conversion skipped "
-              "(--skip-conversion)", list->nr_disks);
-    blockdev_list_free (list);
-    finish (run, AGENT_OUTCOME_SUCCEEDED, "ConversionSkipped",
-            AGENT_EXIT_OK, msg, FINAL_REPORT_DEADLINE_MS);
-    return AGENT_EXIT_OK;
-  }
-
-  if (a->overlay && !read_only) {
-    CLEANUP_FREE char *summary = NULL;
-    const char *dir = a->overlay_dir;
-    if (dir == NULL) {
-      agent_default_overlay_dir (list, odir, sizeof odir);
-      dir = odir;
-    }
-    enter_phase (run, AGENT_PHASE_OVERLAY, "Overlay",
-                 "putting copy-on-write overlays in front of the disks");
-    if (agent_mkdir_p (dir) < 0) {
-      v2v_error_errno (&err, -errno, "cannot create the overlay directory %s",
-                       dir);
-      code = AGENT_EXIT_DEVICE;
-      goto fail;
-    }
-    if (blockdev_overlay_recover (list, dir, true, &summary, &err) < 0 ||
-        blockdev_overlay_create (list, dir, &err) < 0) {
-      code = AGENT_EXIT_DEVICE;
-      goto fail;
-    }
-    if (summary) {
-      log_warn ("%s", summary);
-      agent_status_add_warning (run->st, summary);
-    }
-  }
-
-  enter_phase (run, AGENT_PHASE_INSPECT, "Inspecting",
-               "starting the appliance and inspecting the guest");
-  a->opts.keys = a->keys;
-  int s = run_child (run, list, &a->opts, &report, &err);
-
-  if (s < 0) {
-    blockdev_overlay_discard (list);
-    if (atomic_load (&run->cancelled)) {
-      log_info ("the overlays were discarded; the disks are unchanged");
-      blockdev_list_free (list);
-      finish (run, AGENT_OUTCOME_CANCELLED, run->cancel_reason,
-              AGENT_EXIT_CANCELLED, run->cancel_msg,
-              CANCEL_REPORT_DEADLINE_MS);
-      return AGENT_EXIT_CANCELLED;
-    }
-    code = AGENT_EXIT_INTERNAL;
-    goto fail;
-  }
-
-  if (report) {
-    struct json_object *w, *v;
-    agent_status_set_report (run->st, report);
-    if (json_object_object_get_ex (report, "accelerator", &v))
-      agent_status_set_accel (run->st, json_object_get_string (v));
-    if (json_object_object_get_ex (report, "warnings", &w))
-      for (size_t i = 0; i < json_object_array_length (w); i++) {
-        const char *wm = json_object_get_string (json_object_array_get_idx (w, i));
-        agent_status_add_warning (run->st, wm);
-        reporter_event (run->rep, true, "ConversionWarning", wm);
-      }
-  }
-  code = agent_exit_for (s);
-
-  if (s == CONVERT_OK && !read_only && a->overlay) {
-    pthread_mutex_lock (&run->lock);
-    run->stage = STAGE_COMMIT;
-    pthread_mutex_unlock (&run->lock);
-    enter_phase (run, AGENT_PHASE_COMMIT, "Committing",
-                 "writing the converted guest to the disks");
-    if (blockdev_overlay_commit (list, &err) < 0)
-      code = AGENT_EXIT_COMMIT;
-    pthread_mutex_lock (&run->lock);
-    run->stage = STAGE_AFTER;
-    pthread_mutex_unlock (&run->lock);
-  }
-  else
-    blockdev_overlay_discard (list);
-
-  enter_phase (run, AGENT_PHASE_REPORT, "Reporting", "reporting the outcome");
-  if (report)
-    json_object_object_add (report, "disks", blockdev_list_to_json (list));
-  if (a->report_file && report &&
-      json_object_to_file_ext (a->report_file, report,
-                               JSON_C_TO_STRING_PRETTY |
-                               JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
-    log_warn ("--report %s: cannot write: %m", a->report_file);
-  blockdev_list_free (list);
-
-  if (code == AGENT_EXIT_OK) {
-    const char *product = NULL;
-    struct json_object *g;
-    if (report && json_object_object_get_ex (report, "guest", &g))
-      json_get_string (g, "product", &product, NULL);
-    snprintf (msg, sizeof msg, "%s %s%s",
-              product ? product : "the guest",
-              s == CONVERT_ALREADY_DONE ? "was already converted"
-              : read_only ? "was checked (nothing written)" : "was converted",
-              atomic_load (&run->cancelled)
-              ? " (a cancel came during the commit)" : "");
-    json_object_put (report);
-    finish (run, AGENT_OUTCOME_SUCCEEDED,
-            s == CONVERT_ALREADY_DONE ? "AlreadyConverted" : "Converted",
-            AGENT_EXIT_OK, msg, FINAL_REPORT_DEADLINE_MS);
-    return AGENT_EXIT_OK;
-  }
-  json_object_put (report);
-  finish_code (run, code, err.msg[0] ? err.msg : "the conversion failed");
-  return code;
-
-fail:
-  blockdev_list_free (list);
-  json_object_put (report);
-  finish_code (run, code, err.msg);
+  run_finish (run, res.result, cancelled ? run->cancel_msg : res.message,
+              cancelled ? RUN_CANCEL_REPORT_DEADLINE_MS
+                        : RUN_FINAL_REPORT_DEADLINE_MS);
+  agent_pipeline_result_free (&res);
   return code;
 }
 
@@ -726,13 +237,12 @@ agent_cmd_run (int argc, char **argv)
   struct agent_argv args = { 0 };
   struct agent_convert_args a;
   struct run run = { .termination_log = getenv ("V2V_TERMINATION_LOG") };
-  struct sigthread_args sa = { .run = &run };
+  struct run_sigthread_args sa = { .run = &run };
   struct kube_config *kube = NULL;
   struct agent_httpd *httpd = NULL;
   struct v2v_error err = { 0 };
   const char *status_url = NULL, *listen_addr = NULL;
   const char *vm_name = NULL, *new_name = NULL;
-  bool skip = false;
   pthread_t sigthread;
   int c, r, ret = AGENT_EXIT_INTERNAL;
 
@@ -780,7 +290,7 @@ agent_cmd_run (int argc, char **argv)
   optind = 1;
   while ((c = getopt_long (args.argc, args.argv, "h", longopts, NULL)) != -1) {
     switch (c) {
-    case OPT_SKIP: skip = true; continue;
+    case OPT_SKIP: a.skip_conversion = true; continue;
     case OPT_TIMEOUT: {
       char *end;
       long long t = strtoll (optarg, &end, 10);
@@ -882,7 +392,7 @@ agent_cmd_run (int argc, char **argv)
     log_info ("serving /status and /metrics on port %d",
               agent_httpd_port (httpd));
 
-  if (pthread_create (&sigthread, NULL, signal_thread, &sa) != 0) {
+  if (pthread_create (&sigthread, NULL, run_signal_thread, &sa) != 0) {
     log_error ("cannot start the signal thread: %m");
     reporter_finish (run.rep, 1);
     goto out_httpd;
@@ -892,11 +402,12 @@ agent_cmd_run (int argc, char **argv)
     struct accel_result acc;
     if (accel_detect (ACCEL_PROBE_TIMEOUT_MS, &acc, &err) == 0) {
       agent_status_set_accel (run.st, accel_kind_to_string (acc.kind));
-      log_info ("accelerator: %s (%s)", accel_kind_to_string (acc.kind), acc.reason);
+      log_info ("accelerator: %s (%s)", accel_kind_to_string (acc.kind),
+                acc.reason);
     }
   }
 
-  ret = run_phases (&run, &a, skip);
+  ret = run_pipeline (&run, &a);
 
   pthread_kill (sigthread, SIGUSR1);
   pthread_join (sigthread, NULL);

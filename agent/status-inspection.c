@@ -68,14 +68,6 @@ xml_element (struct buf *out, int indent, const char *name, const char *text)
   return 0;
 }
 
-static const char *
-get_str (struct json_object *o, const char *path)
-{
-  const char *s;
-
-  return json_get_string (o, path, &s, NULL) == 0 ? s : NULL;
-}
-
 /* libguestfs's guestfs_inspect_get_package_management, for the distros
  * convert/ supports, when the report does not say.
  */
@@ -115,14 +107,14 @@ package_management (const char *distro, int64_t major)
 static int
 inspection_xml_locked (struct agent_status *st, struct buf *out)
 {
-  struct json_object *g, *disks, *fstab, *win = NULL;
-  int64_t major = 0, minor = 0;
-  const char *firmware, *pm;
+  const struct agent_report *rep = st->report;
+  const struct agent_report_guest *g;
+  const char *pm;
   int r;
 
-  if (st->report == NULL ||
-      json_get_object (st->report, "guest", &g, NULL) < 0)
+  if (rep == NULL || !rep->has_guest)
     return -ENOENT;
+  g = &rep->guest;
 
 #define TRY(e) do { if ((r = (e)) < 0) return r; } while (0)
   /* The layout of virt-v2v-inspector(1), so tools that read its output
@@ -136,76 +128,58 @@ inspection_xml_locked (struct agent_status *st, struct buf *out)
                    "  <package>v2v-kubevirt</package>\n"));
   TRY (xml_element (out, 2, "version", V2V_VERSION));
 
-  if (json_get_array (st->report, "disks", &disks, NULL) == 0) {
-    size_t n = json_object_array_length (disks);
+  if (rep->nr_disks > 0) {
     TRY (buf_printf (out, "  <disks>\n"));
-    for (size_t i = 0; i < n; i++) {
-      struct json_object *d = json_object_array_get_idx (disks, i);
-      int64_t index, size;
+    for (size_t i = 0; i < rep->nr_disks; i++) {
+      const struct agent_report_disk *d = &rep->disks[i];
 
-      if (json_get_int64 (d, "index", &index, NULL) < 0)
-        index = (int64_t) i;
-      TRY (buf_printf (out, "    <disk index='%" PRId64 "'>\n", index));
-      if (json_get_int64 (d, "size", &size, NULL) == 0)
+      TRY (buf_printf (out, "    <disk index='%" PRId64 "'>\n", d->index));
+      if (d->has_size)
         TRY (buf_printf (out, "      <virtual-size>%" PRId64
-                         "</virtual-size>\n", size));
+                         "</virtual-size>\n", d->size));
       TRY (buf_printf (out, "    </disk>\n"));
     }
     TRY (buf_printf (out, "  </disks>\n"));
   }
 
-  firmware = get_str (g, "firmware");
-  if (firmware) {
+  if (g->firmware) {
     TRY (buf_printf (out, "  <firmware type='"));
-    TRY (xml_text (out, firmware));
+    TRY (xml_text (out, g->firmware));
     TRY (buf_printf (out, "'/>\n"));
   }
 
-  json_get_int64 (g, "major_version", &major, NULL);
-  json_get_int64 (g, "minor_version", &minor, NULL);
-  json_get_object (g, "windows", &win, NULL);
-
   TRY (buf_printf (out, "  <operatingsystem>\n"));
-  TRY (xml_element (out, 4, "name", get_str (g, "type")));
-  TRY (xml_element (out, 4, "distro", get_str (g, "distro")));
-  TRY (xml_element (out, 4, "osinfo", get_str (g, "osinfo")));
-  TRY (xml_element (out, 4, "arch", get_str (g, "arch")));
+  TRY (xml_element (out, 4, "name", g->type));
+  TRY (xml_element (out, 4, "distro", g->distro));
+  TRY (xml_element (out, 4, "osinfo", g->osinfo));
+  TRY (xml_element (out, 4, "arch", g->arch));
   TRY (buf_printf (out, "    <major_version>%" PRId64 "</major_version>\n"
                    "    <minor_version>%" PRId64 "</minor_version>\n",
-                   major, minor));
-  TRY (xml_element (out, 4, "package_format", get_str (g, "package_format")));
-  pm = get_str (g, "package_management");
+                   g->has_version ? g->major : 0,
+                   g->has_version ? g->minor : 0));
+  TRY (xml_element (out, 4, "package_format", g->package_format));
+  pm = g->package_management;
   if (pm == NULL)
-    pm = package_management (get_str (g, "distro"), major);
+    pm = package_management (g->distro, g->has_version ? g->major : 0);
   TRY (xml_element (out, 4, "package_management", pm));
-  TRY (xml_element (out, 4, "product_name", get_str (g, "product")));
-  if (win) {
-    TRY (xml_element (out, 4, "product_variant", get_str (win, "variant")));
-    TRY (xml_element (out, 4, "windows_systemroot",
-                      get_str (win, "systemroot")));
+  TRY (xml_element (out, 4, "product_name", g->product));
+  if (g->windows) {
+    TRY (xml_element (out, 4, "product_variant", g->windows_variant));
+    TRY (xml_element (out, 4, "windows_systemroot", g->windows_systemroot));
   }
-  TRY (xml_element (out, 4, "root", get_str (g, "root")));
+  TRY (xml_element (out, 4, "root", g->root));
 
   /* Mount points as virt-inspector gives them: device in an attribute,
-   * path as text.  Entries that did not resolve to a migrated disk
-   * (instance store) are not mounted in the converted guest.
+   * path as text.  Only entries that resolved to a migrated disk are
+   * here (report-read.c).
    */
   TRY (buf_printf (out, "    <mountpoints>\n"));
-  if (json_get_array (g, "fstab", &fstab, NULL) == 0) {
-    size_t n = json_object_array_length (fstab);
-    for (size_t i = 0; i < n; i++) {
-      struct json_object *e = json_object_array_get_idx (fstab, i);
-      const char *dev = get_str (e, "resolved");
-      const char *mp = get_str (e, "mountpoint");
-
-      if (dev == NULL || mp == NULL)
-        continue;
-      TRY (buf_printf (out, "      <mountpoint dev='"));
-      TRY (xml_text (out, dev));
-      TRY (buf_printf (out, "'>"));
-      TRY (xml_text (out, mp));
-      TRY (buf_printf (out, "</mountpoint>\n"));
-    }
+  for (size_t i = 0; i < g->nr_mounts; i++) {
+    TRY (buf_printf (out, "      <mountpoint dev='"));
+    TRY (xml_text (out, g->mounts[i].device));
+    TRY (buf_printf (out, "'>"));
+    TRY (xml_text (out, g->mounts[i].mountpoint));
+    TRY (buf_printf (out, "</mountpoint>\n"));
   }
   TRY (buf_printf (out, "    </mountpoints>\n"
                    "  </operatingsystem>\n"

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "report-read.h"
 #include "status.h"
 
 /* Bounds on what callers can make the state hold.  The message is meant
@@ -31,10 +32,11 @@ struct agent_status {
   size_t nr_warnings;
   size_t warnings_dropped;      /* past STATUS_WARNINGS_MAX */
 
-  /* A deep copy of the convert report: nothing outside can change it
-   * or race with us on json-c's (non-atomic) reference count.
+  /* The convert report, read into a copy of our own: nothing outside
+   * can change it or race with us on json-c's (non-atomic) reference
+   * count.
    */
-  struct json_object *report;
+  struct agent_report *report;
 
   enum agent_outcome outcome;
   char *reason;
@@ -60,9 +62,9 @@ extern struct json_object *agent_status_internal_string_or_null
 /* Seconds spent in PHASE so far, the running stretch included. */
 extern double agent_status_internal_phase_seconds (struct agent_status *st,
                                                    enum agent_phase phase);
-/* A copy of the report's member KEY when it is an object, or NULL. */
-extern struct json_object *agent_status_internal_report_copy
-  (struct agent_status *st, const char *key);
+/* A deep copy of O, or NULL (for NULL too). */
+extern struct json_object *agent_status_internal_json_copy
+  (struct json_object *o);
 /* The first N warnings as a new JSON array. */
 extern struct json_object *agent_status_internal_warnings_json
   (struct agent_status *st, size_t n);

@@ -21,33 +21,27 @@
 static struct json_object *
 guest_summary_locked (struct agent_status *st)
 {
-  static const char *const keys[] = {
-    "type", "distro", "product", "arch", "firmware",
-  };
-  struct json_object *g, *o;
-  int64_t major, minor;
+  const struct agent_report_guest *g;
+  struct json_object *o;
   char version[64];
 
-  if (st->report == NULL ||
-      json_get_object (st->report, "guest", &g, NULL) < 0)
+  if (st->report == NULL || !st->report->has_guest)
     return NULL;
+  g = &st->report->guest;
   o = json_object_new_object ();
   if (o == NULL)
     return NULL;
-  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    CLEANUP_FREE char *s = NULL;
-    const char *val;
-
-    if (json_get_string (g, keys[i], &val, NULL) < 0)
-      continue;
-    s = utf8_copy_valid (val, STATUS_TEXT_MAX);
-    if (s)
-      json_object_object_add (o, keys[i], json_object_new_string (s));
-  }
-  if (json_get_int64 (g, "major_version", &major, NULL) == 0) {
-    if (json_get_int64 (g, "minor_version", &minor, NULL) < 0)
-      minor = 0;
-    snprintf (version, sizeof version, "%" PRId64 ".%" PRId64, major, minor);
+#define ADD(k, v) \
+  if (v) json_object_object_add (o, k, json_object_new_string (v))
+  ADD ("type", g->type);
+  ADD ("distro", g->distro);
+  ADD ("product", g->product);
+  ADD ("arch", g->arch);
+  ADD ("firmware", g->firmware);
+#undef ADD
+  if (g->has_version) {
+    snprintf (version, sizeof version, "%" PRId64 ".%" PRId64, g->major,
+              g->minor);
     json_object_object_add (o, "version", json_object_new_string (version));
   }
   return o;
@@ -139,7 +133,7 @@ agent_status_termination_message (struct agent_status *st, size_t max,
 
   pthread_mutex_lock (&st->lock);
   json_object_object_add (o, "outcome", json_object_new_string
-                          (agent_outcome_name (st->outcome)));
+                          (agent_outcome_to_string (st->outcome)));
   json_object_object_add (o, "reason",
                           agent_status_internal_string_or_null (st->reason));
   json_object_object_add (o, "exitCode", st->ended
@@ -147,8 +141,8 @@ agent_status_termination_message (struct agent_status *st, size_t max,
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
   json_object_object_add (o, "guest", guest_summary_locked (st));
-  json_object_object_add (o, "kubevirtHints", agent_status_internal_report_copy
-                          (st, "kubevirt_hints"));
+  json_object_object_add (o, "kubevirtHints", agent_status_internal_json_copy
+                          (st->report ? st->report->hints_json : NULL));
   set_warnings (o, st, st->nr_warnings);
 
   /* Warnings go first, from the end: the outcome and the guest matter

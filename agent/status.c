@@ -20,10 +20,11 @@
 #include "cleanup.h"
 #include "json.h"
 #include "status-internal.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 
-static const char *const phase_names[AGENT_PHASE__COUNT] = {
+static const char *const agent_phase_table[AGENT_PHASE__COUNT] = {
   [AGENT_PHASE_STARTING] = "starting",
   [AGENT_PHASE_DEVICES]  = "devices",
   [AGENT_PHASE_PROBE]    = "probe",
@@ -50,30 +51,7 @@ static const int phase_floors[AGENT_PHASE__COUNT] = {
   [AGENT_PHASE_DONE]     = 100,
 };
 
-static const char *const outcome_names[AGENT_OUTCOME__COUNT] = {
-  [AGENT_OUTCOME_RUNNING]      = "Running",
-  [AGENT_OUTCOME_SUCCEEDED]    = "Succeeded",
-  [AGENT_OUTCOME_REFUSED]      = "Refused",
-  [AGENT_OUTCOME_DEVICE_ERROR] = "DeviceError",
-  [AGENT_OUTCOME_CANCELLED]    = "Cancelled",
-  [AGENT_OUTCOME_FAILED]       = "Failed",
-};
-
-const char *
-agent_phase_name (enum agent_phase phase)
-{
-  if ((unsigned) phase >= AGENT_PHASE__COUNT)
-    return "unknown";
-  return phase_names[phase];
-}
-
-const char *
-agent_outcome_name (enum agent_outcome outcome)
-{
-  if ((unsigned) outcome >= AGENT_OUTCOME__COUNT)
-    return "Unknown";
-  return outcome_names[outcome];
-}
+DEFINE_STRING_TABLE_LOOKUP (agent_phase, enum agent_phase, "unknown")
 
 int
 agent_phase_floor (enum agent_phase phase)
@@ -81,13 +59,6 @@ agent_phase_floor (enum agent_phase phase)
   if ((unsigned) phase >= AGENT_PHASE__COUNT)
     return 0;
   return phase_floors[phase];
-}
-
-static double
-timespec_diff (const struct timespec *a, const struct timespec *b)
-{
-  return (double) (a->tv_sec - b->tv_sec) +
-    (double) (a->tv_nsec - b->tv_nsec) / 1e9;
 }
 
 /* Called with the lock held: add the running stretch to its phase. */
@@ -99,7 +70,7 @@ phase_clock_stop (struct agent_status *st)
   if (!st->clock_running)
     return;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  st->phase_seconds[st->phase] += timespec_diff (&now, &st->phase_clock);
+  st->phase_seconds[st->phase] += timespec_diff_s (&now, &st->phase_clock);
   st->clock_running = false;
 }
 
@@ -132,8 +103,7 @@ agent_status_free (struct agent_status *st)
   free (st->message);
   free (st->accel);
   free (st->reason);
-  if (st->report)
-    json_object_put (st->report);
+  agent_report_free (st->report);
   pthread_mutex_destroy (&st->lock);
   free (st);
 }
@@ -253,27 +223,24 @@ agent_status_add_warning (struct agent_status *st, const char *msg)
   pthread_mutex_unlock (&st->lock);
 }
 
-void
-agent_status_set_report (struct agent_status *st, struct json_object *report)
+int
+agent_status_set_report (struct agent_status *st, struct json_object *report,
+                         struct v2v_error *err)
 {
-  struct json_object *copy = NULL, *warnings;
+  struct agent_report *r = NULL;
+  int e;
 
-  if (report != NULL && json_object_deep_copy (report, &copy, NULL) != 0)
-    return;
+  if (report != NULL && (e = agent_report_read (report, &r, err)) < 0)
+    return e;
   pthread_mutex_lock (&st->lock);
-  if (st->report)
-    json_object_put (st->report);
-  st->report = copy;
-  if (copy && json_object_object_get_ex (copy, "warnings", &warnings) &&
-      json_object_is_type (warnings, json_type_array)) {
-    size_t n = json_object_array_length (warnings);
-    for (size_t i = 0; i < n; i++) {
-      struct json_object *w = json_object_array_get_idx (warnings, i);
-      if (json_object_is_type (w, json_type_string))
-        add_warning_locked (st, json_object_get_string (w));
-    }
-  }
+  agent_report_free (st->report);
+  st->report = r;
+  for (size_t i = 0; r && i < r->nr_warnings; i++)
+    add_warning_locked (st, r->warnings[i]);
+  if (r && r->accelerator)
+    replace_text (&st->accel, r->accelerator);
   pthread_mutex_unlock (&st->lock);
+  return 0;
 }
 
 void
@@ -325,11 +292,9 @@ agent_status_outcome (struct agent_status *st)
 static struct json_object *
 time_json (const struct timespec *ts)
 {
-  struct tm tm;
-  char s[64];
+  char s[RFC3339_MAX];
 
-  if (gmtime_r (&ts->tv_sec, &tm) == NULL ||
-      strftime (s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+  if (time_format_rfc3339 (ts->tv_sec, s, sizeof s) < 0)
     return NULL;
   return json_object_new_string (s);
 }
@@ -350,7 +315,7 @@ agent_status_internal_phase_seconds (struct agent_status *st,
   if (phase == st->phase && st->clock_running) {
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
-    s += timespec_diff (&now, &st->phase_clock);
+    s += timespec_diff_s (&now, &st->phase_clock);
   }
   return s;
 }
@@ -367,18 +332,12 @@ seconds_json (double secs)
   return json_object_new_double_s (secs, s);
 }
 
-/* Called with the lock held: a copy of the report's member KEY when it
- * is an object, or NULL.
- */
 struct json_object *
-agent_status_internal_report_copy (struct agent_status *st, const char *key)
+agent_status_internal_json_copy (struct json_object *o)
 {
-  struct json_object *o, *copy = NULL;
+  struct json_object *copy = NULL;
 
-  if (st->report == NULL ||
-      !json_object_object_get_ex (st->report, key, &o) ||
-      !json_object_is_type (o, json_type_object) ||
-      json_object_deep_copy (o, &copy, NULL) != 0)
+  if (o == NULL || json_object_deep_copy (o, &copy, NULL) != 0)
     return NULL;
   return copy;
 }
@@ -419,23 +378,24 @@ agent_status_to_json (struct agent_status *st)
   }
 
   pthread_mutex_lock (&st->lock);
-  json_object_object_add (o, "phase",
-                          json_object_new_string (phase_names[st->phase]));
+  json_object_object_add (o, "phase", json_object_new_string
+                          (agent_phase_to_string (st->phase)));
   json_object_object_add (o, "progress", json_object_new_int (st->progress));
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
   json_object_object_add (o, "outcome",
-                          json_object_new_string (outcome_names[st->outcome]));
+                          json_object_new_string
+                          (agent_outcome_to_string (st->outcome)));
   json_object_object_add (o, "reason",
                           agent_status_internal_string_or_null (st->reason));
   json_object_object_add (o, "exitCode", st->ended
                           ? json_object_new_int (st->exit_code) : NULL);
   json_object_object_add (o, "accelerator",
                           agent_status_internal_string_or_null (st->accel));
-  json_object_object_add (o, "guest",
-                          agent_status_internal_report_copy (st, "guest"));
-  json_object_object_add (o, "kubevirtHints", agent_status_internal_report_copy
-                          (st, "kubevirt_hints"));
+  json_object_object_add (o, "guest", agent_status_internal_json_copy
+                          (st->report ? st->report->guest_json : NULL));
+  json_object_object_add (o, "kubevirtHints", agent_status_internal_json_copy
+                          (st->report ? st->report->hints_json : NULL));
   json_object_object_add (o, "warnings", agent_status_internal_warnings_json
                           (st, st->nr_warnings));
   if (st->warnings_dropped)
@@ -445,7 +405,7 @@ agent_status_to_json (struct agent_status *st)
   /* DONE is where the run rests, not work it did: it has no duration. */
   for (int p = 0; p < AGENT_PHASE_DONE; p++)
     if (st->phase_started[p])
-      json_object_object_add (secs, phase_names[p], seconds_json
+      json_object_object_add (secs, agent_phase_to_string (p), seconds_json
                               (agent_status_internal_phase_seconds (st, p)));
   json_object_object_add (o, "phaseSeconds", secs);
   json_object_object_add (o, "startTime", time_json (&st->start_time));

@@ -13,10 +13,12 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "error.h"
+#include "result.h"
 
 struct json_object;
 
-/* The phases of a run, in order.  agent_phase_name gives the name used
+/* The phases of a run, in order.  agent_phase_to_string gives the name used
  * in annotations, Events, logs and metric labels ("devices", ...).
  */
 enum agent_phase {
@@ -32,21 +34,8 @@ enum agent_phase {
   AGENT_PHASE__COUNT
 };
 
-/* How a run ended.  agent_outcome_name: "Succeeded", "Refused",
- * "DeviceError", "Cancelled", "Failed" (and "Running" before the end).
- */
-enum agent_outcome {
-  AGENT_OUTCOME_RUNNING,
-  AGENT_OUTCOME_SUCCEEDED,      /* converted, already converted, or skipped */
-  AGENT_OUTCOME_REFUSED,        /* the guest cannot be converted (a class) */
-  AGENT_OUTCOME_DEVICE_ERROR,   /* disks missing, unreadable, commit failed */
-  AGENT_OUTCOME_CANCELLED,      /* signal, --timeout or POST /shutdown */
-  AGENT_OUTCOME_FAILED,         /* a step or the agent itself failed */
-  AGENT_OUTCOME__COUNT
-};
-
-extern const char *agent_phase_name (enum agent_phase phase);
-extern const char *agent_outcome_name (enum agent_outcome outcome);
+/* "unknown" for a value out of range; from_string: the value or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP (agent_phase, enum agent_phase);
 
 struct agent_status;
 
@@ -77,12 +66,15 @@ extern void agent_status_set_accel (struct agent_status *st,
 extern void agent_status_add_warning (struct agent_status *st,
                                       const char *msg);
 
-/* The convert/ report (see docs/operations.md): the status object takes
- * a reference.  Its "guest", "kubevirt_hints" and "warnings" feed the
- * status JSON, the termination message and /inspection.
+/* The convert report (docs/report.md), read into the status
+ * (report-read.h) and kept: its guest, hints, accelerator and warnings
+ * feed the status JSON, the termination message and /inspection.
+ * Returns 0, or -EINVAL (in ERR) for a report that breaks the contract,
+ * which is then not kept.
  */
-extern void agent_status_set_report (struct agent_status *st,
-                                     struct json_object *report);
+extern int agent_status_set_report (struct agent_status *st,
+                                    struct json_object *report,
+                                    struct v2v_error *err);
 
 /* End the run: sets the outcome, the reason (a short CamelCase class
  * such as "NoOperatingSystem", "Cancelled", or NULL), the exit code and

@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "agent.h"
+#include "report-read.h"
 #include "blockdev.h"
 #include "cleanup.h"
 #include "convert.h"
@@ -108,54 +109,71 @@ size_ok (const char *s)
                    (strchr ("KMGT", s[n]) && s[n + 1] == '\0'));
 }
 
-/* The hints of the report, where the options left them open, and
- * whether the conversion installed the probe. */
+/* The names the options, the report's kubevirt_hints and the verdict
+ * use.
+ */
+static const char *const verify_firmware_table[] = {
+  [VERIFY_BIOS] = "bios", [VERIFY_EFI] = "efi",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_firmware, enum verify_firmware,
+                                    "unknown")
+static const char *const verify_bus_table[] = {
+  [VERIFY_BUS_VIRTIO] = "virtio", [VERIFY_BUS_SATA] = "sata",
+  [VERIFY_BUS_SCSI] = "scsi",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_bus, enum verify_bus, "unknown")
+static const char *const verify_nic_model_table[] = {
+  [VERIFY_NIC_VIRTIO] = "virtio", [VERIFY_NIC_E1000E] = "e1000e",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_nic_model, enum verify_nic_model,
+                                    "unknown")
+
+/* The hints of the report (read typed, report-read.h), where the
+ * options left them open, and whether the conversion installed the
+ * probe. */
 static int
 apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
 {
-  static const char *const fw[] = { "bios", "efi", NULL };
-  static const char *const bus[] = { "virtio", "sata", "scsi", NULL };
-  static const char *const nic[] = { "virtio", "e1000e", NULL };
-  CLEANUP_JSON struct json_object *report = NULL;
-  struct json_object *hints, *v, *steps;
+  CLEANUP_JSON struct json_object *json = NULL;
+  struct agent_report *report = NULL;
+  struct v2v_error err = { 0 };
 
   *ret_has_probe = false;
   *ret_boot_disk = 0;
-  report = json_object_from_file (a->report_file);
-  if (report == NULL || !json_object_is_type (report, json_type_object)) {
+  json = json_object_from_file (a->report_file);
+  if (json == NULL || !json_object_is_type (json, json_type_object)) {
     log_error ("--report %s: cannot read it as JSON: %s", a->report_file,
                json_util_get_last_err ());
     return -1;
   }
-  if (json_object_object_get_ex (report, "kubevirt_hints", &hints)) {
-    struct { const char *key; int *field; const char *const *names; } h[] = {
-      { "firmware", &a->firmware, fw }, { "diskBus", &a->bus, bus },
-      { "nicModel", &a->nic_model, nic },
-    };
-    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
-      if (*h[i].field >= 0 || !json_object_object_get_ex (hints, h[i].key, &v))
-        continue;
-      int k = agent_parse_enum (h[i].key, json_object_get_string (v),
-                                h[i].names);
-      if (k < 0) {
-        log_error ("--report %s: kubevirt_hints.%s is not one verify can "
-                   "boot", a->report_file, h[i].key);
-        return -1;
-      }
-      *h[i].field = k;
-    }
-    if (json_object_object_get_ex (hints, "bootDiskIndex", &v))
-      *ret_boot_disk = json_object_get_int (v);
+  if (agent_report_read (json, &report, &err) < 0) {
+    log_error ("--report %s: %s", a->report_file, err.msg);
+    return -1;
   }
-  if (json_object_object_get_ex (report, "steps", &steps))
-    for (size_t i = 0; i < json_object_array_length (steps); i++) {
-      struct json_object *s = json_object_array_get_idx (steps, i), *n, *r;
-      if (json_object_object_get_ex (s, "step", &n) &&
-          json_object_object_get_ex (s, "result", &r) &&
-          strcmp (json_object_get_string (n), "health-probe") == 0 &&
-          strcmp (json_object_get_string (r), "applied") == 0)
-        *ret_has_probe = true;
+  struct { const char *key; const char *value; int *field;
+           int (*from_string) (const char *s); } h[] = {
+    { "firmware", report->hints.firmware, &a->firmware,
+      verify_firmware_from_string },
+    { "diskBus", report->hints.disk_bus, &a->bus, verify_bus_from_string },
+    { "nicModel", report->hints.nic_model, &a->nic_model,
+      verify_nic_model_from_string },
+  };
+  for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+    if (*h[i].field >= 0 || h[i].value == NULL)
+      continue;
+    int k = agent_parse_enum (h[i].key, h[i].value, h[i].from_string);
+    if (k < 0) {
+      log_error ("--report %s: kubevirt_hints.%s is not one verify can "
+                 "boot", a->report_file, h[i].key);
+      agent_report_free (report);
+      return -1;
     }
+    *h[i].field = k;
+  }
+  if (report->hints.has_boot_disk)
+    *ret_boot_disk = (int) report->hints.boot_disk;
+  *ret_has_probe = agent_report_step_applied (report, "health-probe");
+  agent_report_free (report);
   return 0;
 }
 
@@ -319,21 +337,21 @@ print_text (struct json_object *v, const struct verify_outcome *o)
 static int
 exit_for (enum verify_verdict v)
 {
+  enum agent_result r = AGENT_RESULT_INTERNAL;
+
   switch (v) {
-  case VERIFY_HEALTHY:   return AGENT_EXIT_OK;
-  case VERIFY_UNHEALTHY: return AGENT_EXIT_UNHEALTHY;
-  case VERIFY_NO_BOOT:   return AGENT_EXIT_NO_BOOT;
-  case VERIFY_TIMEOUT:   return AGENT_EXIT_BOOT_TIMEOUT;
+  case VERIFY_HEALTHY:   r = AGENT_RESULT_VERIFY_HEALTHY; break;
+  case VERIFY_UNHEALTHY: r = AGENT_RESULT_VERIFY_UNHEALTHY; break;
+  case VERIFY_NO_BOOT:   r = AGENT_RESULT_VERIFY_NO_BOOT; break;
+  case VERIFY_TIMEOUT:   r = AGENT_RESULT_VERIFY_TIMEOUT; break;
   }
-  return AGENT_EXIT_INTERNAL;
+  /* The exit codes are rows of agent/result.c's table. */
+  return agent_result_info (r)->exit_code;
 }
 
 int
 agent_cmd_verify (int argc, char **argv)
 {
-  static const char *const fw_names[] = { "bios", "efi", NULL };
-  static const char *const bus_names[] = { "virtio", "sata", "scsi", NULL };
-  static const char *const nic_names[] = { "virtio", "e1000e", NULL };
   static const struct option longopts[] = {
     { "report", required_argument, NULL, 'r' },
     { "firmware", required_argument, NULL, 'f' },
@@ -378,16 +396,18 @@ agent_cmd_verify (int argc, char **argv)
     case 'j': a.json = true; break;
     case 'N': a.inject = false; break;
     case 'f':
-      if ((a.firmware = agent_parse_enum ("firmware", optarg, fw_names)) < 0)
+      if ((a.firmware = agent_parse_enum ("firmware", optarg,
+                                           verify_firmware_from_string)) < 0)
         return AGENT_EXIT_USAGE;
       break;
     case 'b':
-      if ((a.bus = agent_parse_enum ("bus", optarg, bus_names)) < 0)
+      if ((a.bus = agent_parse_enum ("bus", optarg,
+                                     verify_bus_from_string)) < 0)
         return AGENT_EXIT_USAGE;
       break;
     case 'm':
       if ((a.nic_model = agent_parse_enum ("nic-model", optarg,
-                                           nic_names)) < 0)
+                                           verify_nic_model_from_string)) < 0)
         return AGENT_EXIT_USAGE;
       break;
     case 'n':
@@ -576,11 +596,11 @@ agent_cmd_verify (int argc, char **argv)
   json_object_object_add (v, "accel", json_object_new_string
                           (accel_kind_to_string (accel.kind)));
   json_object_object_add (v, "firmware", json_object_new_string
-                          (fw_names[a.firmware]));
+                          (verify_firmware_to_string (a.firmware)));
   json_object_object_add (v, "bus", json_object_new_string
-                          (bus_names[a.bus]));
+                          (verify_bus_to_string (a.bus)));
   json_object_object_add (v, "nic_model", json_object_new_string
-                          (nic_names[a.nic_model]));
+                          (verify_nic_model_to_string (a.nic_model)));
   {
     struct json_object *nics = json_object_new_array ();
     for (size_t i = 0; i < a.nr_nics; i++)

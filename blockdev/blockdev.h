@@ -81,6 +81,10 @@ struct blockdev_disk {
    */
   char *warning;
   char *overlay;                /* qcow2 overlay, or NULL when writing directly */
+  /* Set by blockdev_overlay_commit once this disk's overlay is written
+   * into it, even if a later disk then fails.
+   */
+  bool committed;
 };
 
 struct blockdev_list {

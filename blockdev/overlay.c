@@ -422,6 +422,8 @@ blockdev_overlay_commit (struct blockdev_list *list, struct v2v_error *err)
 
   r = commit_journal (list->overlay_dir, j, list, "blockdev_overlay_commit",
                       err);
+  for (size_t i = 0; i < j->nr_disks; i++)
+    list->disks[i].committed = j->disks[i].committed;
   if (r == 0)
     forget_overlays (list);
  out:

@@ -102,6 +102,4 @@ extern enum convert_status convert_run (const struct blockdev_list *disks,
                                         struct json_object **ret_report,
                                         struct v2v_error *err);
 
-extern const char *convert_status_name (enum convert_status s);
-
 #endif /* V2V_CONVERT_H */

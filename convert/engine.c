@@ -21,26 +21,6 @@ now_s (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const char *
-convert_status_name (enum convert_status s)
-{
-  static const char *const names[] = {
-    [CONVERT_OK] = "converted", [CONVERT_ALREADY_DONE] = "already-converted",
-    [CONVERT_ERR_INTERNAL] = "internal-error", [CONVERT_ERR_NO_OS] = "no-os",
-    [CONVERT_ERR_MULTI_OS] = "multiple-os",
-    [CONVERT_ERR_UNSUPPORTED] = "unsupported",
-    [CONVERT_ERR_XEN_PV_ONLY] = "xen-pv-only",
-    [CONVERT_ERR_NO_SPACE] = "no-space", [CONVERT_ERR_FS_STATE] = "fs-state",
-    [CONVERT_ERR_LUKS_KEY] = "luks-key", [CONVERT_ERR_FAILED] = "step-failed",
-    [CONVERT_ERR_VIRTIO_WIN] = "no-virtio-win",
-    [CONVERT_ERR_BITLOCKER] = "bitlocker",
-    [CONVERT_COMPAT_NEEDS_FIXES] = "bootable-with-fixes",
-    [CONVERT_COMPAT_WONT_BOOT] = "will-not-boot",
-  };
-  return (unsigned) s < sizeof names / sizeof names[0] && names[s]
-    ? names[s] : "unknown";
-}
-
 /* Read a cgroup v2 limit; 0 if unlimited or unknown. */
 static long long
 cgroup_value (const char *file, int field)
@@ -287,20 +267,6 @@ write_marker (struct convert_ctx *ctx, struct v2v_error *err)
                                  "changes nothing", err);
 }
 
-/* The report's one-word outcome. */
-static const char *
-status_word (const struct convert_options *opts, enum convert_status status,
-             bool fixed)
-{
-  if (status != CONVERT_OK)
-    return convert_status_name (status);
-  if (opts->dry_run)
-    return "planned";           /* a plan, not a conversion */
-  if (opts->compat != CONVERT_COMPAT_OFF)
-    return fixed ? "fixed" : "bootable";
-  return convert_status_name (status);
-}
-
 /* Compatibility mode's verdict; adds it to REPORT under KEY. */
 static enum preflight_verdict
 preflight (struct convert_ctx *ctx, struct json_object *report,
@@ -492,13 +458,9 @@ out:
       json_object_array_add (w, json_object_new_string (log.warnings[i]));
     json_object_object_add (report, "warnings", w);
   }
-  /* A dry run that found nothing to refuse has a plan, not a conversion. */
-  json_object_object_add (report, "status", json_object_new_string
-                          (status_word (opts, status, fixed)));
-  if (status != CONVERT_OK && status != CONVERT_ALREADY_DONE &&
-      status != CONVERT_COMPAT_NEEDS_FIXES &&
-      status != CONVERT_COMPAT_WONT_BOOT && err)
-    json_object_object_add (report, "error", json_object_new_string (err->msg));
+  /* The outcome ("status", "error") is the agent's to write: only it
+   * knows whether the commit went through (convert/report.h).
+   */
   json_object_object_add (timings, "total", json_object_new_double (now_s () - t0));
   convert_internal_changelog_free (&log);
   convert_internal_guest_free (&guest);

@@ -14,9 +14,11 @@
 # (unconverted-fails.sh proves the same fixture does not boot as built.)
 set -euo pipefail
 variant=$1 firmware=$2 fixture=$3
+TEST_CASE=$variant
 here=$(cd "$(dirname "$0")" && pwd)
 : "${V2V_AGENT:?}"
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 guestfs_env
 work=$(dirname "$fixture")/work-$variant
 rm -rf "$work"
@@ -27,12 +29,12 @@ hostkey=$(guestfish --ro -a "$img" -m /dev/sda1 \
               download /etc/ssh/ssh_host_ed25519_key.pub - |
               sha256sum | cut -d' ' -f1)
 
-fail () { echo "FAIL ($variant): $*"; exit 1; }
 jq_report () { jq -r "$1" "$work/report.json"; }
 
 echo "== convert $variant"
 timeout 900 "$V2V_AGENT" convert --report "$work/report.json" \
     --overlay-dir "$work/overlay" "$img" || fail "convert exited $?"
+validate_report "$work/report.json"
 
 [ "$(jq_report .status)" = converted ] || fail "status $(jq_report .status)"
 [ "$(jq_report .kubevirt_hints.firmware)" = "$firmware" ] ||
@@ -102,6 +104,7 @@ echo "== second run changes nothing"
 before=$(sha256sum < "$img")
 timeout 900 "$V2V_AGENT" convert --report "$work/report2.json" \
     --overlay-dir "$work/overlay" "$img" || fail "second convert exited $?"
+validate_report "$work/report2.json"
 [ "$(jq -r .status "$work/report2.json")" = already-converted ] ||
     fail "second run status $(jq -r .status "$work/report2.json")"
 [ "$(sha256sum < "$img")" = "$before" ] || fail "second run changed the disk"

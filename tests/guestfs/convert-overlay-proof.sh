@@ -12,12 +12,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 : "${V2V_AGENT:?}" "${V2V_PHONY_DIR:?}"
 guestfs_env
 
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/overlay-proof.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail () { echo "FAIL: $*"; exit 1; }
+scratch_dir work overlay-proof "${TMPDIR:-/var/tmp}"
 sum () { sha256sum < "$1" | cut -d' ' -f1; }
 
 img=$work/debian.img
@@ -53,6 +52,7 @@ timeout 600 "$V2V_AGENT" convert --report "$work/fail.json" \
 rc=$?
 set -e
 [ "$rc" -eq 11 ] || fail "exit $rc, expected 11 (a step failed): $(tail -3 "$work/fail.log")"
+validate_report "$work/fail.json"
 jq -e '.status == "step-failed" and
        (.steps | any(.step == "initramfs" and .result == "failed" and
                      (.error | contains("/etc/initramfs-tools/modules: not a regular file"))))' \
@@ -64,6 +64,7 @@ echo "PASS: failed step, exit 11, disk unchanged, no overlay left"
 echo "== 3. the next run converts and commits"
 timeout 600 "$V2V_AGENT" convert --report "$work/ok.json" \
     --overlay-dir "$work/ov" "$img" 2> "$work/ok.log" || fail "convert after kill: $(tail -3 "$work/ok.log")"
+validate_report "$work/ok.json"
 [ "$(jq -r .status "$work/ok.json")" = converted ] || fail "status $(jq -r .status "$work/ok.json")"
 [ "$(sum "$img")" != "$before" ] || fail "the commit did not reach the disk"
 [ -z "$(ls -A "$work/ov" 2>/dev/null)" ] || fail "overlay left behind: $(ls "$work/ov")"

@@ -122,7 +122,7 @@ Test (httpd, inspection_is_404_then_xml)
   cr_assert_eq (json_get_string (e, "error", &s, NULL), 0);
 
   cr_assert_eq (json_parse (report, strlen (report), 0, &rep, NULL), 0);
-  agent_status_set_report (st, rep);
+  cr_assert_eq (agent_status_set_report (st, rep, NULL), 0);
   fetch ("GET", "/inspection", NULL, 0, &r2);
   cr_assert_eq (r2.status, 200);
   cr_assert_str_eq (r2.content_type, "application/xml");

@@ -58,11 +58,17 @@ str (struct json_object *o, const char *path)
 
 Test (status, names)
 {
-  cr_assert_str_eq (agent_phase_name (AGENT_PHASE_DEVICES), "devices");
-  cr_assert_str_eq (agent_phase_name (AGENT_PHASE_DONE), "done");
-  cr_assert_str_eq (agent_outcome_name (AGENT_OUTCOME_RUNNING), "Running");
-  cr_assert_str_eq (agent_outcome_name (AGENT_OUTCOME_DEVICE_ERROR),
+  cr_assert_str_eq (agent_phase_to_string (AGENT_PHASE_DEVICES), "devices");
+  cr_assert_str_eq (agent_phase_to_string (AGENT_PHASE_DONE), "done");
+  cr_assert_str_eq (agent_outcome_to_string (AGENT_OUTCOME_RUNNING),
+                    "Running");
+  cr_assert_str_eq (agent_outcome_to_string (AGENT_OUTCOME_DEVICE_ERROR),
                     "DeviceError");
+  cr_assert_str_eq (agent_phase_to_string (AGENT_PHASE__COUNT), "unknown");
+  cr_assert_str_eq (agent_outcome_to_string (AGENT_OUTCOME__COUNT),
+                    "Unknown");
+  cr_assert_eq (agent_outcome_from_string ("Refused"), AGENT_OUTCOME_REFUSED);
+  cr_assert_eq (agent_phase_from_string ("commit"), AGENT_PHASE_COMMIT);
 }
 
 Test (status, floors_rise_to_done)
@@ -129,8 +135,8 @@ Test (status, warnings_are_kept_once)
   agent_status_add_warning (st, "a");
   agent_status_add_warning (st, "b");
   agent_status_add_warning (st, "a");
-  agent_status_set_report (st, r);
-  agent_status_set_report (st, r);
+  cr_assert_eq (agent_status_set_report (st, r, NULL), 0);
+  cr_assert_eq (agent_status_set_report (st, r, NULL), 0);
   json_object_put (r);
   w = agent_status_warnings_json (st);
   cr_assert_eq (json_object_array_length (w), 3);
@@ -168,7 +174,7 @@ Test (status, to_json_before_and_after_the_end)
   agent_status_set_phase (st, AGENT_PHASE_DEVICES);
   usleep (20000);
   agent_status_set_phase (st, AGENT_PHASE_INSPECT);
-  agent_status_set_report (st, r);
+  cr_assert_eq (agent_status_set_report (st, r, NULL), 0);
   json_object_put (r);
   agent_status_set_message (st, "rebuilding the initramfs");
   agent_status_finish (st, AGENT_OUTCOME_SUCCEEDED, NULL, 0, "converted");
@@ -228,7 +234,7 @@ big_status (size_t nwarn, size_t wlen, size_t mlen)
   struct json_object *r = report ();
   char *w = malloc (wlen + 32), *m = malloc (mlen + 1);
 
-  agent_status_set_report (st, r);
+  cr_assert_eq (agent_status_set_report (st, r, NULL), 0);
   json_object_put (r);
   for (size_t i = 0; i < nwarn; i++) {
     int n = snprintf (w, wlen + 32, "%zu ", i);
@@ -408,7 +414,7 @@ Test (status, inspection_xml_is_well_formed_and_escaped)
   xmlDocPtr doc;
   char *s;
 
-  agent_status_set_report (st, r);
+  cr_assert_eq (agent_status_set_report (st, r, NULL), 0);
   json_object_put (r);
   buf_init (&b, 1 << 20);
   cr_assert_eq (agent_status_inspection_xml (st, &b), 0);
@@ -453,5 +459,36 @@ Test (status, invalid_utf8_becomes_valid_json_and_xml)
   o = termination (st, 4096);
   cr_assert_str_eq (str (o, "message"), "bad ?? byte and a cut ??");
   json_object_put (o);
+  agent_status_free (st);
+}
+
+/* The report is read against its contract (report-read.c): a member of
+ * the wrong type is refused with its name, and the status keeps nothing
+ * of it.
+ */
+Test (status, set_report_refuses_a_broken_contract)
+{
+  static const char bad[] =
+    "{ \"guest\": { \"root\": \"/dev/sda1\", \"type\": \"linux\", "
+    "  \"product\": 12 }, \"warnings\": [ \"w\" ] }";
+  struct agent_status *st = agent_status_new ();
+  struct json_object *r = parse (bad, strlen (bad)), *j, *w;
+  struct v2v_error err = { 0 };
+  struct buf b;
+
+  cr_assert_eq (agent_status_set_report (st, r, &err), -EINVAL);
+  cr_expect (strncmp (err.msg, "report: guest: product: ", 24) == 0,
+             "message: %s", err.msg);
+  json_object_put (r);
+  j = agent_status_to_json (st);
+  cr_assert_not_null (j);
+  cr_expect (!json_object_object_get_ex (j, "guest", &w) || w == NULL);
+  json_object_put (j);
+  w = agent_status_warnings_json (st);
+  cr_expect_eq (json_object_array_length (w), 0);
+  json_object_put (w);
+  buf_init (&b, 65536);
+  cr_expect_eq (agent_status_inspection_xml (st, &b), -ENOENT);
+  buf_free (&b);
   agent_status_free (st);
 }

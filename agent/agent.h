@@ -47,11 +47,11 @@ extern void agent_convert_args_free (struct agent_convert_args *a);
 extern int agent_convert_option (int c, const char *arg,
                                  struct agent_convert_args *a);
 
-/* The index of VAL in NAMES (NULL-terminated), or -1 (logged, naming
+/* FROM_STRING (VAL) (a string table's lookup), or -1 (logged, naming
  * --OPT).
  */
 extern int agent_parse_enum (const char *opt, const char *val,
-                             const char *const *names);
+                             int (*from_string) (const char *s));
 /* V2V_LAUNCH_TIMEOUT into *RET (seconds; unset: 0); -1 if invalid (logged). */
 extern int agent_launch_timeout_from_env (unsigned *ret);
 

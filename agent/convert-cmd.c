@@ -115,7 +115,7 @@ static void
 on_phase (void *opaque, enum agent_phase phase, const char *msg)
 {
   (void) opaque;
-  log_set_phase (agent_phase_name (phase));
+  log_set_phase (agent_phase_to_string (phase));
   log_info ("%s", msg);
 }
 

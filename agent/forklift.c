@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "json.h"
 #include "log.h"
+#include "strv.h"
 
 /* Variables of our own, and of Forklift's that mean something here. */
 static const char *const known_vars[] = {
@@ -40,16 +41,11 @@ truthy (const char *v)
 static int
 add (struct agent_argv *a, const char *arg)
 {
-  char **n = realloc (a->argv, (a->argc + 2) * sizeof *n);
+  int r = strv_add (&a->argv, arg);
 
-  if (n == NULL)
-    return -ENOMEM;
-  a->argv = n;
-  if ((a->argv[a->argc] = strdup (arg)) == NULL)
-    return -ENOMEM;
-  a->argc++;
-  a->argv[a->argc] = NULL;
-  return 0;
+  if (r == 0)
+    a->argc++;
+  return r;
 }
 
 static int
@@ -73,7 +69,7 @@ cmp_str (const void *x, const void *y)
 static int
 luks_keys (struct agent_argv *a, const char *dir)
 {
-  CLEANUP_FREE char **names = NULL;
+  CLEANUP_STRV char **names = NULL;
   size_t n = 0;
   struct dirent *d;
   DIR *dp = opendir (dir);
@@ -90,13 +86,8 @@ luks_keys (struct agent_argv *a, const char *dir)
     snprintf (path, sizeof path, "%s/%s", dir, d->d_name);
     if (stat (path, &st) == -1 || !S_ISREG (st.st_mode))
       continue;
-    char **nn = realloc (names, (n + 1) * sizeof *nn);
-    if (nn == NULL || (nn[n] = strdup (path)) == NULL) {
-      names = nn ? nn : names;
-      r = -ENOMEM;
+    if ((r = strv_add (&names, path)) < 0)
       break;
-    }
-    names = nn;
     n++;
   }
   closedir (dp);
@@ -107,7 +98,6 @@ luks_keys (struct agent_argv *a, const char *dir)
     snprintf (arg, sizeof arg, "all:file:%s", names[i]);
     if (r == 0)
       r = add2 (a, "--key", arg);
-    free (names[i]);
   }
   if (n)
     log_info ("%zu LUKS key file(s) from %s", n, dir);

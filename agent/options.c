@@ -9,15 +9,76 @@
 #include "agent.h"
 #include "cleanup.h"
 #include "log.h"
+#include "string-table.h"
+#include "strv.h"
+
+/* The names of the conversion options' values, as the command line and
+ * the docs spell them.
+ */
+static const char *const option_cloud_init_table[] = {
+  [CONVERT_CI_REWORK] = "rework", [CONVERT_CI_KEEP] = "keep",
+  [CONVERT_CI_DISABLE] = "disable", [CONVERT_CI_RESET] = "reset",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_cloud_init, enum convert_cloud_init,
+                                    "unknown")
+
+static const char *const option_agents_table[] = {
+  [CONVERT_AGENTS_DISABLE] = "disable", [CONVERT_AGENTS_REMOVE] = "remove",
+  [CONVERT_AGENTS_KEEP] = "keep",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_agents, enum convert_agents,
+                                    "unknown")
+
+static const char *const option_network_table[] = {
+  [CONVERT_NET_REWORK] = "rework", [CONVERT_NET_KEEP] = "keep",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_network, enum convert_network,
+                                    "unknown")
+
+static const char *const option_relabel_table[] = {
+  [CONVERT_RELABEL_CHANGED] = "changed", [CONVERT_RELABEL_FULL] = "full",
+  [CONVERT_RELABEL_BOOT] = "boot",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_relabel, enum convert_relabel,
+                                    "unknown")
+
+static const char *const option_compat_table[] = {
+  [CONVERT_COMPAT_OFF] = "off", [CONVERT_COMPAT_CHECK] = "check",
+  [CONVERT_COMPAT_FIX] = "fix",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_compat, enum convert_compat,
+                                    "unknown")
+
+static const char *const option_legacy_table[] = {
+  [CONVERT_LEGACY_AUTO] = "auto", [CONVERT_LEGACY_YES] = "yes",
+  [CONVERT_LEGACY_NO] = "no",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_legacy, enum convert_legacy,
+                                    "unknown")
+
+static const char *const option_block_driver_table[] = {
+  [CONVERT_BLOCK_VIRTIO_BLK] = "virtio-blk",
+  [CONVERT_BLOCK_VIRTIO_SCSI] = "virtio-scsi",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_block_driver,
+                                    enum convert_block_driver, "unknown")
+
+static const char *const option_health_probe_table[] = {
+  [CONVERT_PROBE_ONCE] = "yes", [CONVERT_PROBE_NO] = "no",
+  [CONVERT_PROBE_ALWAYS] = "always",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (option_health_probe,
+                                    enum convert_health_probe, "unknown")
 
 int
-agent_parse_enum (const char *opt, const char *val, const char *const *names)
+agent_parse_enum (const char *opt, const char *val,
+                  int (*from_string) (const char *s))
 {
-  for (int i = 0; names[i]; i++)
-    if (strcmp (val, names[i]) == 0)
-      return i;
-  log_error ("--%s: unknown value '%s'", opt, val);
-  return -1;
+  int v = from_string (val);
+
+  if (v < 0)
+    log_error ("--%s: unknown value '%s'", opt, val);
+  return v < 0 ? -1 : v;
 }
 
 /* "--key all:file:PATH" becomes "all:key:<contents>", so the secret is
@@ -81,17 +142,6 @@ agent_launch_timeout_from_env (unsigned *ret)
 int
 agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
 {
-  static const char *const ci_names[] = { "rework", "keep", "disable",
-                                          "reset", NULL };
-  static const char *const ag_names[] = { "disable", "remove", "keep", NULL };
-  static const char *const net_names[] = { "rework", "keep", NULL };
-  static const char *const rl_names[] = { "changed", "full", "boot", NULL };
-  /* Indexed by enum convert_compat. */
-  static const char *const compat_names[] = { "off", "check", "fix", NULL };
-  static const char *const legacy_names[] = { "auto", "yes", "no", NULL };
-  static const char *const bd_names[] = { "virtio-blk", "virtio-scsi", NULL };
-  /* Indexed by enum convert_health_probe. */
-  static const char *const hp_names[] = { "yes", "no", "always", NULL };
   struct convert_options *opts = &a->opts;
   int v;
 
@@ -101,36 +151,36 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   case 'R': opts->root = arg; break;
   case 'k': {
     char *k = resolve_key (arg);
-    char **n;
     if (k == NULL)
       return -1;
-    if ((n = realloc (a->keys, (a->nkeys + 2) * sizeof *n)) == NULL) {
-      free (k);
+    if (strv_push (&a->keys, k) < 0) {
       log_error ("out of memory");
       return -1;
     }
-    a->keys = n;
-    a->keys[a->nkeys++] = k;
-    a->keys[a->nkeys] = NULL;
+    a->nkeys++;
     break;
   }
   case 'c':
-    if ((v = agent_parse_enum ("cloud-init", arg, ci_names)) < 0)
+    if ((v = agent_parse_enum ("cloud-init", arg,
+                               option_cloud_init_from_string)) < 0)
       return -1;
     opts->cloud_init = v;
     break;
   case 'a':
-    if ((v = agent_parse_enum ("agents", arg, ag_names)) < 0)
+    if ((v = agent_parse_enum ("agents", arg,
+                               option_agents_from_string)) < 0)
       return -1;
     opts->agents = v;
     break;
   case 'N':
-    if ((v = agent_parse_enum ("network", arg, net_names)) < 0)
+    if ((v = agent_parse_enum ("network", arg,
+                               option_network_from_string)) < 0)
       return -1;
     opts->network = v;
     break;
   case 's':
-    if ((v = agent_parse_enum ("selinux-relabel", arg, rl_names)) < 0)
+    if ((v = agent_parse_enum ("selinux-relabel", arg,
+                               option_relabel_from_string)) < 0)
       return -1;
     opts->relabel = v;
     break;
@@ -152,24 +202,27 @@ agent_convert_option (int c, const char *arg, struct agent_convert_args *a)
   }
   case 'C':
     if ((v = agent_parse_enum ("compat", arg ? arg : "check",
-                               compat_names)) < 0)
+                               option_compat_from_string)) < 0)
       return -1;
     opts->compat = v;
     break;
   case 'V': opts->virtio_win = arg; break;
   case 'L': opts->virtio_win_legacy = arg; break;
   case 'l':
-    if ((v = agent_parse_enum ("legacy-drivers", arg, legacy_names)) < 0)
+    if ((v = agent_parse_enum ("legacy-drivers", arg,
+                               option_legacy_from_string)) < 0)
       return -1;
     opts->legacy_drivers = v;
     break;
   case 'b':
-    if ((v = agent_parse_enum ("block-driver", arg, bd_names)) < 0)
+    if ((v = agent_parse_enum ("block-driver", arg,
+                               option_block_driver_from_string)) < 0)
       return -1;
     opts->block_driver = v;
     break;
   case 'H':
-    if ((v = agent_parse_enum ("health-probe", arg, hp_names)) < 0)
+    if ((v = agent_parse_enum ("health-probe", arg,
+                               option_health_probe_from_string)) < 0)
       return -1;
     opts->health_probe = v;
     break;

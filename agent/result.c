@@ -88,14 +88,7 @@ static const char *const agent_outcome_table[AGENT_OUTCOME__COUNT] = {
   [AGENT_OUTCOME_CANCELLED]    = "Cancelled",
   [AGENT_OUTCOME_FAILED]       = "Failed",
 };
-DEFINE_PRIVATE_STRING_TABLE_LOOKUP (agent_outcome, enum agent_outcome,
-                                    "Unknown")
-
-const char *
-agent_outcome_name (enum agent_outcome outcome)
-{
-  return agent_outcome_to_string (outcome);
-}
+DEFINE_STRING_TABLE_LOOKUP (agent_outcome, enum agent_outcome, "Unknown")
 
 const struct agent_result_info *
 agent_result_info (enum agent_result result)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "convert.h"
+#include "string-table.h"
 
 /* Exit codes of v2v-agent.  Each refusal has its own code so a
  * controller can tell them apart without parsing messages.
@@ -42,7 +43,7 @@ enum agent_exit {
 };
 
 /* How a run ended, as the status, metrics and termination message say:
- * agent_outcome_name gives "Succeeded", "Refused", "DeviceError",
+ * agent_outcome_to_string gives "Succeeded", "Refused", "DeviceError",
  * "Cancelled", "Failed" (and "Running" before the end).
  */
 enum agent_outcome {
@@ -55,7 +56,8 @@ enum agent_outcome {
   AGENT_OUTCOME__COUNT
 };
 
-extern const char *agent_outcome_name (enum agent_outcome outcome);
+/* "Unknown" for a value out of range; from_string: the value or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP (agent_outcome, enum agent_outcome);
 
 /* Every way a run can end.  The first rows succeed. */
 enum agent_result {

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "json.h"
 #include "log.h"
 #include "run.h"
+#include "spawn.h"
 
 #define CHILD_OUTPUT_MAX (16 * 1024 * 1024)
 
@@ -27,7 +27,7 @@ void
 run_enter_phase (struct run *run, enum agent_phase phase, const char *reason,
              const char *message)
 {
-  log_set_phase (agent_phase_name (phase));
+  log_set_phase (agent_phase_to_string (phase));
   agent_status_set_phase (run->st, phase);
   agent_status_set_message (run->st, message);
   log_info ("%s", message);
@@ -69,26 +69,28 @@ child_progress (const char *phase, const char *msg, void *opaque)
   child_write (o);
 }
 
+struct child_args {
+  const struct blockdev_list *list;
+  const struct convert_options *opts;
+  int fds[2];                   /* the pipe to the parent */
+};
+
+/* Started by spawn_fork in its own process group: a signal to the
+ * agent's group (Ctrl-C on a terminal, timeout(1), a shell's kill)
+ * reaches the agent alone, which decides what becomes of the
+ * conversion.  If the agent dies, so does the conversion.
+ */
 static void __attribute__ ((noreturn))
-child_main (const struct blockdev_list *list,
-            const struct convert_options *opts, pid_t parent)
+child_main (void *opaque)
 {
+  struct child_args *c = opaque;
+  const struct blockdev_list *list = c->list;
+  const struct convert_options *opts = c->opts;
   struct json_object *report = NULL;
   struct v2v_error err = { 0 };
-  sigset_t none;
 
-  /* Its own process group: a signal to the agent's group (Ctrl-C on a
-   * terminal, timeout(1), a shell's kill) reaches the agent alone, which
-   * decides what becomes of the conversion.  If the agent dies, so does
-   * the conversion.
-   */
-  setpgid (0, 0);
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != parent)
-    _exit (AGENT_EXIT_INTERNAL);
-  sigemptyset (&none);
-  pthread_sigmask (SIG_SETMASK, &none, NULL);
-
+  close (c->fds[0]);
+  child_fd = c->fds[1];
   struct convert_options copts = *opts;
   copts.progress = child_progress;
   enum convert_status s = convert_run (list, &copts, &report, &err);
@@ -136,8 +138,9 @@ run_child (struct run *run, const struct blockdev_list *list,
            const struct convert_options *opts,
            struct json_object **ret_report, struct v2v_error *err)
 {
-  int fds[2];
-  pid_t pid, parent = getpid ();
+  struct child_args c = { list, opts, { -1, -1 } };
+  int *fds = c.fds, r;
+  pid_t pid = 0;
   struct buf line;
   int result = -1, step_pct = 0, status;
   char chunk[65536];
@@ -154,22 +157,16 @@ run_child (struct run *run, const struct blockdev_list *list,
     return -1;
   }
   fflush (stderr);
-  pid = fork ();
-  if (pid == 0) {
-    close (fds[0]);
-    child_fd = fds[1];
-    child_main (list, opts, parent);
-  }
-  if (pid > 0) {
-    setpgid (pid, pid);         /* as the child does: no race either way */
+  r = spawn_fork (child_main, &c, 1, &pid, err);
+  if (r == 0) {
     run->child = pid;
     run->stage = RUN_STAGE_CHILD;
   }
   pthread_mutex_unlock (&run->lock);
   close (fds[1]);
-  if (pid == -1) {
+  if (r < 0) {
     close (fds[0]);
-    return v2v_error_errno (err, -errno, "fork"), -1;
+    return -1;
   }
 
   buf_init (&line, CHILD_OUTPUT_MAX);
@@ -205,8 +202,8 @@ run_child (struct run *run, const struct blockdev_list *list,
   buf_free (&line);
   close (fds[0]);
 
-  while (waitpid (pid, &status, 0) == -1 && errno == EINTR)
-    ;
+  if (spawn_wait (pid, &status) < 0)
+    status = W_EXITCODE (AGENT_EXIT_INTERNAL, 0);
   pthread_mutex_lock (&run->lock);
   run->child = 0;
   run->stage = RUN_STAGE_AFTER;

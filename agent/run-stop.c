@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "log.h"
 #include "run.h"
+#include "timeutil.h"
 
 #define TERMINATION_MAX 4096
 
@@ -85,31 +86,20 @@ run_signal_thread (void *arg)
 {
   struct run_sigthread_args *a = arg;
   struct run *run = a->run;
-  struct timespec deadline, now, left;
+  int64_t deadline = now_ms () + a->timeout_ms;
   bool first = true;
-
-  clock_gettime (CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += a->timeout_ms / 1000;
-  deadline.tv_nsec += (a->timeout_ms % 1000) * 1000000;
-  if (deadline.tv_nsec >= 1000000000) {
-    deadline.tv_sec++;
-    deadline.tv_nsec -= 1000000000;
-  }
 
   for (;;) {
     int sig;
     enum agent_result why = AGENT_RESULT_CANCELLED;
 
     if (a->timeout_ms > 0 && first) {
-      clock_gettime (CLOCK_MONOTONIC, &now);
-      left.tv_sec = deadline.tv_sec - now.tv_sec;
-      left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-      if (left.tv_nsec < 0) {
-        left.tv_sec--;
-        left.tv_nsec += 1000000000;
+      int64_t ms = deadline - now_ms ();
+      struct timespec left = { 0, 0 };
+      if (ms > 0) {
+        left.tv_sec = ms / 1000;
+        left.tv_nsec = (ms % 1000) * 1000000;
       }
-      if (left.tv_sec < 0)
-        left.tv_sec = left.tv_nsec = 0;
       sig = sigtimedwait (&a->set, NULL, &left);
     }
     else

@@ -89,8 +89,8 @@ agent_status_metrics (struct agent_status *st, struct buf *out)
   TRY (prom_header (out, "v2v_agent_phase", "gauge",
                     "The phase the conversion run is in (1) or not (0)."));
   for (int p = 0; p < AGENT_PHASE__COUNT; p++)
-    TRY (prom_sample (out, "v2v_agent_phase", "phase", agent_phase_name (p),
-                      "%d", p == (int) st->phase));
+    TRY (prom_sample (out, "v2v_agent_phase", "phase",
+                      agent_phase_to_string (p), "%d", p == (int) st->phase));
 
   TRY (prom_header (out, "v2v_agent_progress_percent", "gauge",
                     "Progress of the conversion run, 0 to 100."));
@@ -101,14 +101,15 @@ agent_status_metrics (struct agent_status *st, struct buf *out)
   for (int p = 0; p < AGENT_PHASE_DONE; p++)
     if (st->phase_started[p])
       TRY (prom_sample (out, "v2v_agent_phase_duration_seconds", "phase",
-                        agent_phase_name (p), "%.6f",
+                        agent_phase_to_string (p), "%.6f",
                         agent_status_internal_phase_seconds (st, p)));
 
   TRY (prom_header (out, "v2v_agent_conversions_total", "counter",
                     "Conversion runs that ended, by outcome."));
   for (int o = AGENT_OUTCOME_RUNNING + 1; o < AGENT_OUTCOME__COUNT; o++)
     TRY (prom_sample (out, "v2v_agent_conversions_total", "outcome",
-                      agent_outcome_name (o), "%" PRIu64, st->conversions[o]));
+                      agent_outcome_to_string (o), "%" PRIu64,
+                      st->conversions[o]));
 
   TRY (prom_header (out, "v2v_agent_accelerator_info", "gauge",
                     "The accelerator the appliance uses (kvm, tcg or "

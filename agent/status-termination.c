@@ -133,7 +133,7 @@ agent_status_termination_message (struct agent_status *st, size_t max,
 
   pthread_mutex_lock (&st->lock);
   json_object_object_add (o, "outcome", json_object_new_string
-                          (agent_outcome_name (st->outcome)));
+                          (agent_outcome_to_string (st->outcome)));
   json_object_object_add (o, "reason",
                           agent_status_internal_string_or_null (st->reason));
   json_object_object_add (o, "exitCode", st->ended

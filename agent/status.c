@@ -20,10 +20,11 @@
 #include "cleanup.h"
 #include "json.h"
 #include "status-internal.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 
-static const char *const phase_names[AGENT_PHASE__COUNT] = {
+static const char *const agent_phase_table[AGENT_PHASE__COUNT] = {
   [AGENT_PHASE_STARTING] = "starting",
   [AGENT_PHASE_DEVICES]  = "devices",
   [AGENT_PHASE_PROBE]    = "probe",
@@ -50,13 +51,7 @@ static const int phase_floors[AGENT_PHASE__COUNT] = {
   [AGENT_PHASE_DONE]     = 100,
 };
 
-const char *
-agent_phase_name (enum agent_phase phase)
-{
-  if ((unsigned) phase >= AGENT_PHASE__COUNT)
-    return "unknown";
-  return phase_names[phase];
-}
+DEFINE_STRING_TABLE_LOOKUP (agent_phase, enum agent_phase, "unknown")
 
 int
 agent_phase_floor (enum agent_phase phase)
@@ -64,13 +59,6 @@ agent_phase_floor (enum agent_phase phase)
   if ((unsigned) phase >= AGENT_PHASE__COUNT)
     return 0;
   return phase_floors[phase];
-}
-
-static double
-timespec_diff (const struct timespec *a, const struct timespec *b)
-{
-  return (double) (a->tv_sec - b->tv_sec) +
-    (double) (a->tv_nsec - b->tv_nsec) / 1e9;
 }
 
 /* Called with the lock held: add the running stretch to its phase. */
@@ -82,7 +70,7 @@ phase_clock_stop (struct agent_status *st)
   if (!st->clock_running)
     return;
   clock_gettime (CLOCK_MONOTONIC, &now);
-  st->phase_seconds[st->phase] += timespec_diff (&now, &st->phase_clock);
+  st->phase_seconds[st->phase] += timespec_diff_s (&now, &st->phase_clock);
   st->clock_running = false;
 }
 
@@ -304,11 +292,9 @@ agent_status_outcome (struct agent_status *st)
 static struct json_object *
 time_json (const struct timespec *ts)
 {
-  struct tm tm;
-  char s[64];
+  char s[RFC3339_MAX];
 
-  if (gmtime_r (&ts->tv_sec, &tm) == NULL ||
-      strftime (s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+  if (time_format_rfc3339 (ts->tv_sec, s, sizeof s) < 0)
     return NULL;
   return json_object_new_string (s);
 }
@@ -329,7 +315,7 @@ agent_status_internal_phase_seconds (struct agent_status *st,
   if (phase == st->phase && st->clock_running) {
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
-    s += timespec_diff (&now, &st->phase_clock);
+    s += timespec_diff_s (&now, &st->phase_clock);
   }
   return s;
 }
@@ -392,14 +378,14 @@ agent_status_to_json (struct agent_status *st)
   }
 
   pthread_mutex_lock (&st->lock);
-  json_object_object_add (o, "phase",
-                          json_object_new_string (phase_names[st->phase]));
+  json_object_object_add (o, "phase", json_object_new_string
+                          (agent_phase_to_string (st->phase)));
   json_object_object_add (o, "progress", json_object_new_int (st->progress));
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
   json_object_object_add (o, "outcome",
                           json_object_new_string
-                          (agent_outcome_name (st->outcome)));
+                          (agent_outcome_to_string (st->outcome)));
   json_object_object_add (o, "reason",
                           agent_status_internal_string_or_null (st->reason));
   json_object_object_add (o, "exitCode", st->ended
@@ -419,7 +405,7 @@ agent_status_to_json (struct agent_status *st)
   /* DONE is where the run rests, not work it did: it has no duration. */
   for (int p = 0; p < AGENT_PHASE_DONE; p++)
     if (st->phase_started[p])
-      json_object_object_add (secs, phase_names[p], seconds_json
+      json_object_object_add (secs, agent_phase_to_string (p), seconds_json
                               (agent_status_internal_phase_seconds (st, p)));
   json_object_object_add (o, "phaseSeconds", secs);
   json_object_object_add (o, "startTime", time_json (&st->start_time));

@@ -18,7 +18,7 @@
 
 struct json_object;
 
-/* The phases of a run, in order.  agent_phase_name gives the name used
+/* The phases of a run, in order.  agent_phase_to_string gives the name used
  * in annotations, Events, logs and metric labels ("devices", ...).
  */
 enum agent_phase {
@@ -34,7 +34,8 @@ enum agent_phase {
   AGENT_PHASE__COUNT
 };
 
-extern const char *agent_phase_name (enum agent_phase phase);
+/* "unknown" for a value out of range; from_string: the value or -EINVAL. */
+DECLARE_STRING_TABLE_LOOKUP (agent_phase, enum agent_phase);
 
 struct agent_status;
 

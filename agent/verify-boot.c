@@ -21,6 +21,7 @@
 #include "spawn.h"
 #include "string-table.h"
 #include "strv.h"
+#include "timeutil.h"
 #include "verify.h"
 
 static const char *const verify_verdict_table[] = {
@@ -162,15 +163,6 @@ fail:
   return v;
 }
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The last lines of the console, printable ASCII only. */
 static void
 console_tail (const char *buf, size_t len, char *out, size_t outlen)
@@ -183,24 +175,6 @@ console_tail (const char *buf, size_t len, char *out, size_t outlen)
       out[n++] = (char) c;
   }
   out[n] = '\0';
-}
-
-struct qemu_child {
-  char *const *argv;
-  int out, err;                 /* the pipes' write ends */
-};
-
-/* In the child (spawn_fork: it dies with us): the console on the pipe. */
-static void
-exec_qemu (void *opaque)
-{
-  const struct qemu_child *c = opaque;
-
-  dup2 (c->out, 1);
-  dup2 (c->err, 2);
-  execvp (c->argv[0], c->argv);
-  fprintf (stderr, "cannot run %s: %s\n", c->argv[0], strerror (errno));
-  _exit (127);
 }
 
 /* Append DATA (N < SIZE bytes) to the string BUF of *LEN bytes, keeping
@@ -251,8 +225,9 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
     return v2v_error_errno (err, e, "pipe");
   }
   {
-    struct qemu_child child = { .argv = argv, .out = outp[1], .err = errp[1] };
-    int r = spawn_fork (exec_qemu, &child, 0, &pid, err);
+    /* The console on one pipe, qemu's complaints on the other. */
+    int r = spawn_start_fds ((const char *const *) argv, outp[1], errp[1],
+                             &pid, err);
     if (r < 0) {
       close (outp[0]); close (outp[1]); close (errp[0]); close (errp[1]);
       return r;

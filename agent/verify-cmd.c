@@ -109,15 +109,31 @@ size_ok (const char *s)
                    (strchr ("KMGT", s[n]) && s[n + 1] == '\0'));
 }
 
+/* The names the options, the report's kubevirt_hints and the verdict
+ * use.
+ */
+static const char *const verify_firmware_table[] = {
+  [VERIFY_BIOS] = "bios", [VERIFY_EFI] = "efi",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_firmware, enum verify_firmware,
+                                    "unknown")
+static const char *const verify_bus_table[] = {
+  [VERIFY_BUS_VIRTIO] = "virtio", [VERIFY_BUS_SATA] = "sata",
+  [VERIFY_BUS_SCSI] = "scsi",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_bus, enum verify_bus, "unknown")
+static const char *const verify_nic_model_table[] = {
+  [VERIFY_NIC_VIRTIO] = "virtio", [VERIFY_NIC_E1000E] = "e1000e",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (verify_nic_model, enum verify_nic_model,
+                                    "unknown")
+
 /* The hints of the report (read typed, report-read.h), where the
  * options left them open, and whether the conversion installed the
  * probe. */
 static int
 apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
 {
-  static const char *const fw[] = { "bios", "efi", NULL };
-  static const char *const bus[] = { "virtio", "sata", "scsi", NULL };
-  static const char *const nic[] = { "virtio", "e1000e", NULL };
   CLEANUP_JSON struct json_object *json = NULL;
   struct agent_report *report = NULL;
   struct v2v_error err = { 0 };
@@ -135,15 +151,17 @@ apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
     return -1;
   }
   struct { const char *key; const char *value; int *field;
-           const char *const *names; } h[] = {
-    { "firmware", report->hints.firmware, &a->firmware, fw },
-    { "diskBus", report->hints.disk_bus, &a->bus, bus },
-    { "nicModel", report->hints.nic_model, &a->nic_model, nic },
+           int (*from_string) (const char *s); } h[] = {
+    { "firmware", report->hints.firmware, &a->firmware,
+      verify_firmware_from_string },
+    { "diskBus", report->hints.disk_bus, &a->bus, verify_bus_from_string },
+    { "nicModel", report->hints.nic_model, &a->nic_model,
+      verify_nic_model_from_string },
   };
   for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
     if (*h[i].field >= 0 || h[i].value == NULL)
       continue;
-    int k = agent_parse_enum (h[i].key, h[i].value, h[i].names);
+    int k = agent_parse_enum (h[i].key, h[i].value, h[i].from_string);
     if (k < 0) {
       log_error ("--report %s: kubevirt_hints.%s is not one verify can "
                  "boot", a->report_file, h[i].key);
@@ -334,9 +352,6 @@ exit_for (enum verify_verdict v)
 int
 agent_cmd_verify (int argc, char **argv)
 {
-  static const char *const fw_names[] = { "bios", "efi", NULL };
-  static const char *const bus_names[] = { "virtio", "sata", "scsi", NULL };
-  static const char *const nic_names[] = { "virtio", "e1000e", NULL };
   static const struct option longopts[] = {
     { "report", required_argument, NULL, 'r' },
     { "firmware", required_argument, NULL, 'f' },
@@ -381,16 +396,18 @@ agent_cmd_verify (int argc, char **argv)
     case 'j': a.json = true; break;
     case 'N': a.inject = false; break;
     case 'f':
-      if ((a.firmware = agent_parse_enum ("firmware", optarg, fw_names)) < 0)
+      if ((a.firmware = agent_parse_enum ("firmware", optarg,
+                                           verify_firmware_from_string)) < 0)
         return AGENT_EXIT_USAGE;
       break;
     case 'b':
-      if ((a.bus = agent_parse_enum ("bus", optarg, bus_names)) < 0)
+      if ((a.bus = agent_parse_enum ("bus", optarg,
+                                     verify_bus_from_string)) < 0)
         return AGENT_EXIT_USAGE;
       break;
     case 'm':
       if ((a.nic_model = agent_parse_enum ("nic-model", optarg,
-                                           nic_names)) < 0)
+                                           verify_nic_model_from_string)) < 0)
         return AGENT_EXIT_USAGE;
       break;
     case 'n':
@@ -579,11 +596,11 @@ agent_cmd_verify (int argc, char **argv)
   json_object_object_add (v, "accel", json_object_new_string
                           (accel_kind_to_string (accel.kind)));
   json_object_object_add (v, "firmware", json_object_new_string
-                          (fw_names[a.firmware]));
+                          (verify_firmware_to_string (a.firmware)));
   json_object_object_add (v, "bus", json_object_new_string
-                          (bus_names[a.bus]));
+                          (verify_bus_to_string (a.bus)));
   json_object_object_add (v, "nic_model", json_object_new_string
-                          (nic_names[a.nic_model]));
+                          (verify_nic_model_to_string (a.nic_model)));
   {
     struct json_object *nics = json_object_new_array ();
     for (size_t i = 0; i < a.nr_nics; i++)

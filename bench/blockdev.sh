@@ -9,7 +9,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$top/build}
 agent=$build/agent/v2v-agent
-tool=$build/tests/e2e/blockdev-overlay-tool
+tool=$build/tests/tools/blockdev-overlay-tool
 work=$(mktemp -d /var/tmp/v2v-bench-blockdev.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

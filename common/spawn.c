@@ -65,11 +65,12 @@ child_common (pid_t parent)
   sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
-/* In the child: never returns.  ERRFD is the child's stderr, or -1 for
- * /dev/null.
+/* In the child: never returns.  OUTFD and ERRFD are the child's stdout
+ * and stderr, or -1 for /dev/null.
  */
 static void __attribute__ ((noreturn))
-exec_child (const char *const *argv, pid_t parent, int errfd, int statusfd)
+exec_child (const char *const *argv, pid_t parent, int outfd, int errfd,
+            int statusfd)
 {
   int devnull, e;
 
@@ -77,7 +78,8 @@ exec_child (const char *const *argv, pid_t parent, int errfd, int statusfd)
   /* An ignored SIGPIPE would be inherited across exec. */
   signal (SIGPIPE, SIG_DFL);
   devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  if (devnull == -1 || dup2 (devnull, 0) == -1 || dup2 (devnull, 1) == -1 ||
+  if (devnull == -1 || dup2 (devnull, 0) == -1 ||
+      dup2 (outfd >= 0 ? outfd : devnull, 1) == -1 ||
       dup2 (errfd >= 0 ? errfd : devnull, 2) == -1)
     goto fail;
   execvp (argv[0], (char *const *) argv);
@@ -90,7 +92,7 @@ exec_child (const char *const *argv, pid_t parent, int errfd, int statusfd)
 
 /* Fork and exec ARGV; return once exec has succeeded or failed. */
 static int
-start (const char *const *argv, int errfd, pid_t *ret_pid,
+start (const char *const *argv, int outfd, int errfd, pid_t *ret_pid,
        struct v2v_error *err)
 {
   int statuspipe[2] = { -1, -1 };
@@ -107,7 +109,7 @@ start (const char *const *argv, int errfd, pid_t *ret_pid,
     return r;
   }
   if (pid == 0)
-    exec_child (argv, parent, errfd, statuspipe[1]);
+    exec_child (argv, parent, outfd, errfd, statuspipe[1]);
 
   close (statuspipe[1]);
   statuspipe[1] = -1;
@@ -127,7 +129,14 @@ start (const char *const *argv, int errfd, pid_t *ret_pid,
 int
 spawn_start (const char *const *argv, pid_t *ret_pid, struct v2v_error *err)
 {
-  return start (argv, -1, ret_pid, err);
+  return start (argv, -1, -1, ret_pid, err);
+}
+
+int
+spawn_start_fds (const char *const *argv, int out_fd, int err_fd,
+                 pid_t *ret_pid, struct v2v_error *err)
+{
+  return start (argv, out_fd, err_fd, ret_pid, err);
 }
 
 /* Keep the last SPAWN_STDERR_TAIL bytes of what is written to FD. */
@@ -190,7 +199,7 @@ spawn_run (const char *const *argv, struct v2v_error *err)
 
   if ((r = pipe_above_stdio (errpipe)) < 0)
     return v2v_error_errno (err, r, "%s: pipe", argv[0]);
-  r = start (argv, errpipe[1], &pid, err);
+  r = start (argv, -1, errpipe[1], &pid, err);
   close (errpipe[1]);
   errpipe[1] = -1;
   if (r < 0) {

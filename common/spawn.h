@@ -39,6 +39,13 @@ extern int spawn_run (const char *const *argv, struct v2v_error *err);
 extern int spawn_start (const char *const *argv, pid_t *ret_pid,
                         struct v2v_error *err);
 
+/* As spawn_start, with the child's stdout on OUT_FD and its stderr on
+ * ERR_FD (each -1 for /dev/null), for a caller that reads them as the
+ * child runs.  The caller closes its copies of the write ends.
+ */
+extern int spawn_start_fds (const char *const *argv, int out_fd, int err_fd,
+                            pid_t *ret_pid, struct v2v_error *err);
+
 /* Fork a child that calls FN (OPAQUE) and then _exit(0); FN may _exit
  * itself.  With NEW_PROCESS_GROUP the child leads its own group (set by
  * both sides, so there is no race with a kill of the group), so a signal

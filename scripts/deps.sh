@@ -29,7 +29,8 @@ runtime_pkgs="
 # Headers, build tools, and everything the three test tiers use:
 #   mmdebstrap, grub, ovmf  - real bootable fixtures and the boot harness
 #   hivex, ntfs-3g          - phony Windows guests
-#   xorriso                 - a virtio-win ISO for the Windows tests
+#   xorriso                 - a virtio-win ISO for the Windows tests, and the
+#                             simulated virt-launcher's cloud-init disks
 #   python3-*               - the loopback EC2 and Kubernetes fakes;
 #                             yaml reads the manifests (k8s/manifests);
 #                             prometheus-client parses the agent's metrics

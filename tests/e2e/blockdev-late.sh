@@ -22,7 +22,7 @@ truncate -s 16M "$T/late1.img"
 { sleep 2; dev=$(losetup -f --show "$T/late1.img");
   echo "$dev" > "$T/late1.dev"; ln -s "$dev" "$D/block1"; } &
 late_pid=$!
-cleanup_hooks+=("[ -s $T/late1.dev ] && losetup -d \$(cat $T/late1.dev)")
+on_exit "[ -s $T/late1.dev ] && losetup -d \$(cat $T/late1.dev)"
 elapsed "$V2V_AGENT" devices --json --expect-disks 2 --device-dir "$D" \
     > "$T/1.json" 2> "$T/1.err"
 wait "$late_pid"

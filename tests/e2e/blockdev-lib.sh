@@ -1,47 +1,21 @@
 # Shared by the blockdev e2e tests.  Sourced; the test is run with bash.
 #
-# Gives each test a scratch directory $T, a device directory $D for blockN
-# symlinks, and a trap that detaches every loop device attached with
-# attach, kills every daemon started with start_nbdkit, and removes $T.
+# Gives each test (through tests/lib/functions.sh) a scratch directory $T
+# and a device directory $D for blockN symlinks; every loop device
+# attached with attach is detached, and every daemon started with
+# start_nbdkit killed, when the test exits.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/functions.sh"
 
 : "${V2V_AGENT:?V2V_AGENT must name the v2v-agent binary}"
 export LVM_SUPPRESS_FD_WARNINGS=1
 
-fail () { echo "FAIL: $(basename "$0"): $*" >&2; exit 1; }
-skip () { echo "SKIP: $(basename "$0"): $*" >&2; exit 77; }
-
-need () {
-    local c
-    for c in "$@"; do
-        command -v "$c" >/dev/null 2>&1 || skip "$c is not installed"
-    done
-}
-
-need jq sha256sum truncate
+requires jq sha256sum truncate
 [ "$(id -u)" -eq 0 ] || skip "needs root for loop devices"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/v2v-blockdev-e2e.XXXXXX")
+scratch_dir T v2v-blockdev-e2e
 D=$T/dev
 mkdir "$D"
-loops=()
-pids=()
-cleanup_hooks=()
-
-cleanup () {
-    local rc=$? h l p
-    set +e
-    for h in "${cleanup_hooks[@]}"; do eval "$h"; done
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-    done
-    for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null; done
-    rm -rf "$T"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # attach VAR IMAGE [losetup options]: attach IMAGE to a free loop device
 # and set VAR to its name.  Detached by the trap.  (Not "$(attach ...)":
@@ -49,9 +23,9 @@ trap 'exit 130' INT TERM
 attach () {
     local var=$1 img=$2 dev
     shift 2
-    need losetup
+    requires losetup
     dev=$(losetup -f --show "$@" "$img") || skip "cannot attach a loop device"
-    loops+=("$dev")
+    on_exit "losetup -d '$dev' 2>/dev/null"
     printf -v "$var" '%s' "$dev"
 }
 
@@ -63,9 +37,9 @@ start_nbdkit () {
     if [ "$1" = --after ]; then delay=$2; shift 2; fi
     sock=$1
     shift
-    need nbdkit
+    requires nbdkit
     { sleep "$delay"; exec nbdkit -f --unix "$sock" "$@"; } &
-    pids+=($!)
+    kill_on_exit $!
     [ "$delay" = 0 ] || return 0
     for i in $(seq 100); do
         [ -S "$sock" ] && return 0
@@ -90,7 +64,7 @@ publish () { mv -f "$1.tmp" "$1"; }
 
 # make_gpt_esp IMG: 64 MiB, ESP (vfat, 1..17 MiB), Linux ext4 after it.
 make_gpt_esp () {
-    need sfdisk mkfs.vfat mkfs.ext4
+    requires sfdisk mkfs.vfat mkfs.ext4
     truncate -s 64M "$1.tmp"
     printf 'label: gpt\nstart=2048, size=32768, type=U\ntype=L\n' |
         sfdisk -q "$1.tmp"
@@ -101,7 +75,7 @@ make_gpt_esp () {
 
 # make_mbr IMG: 64 MiB, active ext4 partition and a swap partition.
 make_mbr () {
-    need sfdisk mkfs.ext4
+    requires sfdisk mkfs.ext4
     truncate -s 64M "$1.tmp"
     printf 'label: dos\n,32M,83,*\n,,82\n' | sfdisk -q "$1.tmp"
     mkfs.ext4 -q -F -E offset=1048576 "$1.tmp" 32M

@@ -4,7 +4,7 @@
 # This kernel makes no partition devices for loops (losetup -P), which
 # does not matter: libblkid reads the partition tables itself.
 source "$(dirname "$0")/blockdev-lib.sh"
-need pvcreate vgcreate vgremove pvremove cryptsetup
+requires pvcreate vgcreate vgremove pvremove cryptsetup
 
 make_mbr "$T/mbr.img"
 make_gpt_esp "$T/gpt.img"
@@ -31,7 +31,7 @@ done
 vg=v2vtest$$
 pvcreate -q "$dev_lvm"
 vgcreate -q "$vg" "$dev_lvm"
-cleanup_hooks+=("vgremove -q -f $vg >/dev/null 2>&1; pvremove -q $dev_lvm >/dev/null 2>&1")
+on_exit "vgremove -q -f $vg >/dev/null 2>&1; pvremove -q $dev_lvm >/dev/null 2>&1"
 
 json=$("$V2V_AGENT" devices --json --device-dir "$D")
 jq_is "$json" 'length' 7

@@ -3,7 +3,7 @@
 # libnbd, an export must give the same inventory as the same image read
 # locally, partitions deep in the disk included.
 source "$(dirname "$0")/blockdev-lib.sh"
-need nbdkit
+requires nbdkit
 
 make_gpt_esp "$T/gpt.img"
 make_mbr "$T/mbr.img"

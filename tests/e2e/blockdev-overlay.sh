@@ -6,7 +6,7 @@
 #   - a failure, or SIGKILL, before commit leaves it byte-identical;
 #   - a commit interrupted between two disks is reported, then finished.
 source "$(dirname "$0")/blockdev-lib.sh"
-need qemu-io qemu-img
+requires qemu-io qemu-img
 : "${BLOCKDEV_OVERLAY_TOOL:?}"
 tool=$BLOCKDEV_OVERLAY_TOOL
 

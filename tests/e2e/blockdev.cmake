@@ -1,10 +1,6 @@
 # blockdev e2e tests: loop devices behind blockN symlinks, nbdkit exports,
 # late devices, and overlays written by qemu-io and committed.  They run
 # as root (loop devices) and clean up whatever they attach.
-add_executable(blockdev-overlay-tool
-  ${CMAKE_CURRENT_SOURCE_DIR}/blockdev-overlay-tool.c)
-target_link_libraries(blockdev-overlay-tool PRIVATE v2vblockdev)
-
 foreach(t loop nbd late overlay)
   add_test(NAME blockdev-${t}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/blockdev-${t}.sh)

@@ -13,8 +13,10 @@ expect=$1 fixture=$2
 here=$(cd "$(dirname "$0")" && pwd)
 : "${V2V_AGENT:?}"
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 guestfs_env
 name=$(basename "$fixture" .img)
+TEST_CASE=$name
 work=$(dirname "$fixture")/work-compat-$name
 rm -rf "$work"
 mkdir -p "$work"
@@ -22,7 +24,6 @@ img=$work/$name.img
 cp --sparse=always "$fixture" "$img"
 before=$(sha256sum < "$img")
 
-fail () { echo "FAIL (compat $name): $*"; exit 1; }
 report () { jq -r "$1" "$work/report.json"; }
 
 echo "== preflight $name"

@@ -14,9 +14,11 @@
 # (unconverted-fails.sh proves the same fixture does not boot as built.)
 set -euo pipefail
 variant=$1 firmware=$2 fixture=$3
+TEST_CASE=$variant
 here=$(cd "$(dirname "$0")" && pwd)
 : "${V2V_AGENT:?}"
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 guestfs_env
 work=$(dirname "$fixture")/work-$variant
 rm -rf "$work"
@@ -27,7 +29,6 @@ hostkey=$(guestfish --ro -a "$img" -m /dev/sda1 \
               download /etc/ssh/ssh_host_ed25519_key.pub - |
               sha256sum | cut -d' ' -f1)
 
-fail () { echo "FAIL ($variant): $*"; exit 1; }
 jq_report () { jq -r "$1" "$work/report.json"; }
 
 echo "== convert $variant"

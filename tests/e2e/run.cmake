@@ -2,7 +2,7 @@
 # (tests/fakes/), on the xen fixture attached through a loop device.
 foreach(s report outage cancel rogue-ca)
   add_test(NAME e2e-agent-run-${s}
-    COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/agent-run.sh ${s}
+    COMMAND ${CMAKE_SOURCE_DIR}/tests/e2e/agent-run-in-pod.sh ${s}
             ${V2V_REAL_DIR}/xen.img)
   set_tests_properties(e2e-agent-run-${s} PROPERTIES
     LABELS e2e TIMEOUT 900 FIXTURES_REQUIRED guest-xen SKIP_RETURN_CODE 77

@@ -4,29 +4,29 @@
 # It must fail at STAGE, for a reason a conversion fixes (no virtio driver
 # in the initramfs: initramfs-shell; no removable-media UEFI loader:
 # no-bootable-device), not time out, so that the e2e conversion tests mean
-# something.  The fixture carries no health probe: v2v-agent verify puts
-# its own into the boot overlay (the image is never written), so a guest
-# that did boot would be judged by it.
+# something.  The fixture carries no health probe and none is injected
+# (--no-inject saves an appliance launch, about 35 s): a guest that did
+# boot would end in a timeout (exit 24), which fails the test as well.
+# Injection into a disk without the probe is e2e-compat-generic's.
 set -euo pipefail
 variant=$1 firmware=$2 img=$3 stage=$4
 : "${V2V_AGENT:?}"
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../fixtures/lib.sh"
-guestfs_env
+. "$here/../lib/functions.sh"
 log=$(dirname "$img")/$variant-unconverted-serial.log
+# Every failure names the variant and the serial log.
+TEST_CASE="$variant, serial log $log"
 before=$(stat -c '%s %Y' "$img")
 
 set +e
 verdict=$("$V2V_AGENT" verify --firmware "$firmware" --bus virtio \
-              --nic-model virtio --timeout 400 --log "$log" --json "$img")
+              --nic-model virtio --no-inject --timeout 400 --log "$log" \
+              --json "$img")
 rc=$?
 set -e
 echo "$verdict"
-fail () { echo "FAIL ($variant unconverted): $* (serial log: $log)"; exit 1; }
 [ "$rc" -eq 23 ] || fail "expected verify exit 23 (no-boot), got $rc"
 got=$(echo "$verdict" | jq -r '.verdict + " " + .stage')
 [ "$got" = "no-boot $stage" ] || fail "verdict $got, want no-boot $stage"
-[ "$(echo "$verdict" | jq -r .probe)" = injected ] ||
-    fail "the probe was not injected: $(echo "$verdict" | jq -r .probe_detail)"
 [ "$(stat -c '%s %Y' "$img")" = "$before" ] || fail "verify wrote to the image"
 echo "PASS: $variant does not boot on virtio unconverted ($got: $(echo "$verdict" | jq -r .reason))"

@@ -14,28 +14,24 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
-[ $# -eq 1 ] || die "usage: $0 CASE"
+[ $# -eq 1 ] || fail "usage: $0 CASE"
 case=$1
+TEST_CASE=$case
 : "${V2V_AGENT:?V2V_AGENT must be the v2v-agent binary}"
 : "${V2V_PHONY_DIR:?V2V_PHONY_DIR must be the phony guest directory}"
 guestfs_env
 export V2V_LOG_FORMAT=text
 
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/badinput-$case.XXXXXX")
+scratch_dir work "badinput-$case" "${TMPDIR:-/var/tmp}"
 loop=
-cleanup () {
-    [ -z "$loop" ] || losetup -d "$loop" || :
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail () { echo "FAIL $case: $*" >&2; exit 1; }
+on_exit '[ -z "$loop" ] || losetup -d "$loop" || :'
 
 # A sparse copy of phony guest $1 as $work/$2.img.
 phony_copy () {
     local src=$V2V_PHONY_DIR/$1.img
-    [ -f "$src" ] || die "$src is missing (run the phony-guests fixture)"
+    [ -f "$src" ] || fail "$src is missing (run the phony-guests fixture)"
     cp --sparse=always "$src" "$work/$2.img"
 }
 
@@ -116,7 +112,7 @@ case $case in
         # appliance starts, since the conversion must write.
         phony_copy debian ro
         loop=$(losetup -r -f --show "$work/ro.img") ||
-            die "cannot make a read-only loop device"
+            fail "cannot make a read-only loop device"
         disks=("$loop") code=3 limit=60
         msg="blockdev_discover: $loop: the disk is read-only, but the conversion needs to write to it" ;;
     many-disks)
@@ -153,7 +149,7 @@ GF
         # v2v-trap cannot have been created.
         disks=("$work/config.img") code=11
         msg='step cloud-init: /etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg: not a regular file; refusing to overwrite it' ;;
-    *) die "unknown case $case" ;;
+    *) fail "unknown case $case" ;;
 esac
 
 # The host files a followed link would reach.

@@ -20,26 +20,26 @@ before=$(sha256sum < "$check/al2023.img")
 rc=0
 "$V2V_AGENT" convert --compat --report "$check/report.json" \
     "$check/al2023.img" 2> "$check/log" || rc=$?
-name=al2023-check
-[ "$rc" -eq 20 ] || { cat "$check/log" >&2; fail "check exited $rc, want 20"; }
+name=al2023-check TEST_CASE=check
+[ "$rc" -eq 20 ] || { cat "$check/log" >&2; fail_later "check exited $rc, want 20"; }
 validate_report "$check/report.json"
 [ "$(sha256sum < "$check/al2023.img")" = "$before" ] ||
-    fail "the check wrote to the disk"
+    fail_later "the check wrote to the disk"
 got=$(jq -c '[.status, .preflight.verdict, .preflight.fixes,
               .kubevirt_hints.diskBus, .kubevirt_hints.nicModel]' \
          "$check/report.json")
 want=$(jq -nc --arg k "$kver" '["bootable-with-fixes", "bootable-with-fixes",
   ["compat-ahci: /boot/initramfs-\($k).img lacks ahci/sd_mod, which a SATA root disk needs"],
   "sata", "e1000e"]')
-[ "$got" = "$want" ] || fail "check report: $got, want $want"
+[ "$got" = "$want" ] || fail_later "check report: $got, want $want"
 jq -e --arg r "kernel $kver: e1000e is a module" '.preflight.reasons | index($r)' \
-    "$check/report.json" > /dev/null || fail "no e1000e reason"
+    "$check/report.json" > /dev/null || fail_later "no e1000e reason"
 rm -rf "$check"
 
 # 2. The fix.
 convert_args=(--compat=fix)
 phony_convert al2023 1 128
-name=al2023-fix
+name=al2023-fix TEST_CASE=fix
 
 expect_changes <<END
 $(selinux_autorelabel)
@@ -57,15 +57,15 @@ END
 expect_step fstab skipped
 expect_step bootloader skipped
 expect_step compat-ahci applied
-[ "$(report .status)" = fixed ] || fail "status $(report .status), want fixed"
+[ "$(report .status)" = fixed ] || fail_later "status $(report .status), want fixed"
 [ "$(report .preflight_after_fixes.verdict)" = bootable ] ||
-    fail "after the fixes: $(report -c .preflight_after_fixes)"
+    fail_later "after the fixes: $(report -c .preflight_after_fixes)"
 # No conversion marker: a later real conversion must still run.
 [ ! -e "$conv/var/lib/v2v-kubevirt/converted.json" ] ||
-    fail "compatibility fixes left the conversion marker"
+    fail_later "compatibility fixes left the conversion marker"
 # Nothing of the virtio conversion ran.
 for s in network cloudinit agents timesync initramfs; do
     report -e --arg s "$s" '.steps | any(.step == $s) | not' > /dev/null ||
-        fail "step $s ran in compatibility mode"
+        fail_later "step $s ran in compatibility mode"
 done
 finish

@@ -12,12 +12,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 : "${V2V_AGENT:?}" "${V2V_PHONY_DIR:?}"
 guestfs_env
 
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/overlay-proof.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail () { echo "FAIL: $*"; exit 1; }
+scratch_dir work overlay-proof "${TMPDIR:-/var/tmp}"
 sum () { sha256sum < "$1" | cut -d' ' -f1; }
 
 img=$work/debian.img

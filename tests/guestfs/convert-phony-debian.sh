@@ -41,7 +41,7 @@ expect_diff /etc/fstab <<EOF
 +# v2v-kubevirt: instance store, not migrated: /dev/nvme1n1 /mnt/instance-store ext4 defaults 0 2
 EOF
 # The brief's own check: the report's checksum is the file's.
-expect_output "fstab sha256_after" \
+expect_output "fstab sha256_after" 0 \
     report '[.changes[] | select(.path == "/etc/fstab")][-1].sha256_after' <<EOF
 $(sha_of "$conv/etc/fstab")
 EOF
@@ -121,11 +121,11 @@ expect_file /var/lib/cloud/seed/nocloud/user-data <<'EOF'
 {}
 EOF
 
-expect_output "warnings" report '.warnings[]' <<'EOF'
+expect_output "warnings" 0 report '.warnings[]' <<'EOF'
 /etc/fstab: /dev/nvme1n1 is not on any migrated disk (instance store?); its entry is commented out
 EOF
 expect_step xen skipped
 expect_step selinux skipped
-expect_output "firmware hint" report .kubevirt_hints.firmware <<< bios
+expect_output "firmware hint" 0 report .kubevirt_hints.firmware <<< bios
 check_report
 finish

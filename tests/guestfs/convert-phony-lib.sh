@@ -10,7 +10,8 @@
 #       ONE guestfish session unpacks the converted tree into $conv and
 #       the fixture's into $orig, and $work/changes lists what differs.
 #
-# Assertions (each failure is counted, and the test fails at the end):
+# Assertions (each failure is reported with fail_later of
+# tests/lib/functions.sh, and finish fails the test at the end):
 #   expect_changes            stdin: every file the conversion changed,
 #                             one a line, in any order (the backups
 #                             under /var/lib/v2v-kubevirt/backup/ are
@@ -21,7 +22,9 @@
 #                                                    or link target
 #   expect_file PATH          stdin: the exact content of PATH
 #   expect_diff PATH          stdin: "diff -U0" from the original to it
-#   expect_output DESC CMD... stdin: the exact output of CMD
+#   expect_output DESC STATUS CMD...
+#                             stdin: the exact output (stdout and
+#                             stderr) of CMD, which must exit STATUS
 #   expect_link PATH TARGET   PATH is a symlink to TARGET
 #   expect_initrd PATH        stdin: the modules in that initramfs
 #   expect_log                stdin: the guest tool calls the conversion
@@ -35,30 +38,24 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
 : "${V2V_AGENT:?V2V_AGENT must be the v2v-agent binary}"
 : "${V2V_PHONY_DIR:?V2V_PHONY_DIR must be the phony guest directory}"
 guestfs_env
 
-failures=0
 convert_args=()                 # extra convert options, set by the test
 name=
 work=
 conv=
 orig=
 
-fail () {
-    echo "FAIL ($name): $*" >&2
-    failures=$((failures + 1))
-}
-
 phony_convert () {
     local g=$1 rootpart=$2 esppart=${3:-} fixture d rc=0
     name=$g
     fixture=$V2V_PHONY_DIR/$g.img
-    [ -f "$fixture" ] || die "$fixture is missing (run the phony-guests fixture)"
-    work=$(mktemp -d "${TMPDIR:-/var/tmp}/convert-phony-$g.XXXXXX")
-    trap 'rm -rf "$work"' EXIT
+    [ -f "$fixture" ] || fail "$fixture is missing (run the phony-guests fixture)"
+    scratch_dir work "convert-phony-$g" "${TMPDIR:-/var/tmp}"
     conv=$work/conv orig=$work/orig
     mkdir -p "$conv" "$orig"
 
@@ -70,7 +67,7 @@ phony_convert () {
     if [ "$rc" -ne 0 ]; then
         cat "$work/convert.log" >&2
         [ -f "$work/report.json" ] && jq . "$work/report.json" >&2
-        die "convert $g exited $rc"
+        fail "convert $g exited $rc"
     fi
     validate_report "$work/report.json"
     sed -n '/^guest:/,$p' "$work/convert.log"
@@ -86,7 +83,7 @@ phony_convert () {
             echo umount-all
         done
     } > "$work/readback.gf"
-    guestfish -f "$work/readback.gf" || die "guestfish could not read $g back"
+    guestfish -f "$work/readback.gf" || fail "guestfish could not read $g back"
     tar -xf "$conv.tar" -C "$conv"
     tar -xf "$orig.tar" -C "$orig"
     rm -f "$conv.tar" "$orig.tar"
@@ -135,7 +132,7 @@ entry () {
 expect_changes () {
     if ! diff -u <(grep -v '^$' | LC_ALL=C sort -k2) "$work/changes" \
              > "$work/check.diff"; then
-        fail "the changed files differ (- expected, + actual):"
+        fail_later "the changed files differ (- expected, + actual):"
         cat "$work/check.diff" >&2
     fi
 }
@@ -143,10 +140,10 @@ expect_changes () {
 expect_file () {
     local p=$1
     if [ ! -f "$conv$p" ] || [ -L "$conv$p" ]; then
-        fail "$p is not a regular file"
+        fail_later "$p is not a regular file"
         cat > /dev/null
     elif ! diff -u - "$conv$p" > "$work/check.diff"; then
-        fail "$p differs (- expected, + actual):"
+        fail_later "$p differs (- expected, + actual):"
         cat "$work/check.diff" >&2
     fi
 }
@@ -155,27 +152,30 @@ expect_diff () {
     local p=$1 actual
     actual=$(diff -U0 --label "a$p" --label "b$p" "$orig$p" "$conv$p" || true)
     if ! diff -u - <(printf '%s\n' "$actual") > "$work/check.diff"; then
-        fail "$p: the edit differs (- expected, + actual):"
+        fail_later "$p: the edit differs (- expected, + actual):"
         cat "$work/check.diff" >&2
     fi
 }
 
 expect_output () {
-    local desc=$1 actual
-    shift
-    actual=$("$@" 2>&1 || true)
+    local desc=$1 want_status=$2 actual status=0
+    shift 2
+    actual=$("$@" 2>&1) || status=$?
     if ! diff -u - <(printf '%s\n' "$actual") > "$work/check.diff"; then
-        fail "$desc differs (- expected, + actual):"
+        fail_later "$desc differs (- expected, + actual):"
         cat "$work/check.diff" >&2
+    fi
+    if [ "$status" -ne "$want_status" ]; then
+        fail_later "$desc: $1 exited $status, want $want_status"
     fi
 }
 
 expect_link () {
     local p=$1 want=$2
     if [ ! -L "$conv$p" ]; then
-        fail "$p is not a symlink"
+        fail_later "$p is not a symlink"
     elif [ "$(readlink "$conv$p")" != "$want" ]; then
-        fail "$p -> $(readlink "$conv$p"), want $want"
+        fail_later "$p -> $(readlink "$conv$p"), want $want"
     fi
 }
 
@@ -187,22 +187,27 @@ initrd_modules () {
     echo
 }
 expect_initrd () {
-    expect_output "the modules in $1" initrd_modules "$conv$1"
+    expect_output "the modules in $1" 0 initrd_modules "$conv$1"
 }
 
 expect_log () {
-    expect_output "the guest tool calls" \
+    local want status=1
+    want=$(cat)
+    # diff exits 0 only when the conversion called no tool.
+    [ -n "$want" ] || status=0
+    expect_output "the guest tool calls" "$status" \
         diff --changed-group-format='%>' --unchanged-group-format='' \
-        "$orig/var/log/phony-tools.log" "$conv/var/log/phony-tools.log"
+        "$orig/var/log/phony-tools.log" "$conv/var/log/phony-tools.log" \
+        <<< "$want"
 }
 
 expect_step () {
     local step=$1 result=$2 got
     got=$(report --arg s "$step" '.steps[] | select(.step == $s) | .result')
-    [ "$got" = "$result" ] || fail "step $step: '$got', want '$result'"
+    [ "$got" = "$result" ] || fail_later "step $step: '$got', want '$result'"
     if [ $# -ge 3 ]; then
         got=$(report --arg s "$step" '.steps[] | select(.step == $s) | .reason')
-        [ "$got" = "$3" ] || fail "step $step: reason '$got', want '$3'"
+        [ "$got" = "$3" ] || fail_later "step $step: reason '$got', want '$3'"
     fi
 }
 
@@ -210,14 +215,16 @@ sha_of () { sha256sum < "$1" | cut -d' ' -f1; }
 
 check_report () {
     local n
-    [ "$(report .status)" = converted ] || fail "status $(report .status)"
+    [ "$(report .status)" = converted ] || fail_later "status $(report .status)"
     check_report_changes
 
-    # The marker counts the changes made before it.
+    # The marker counts the changes made before it.  A here-string, not
+    # a pipe: in a pipeline expect_output would run in a subshell.
     n=$(report '.changes | length')
-    printf 'v2v-agent\n%s\n' $((n - 1)) |
-        expect_output "the marker" jq -r '(.converted_by | sub(" .*"; "")), .changes' \
-            "$conv/var/lib/v2v-kubevirt/converted.json"
+    expect_output "the marker" 0 \
+        jq -r '(.converted_by | sub(" .*"; "")), .changes' \
+        "$conv/var/lib/v2v-kubevirt/converted.json" \
+        <<< "$(printf 'v2v-agent\n%s\n' $((n - 1)))"
 }
 
 # The report's change list against the trees: every changed file named,
@@ -233,7 +240,7 @@ check_report_changes () {
                  <(cut -d' ' -f2 "$work/changes" |
                        grep -vx /var/log/phony-tools.log | LC_ALL=C sort -u) \
                  > "$work/check.diff"; then
-        fail "the report's paths are not the changed files (- report, + read back):"
+        fail_later "the report's paths are not the changed files (- report, + read back):"
         cat "$work/check.diff" >&2
     fi
 
@@ -243,9 +250,9 @@ check_report_changes () {
         case $action in
             edit|remove|regenerate)
                 if [ "$backup" = - ]; then
-                    fail "$action $path: no backup in the report"
+                    fail_later "$action $path: no backup in the report"
                 elif ! cmp -s "$orig$path" "$conv$backup"; then
-                    fail "$action $path: the backup $backup is not the original"
+                    fail_later "$action $path: the backup $backup is not the original"
                 fi ;;
         esac
     done < <(report '.changes[] | [.path, .action, .backup // "-"] | @tsv')
@@ -254,10 +261,10 @@ check_report_changes () {
     # the converted file's.
     while IFS=$'\t' read -r path first last; do
         if [ "$first" != - ] && [ "$(sha_of "$orig$path")" != "$first" ]; then
-            fail "$path: sha256_before is not the original's"
+            fail_later "$path: sha256_before is not the original's"
         fi
         if [ "$last" != - ] && [ "$(sha_of "$conv$path")" != "$last" ]; then
-            fail "$path: sha256_after is not the converted file's"
+            fail_later "$path: sha256_after is not the converted file's"
         fi
     done < <(report '[.changes[] | select(.action != "run")] | group_by(.path)[] |
                      [.[0].path, .[0].sha256_before // "-",
@@ -273,10 +280,10 @@ selinux_autorelabel () {
 }
 
 finish () {
-    if [ "$failures" -gt 0 ]; then
-        echo "${test_name:-convert-phony-$name}: $failures check(s) failed; the report:" >&2
+    if [ "$(failed_checks)" -gt 0 ]; then
+        echo "${test_name:-convert-phony-$name}: the report:" >&2
         jq . "$work/report.json" >&2 || true
-        exit 1
+        finish_checks
     fi
     echo "${test_name:-convert-phony-$name}: every expected edit is there, and nothing else"
 }

@@ -56,12 +56,12 @@ EOF
 # kernelopts (which every BLS entry uses) gets root=UUID= and loses hvc0;
 # /etc/default/grub agrees for the next grub2-mkconfig.  The BLS entries
 # themselves say $kernelopts and stay as they are.
-expect_output "grubenv size and signature" \
+expect_output "grubenv size and signature" 0 \
     sh -c 'stat -c %s "$1"; head -n 1 "$1"' - "$conv/boot/grub2/grubenv" <<EOF
 1024
 # GRUB Environment Block
 EOF
-expect_output "grubenv variables" grep -v '^#' "$conv/boot/grub2/grubenv" <<EOF
+expect_output "grubenv variables" 0 grep -v '^#' "$conv/boot/grub2/grubenv" <<EOF
 saved_entry=$mid-$kver
 kernelopts=root=UUID=$uuid ro console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M
 boot_success=1
@@ -73,7 +73,7 @@ expect_diff /etc/default/grub <<'EOF'
 -GRUB_CMDLINE_LINUX="console=hvc0 console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
 +GRUB_CMDLINE_LINUX="console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
 EOF
-expect_output "BLS options" sh -c 'grep -h "^options" "$1"/*.conf' - \
+expect_output "BLS options" 0 sh -c 'grep -h "^options" "$1"/*.conf' - \
     "$conv/boot/loader/entries" <<'EOF'
 options $kernelopts $tuned_params
 options $kernelopts $tuned_params
@@ -94,10 +94,10 @@ EOF
 expect_initrd /boot/initramfs-$kver.img <<'EOF'
 ena nvme nvme-core virtio_blk virtio_net virtio_scsi xen-blkfront xen-netfront xfs
 EOF
-expect_output "default kernel" report -r '.guest.kernels[] | select(.default) | .version' <<EOF
+expect_output "default kernel" 0 report -r '.guest.kernels[] | select(.default) | .version' <<EOF
 $kver
 EOF
-expect_output "warnings" report '.warnings[] | select(test("selinux") | not)' <<EOF
+expect_output "warnings" 0 report '.warnings[] | select(test("selinux") | not)' <<EOF
 /etc/fstab: /dev/xvdb is not on any migrated disk (instance store?); its entry is commented out
 kernel $kold: initramfs not rebuilt (only the default kernel's is); it gets virtio drivers at its next rebuild in the guest
 EOF
@@ -130,7 +130,7 @@ EOF
 
 # cloud-init: the drop-in sorts after the image's 99_ec2.cfg, and the
 # NoCloud seed keeps the EC2 instance-id.
-expect_output "cloud.cfg.d order" sh -c 'cd "$1" && ls | LC_ALL=C sort' - \
+expect_output "cloud.cfg.d order" 0 sh -c 'cd "$1" && ls | LC_ALL=C sort' - \
     "$conv/etc/cloud/cloud.cfg.d" <<'EOF'
 05_logging.cfg
 99_ec2.cfg
@@ -168,6 +168,6 @@ EOF
 expect_step xen skipped
 expect_step initramfs applied
 expect_step selinux applied
-expect_output "firmware hint" report .kubevirt_hints.firmware <<< bios
+expect_output "firmware hint" 0 report .kubevirt_hints.firmware <<< bios
 check_report
 finish

@@ -95,7 +95,7 @@ Driver=virtio_net
 [Link]
 Name=eth0
 EOF
-expect_output "the guest's NIC names" report -c .guest.nic_names <<< '["eth0"]'
+expect_output "the guest's NIC names" 0 report -c .guest.nic_names <<< '["eth0"]'
 
 # chrony: the Amazon address was the only source ('!' is a comment), so
 # SUSE's pool is added.
@@ -123,6 +123,6 @@ EOF
 
 expect_step fstab skipped
 expect_step selinux skipped
-expect_output "firmware hint" report .kubevirt_hints.firmware <<< efi
+expect_output "firmware hint" 0 report .kubevirt_hints.firmware <<< efi
 check_report
 finish

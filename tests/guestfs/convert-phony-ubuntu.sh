@@ -35,7 +35,7 @@ EOF
 
 # UEFI: KubeVirt's firmware has no EC2 NVRAM entry, so the removable-media
 # path gets the guest's shim, with grub beside it where shim looks.
-expect_output "fallback loader" sh -c \
+expect_output "fallback loader" 0 sh -c \
     'cmp "$1/BOOT/BOOTX64.EFI" "$1/ubuntu/shimx64.efi" &&
      cmp "$1/BOOT/grubx64.efi" "$1/ubuntu/grubx64.efi" && echo same' \
     - "$conv/boot/efi/EFI" <<< same
@@ -51,7 +51,7 @@ expect_diff /etc/default/grub.d/40-force-partuuid.cfg <<'EOF'
 -GRUB_FORCE_PARTUUID=c10d2204-0000-4000-8000-0000000000b1
 +#GRUB_FORCE_PARTUUID=c10d2204-0000-4000-8000-0000000000b1  # v2v-kubevirt: virtio drivers are in the initramfs
 EOF
-expect_output "grub.cfg boot lines" grep -E '^\s*(linux|initrd)\s' "$conv/boot/grub/grub.cfg" <<EOF
+expect_output "grub.cfg boot lines" 0 grep -E '^\s*(linux|initrd)\s' "$conv/boot/grub/grub.cfg" <<EOF
 	linux /boot/vmlinuz-$kver root=LABEL=cloudimg-rootfs ro  console=tty1 console=ttyS0 nvme_core.io_timeout=4294967295
 	initrd /boot/initrd.img-$kver
 EOF
@@ -94,7 +94,7 @@ expect_diff /etc/netplan/50-cloud-init.yaml <<'EOF'
 +                #macaddress: 0a:5e:c2:04:22:04  # v2v-kubevirt: EC2 MAC
 +            #set-name: ens5  # v2v-kubevirt: EC2 MAC
 EOF
-expect_output "netplan mode" stat -c %a "$conv/etc/netplan/50-cloud-init.yaml" <<< 600
+expect_output "netplan mode" 0 stat -c %a "$conv/etc/netplan/50-cloud-init.yaml" <<< 600
 expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<'EOF'
 # Written by v2v-kubevirt.  On EC2 this guest's NIC was ens5 and its
 # network config still says so; give the KubeVirt virtio NIC that name.
@@ -129,6 +129,6 @@ datasource_list: [ NoCloud, ConfigDrive, None ]
 EOF
 
 expect_step fstab skipped "/etc/fstab uses no EC2 device names"
-expect_output "firmware hint" report .kubevirt_hints.firmware <<< efi
+expect_output "firmware hint" 0 report .kubevirt_hints.firmware <<< efi
 check_report
 finish

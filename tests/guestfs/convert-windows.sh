@@ -19,20 +19,20 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
 : "${V2V_AGENT:?V2V_AGENT must be the v2v-agent binary}"
 : "${V2V_PHONY_DIR:?V2V_PHONY_DIR must be the phony guest directory}"
 : "${SHARED_DATA:?SHARED_DATA must be the shared test data directory}"
-[ $# -eq 1 ] || die "usage: $0 CASE"
+[ $# -eq 1 ] || fail "usage: $0 CASE"
 case=$1
+TEST_CASE=$case
 guestfs_env
 unset VIRTIO_WIN VIRTIO_WIN_LEGACY
 
-failures=0
-fail () { echo "FAIL ($case): $*" >&2; failures=$((failures + 1)); }
 # check DESC GOT WANT
 check () {
-    if [ "$2" != "$3" ]; then fail "$1: got '$2', want '$3'"; fi
+    if [ "$2" != "$3" ]; then fail_later "$1: got '$2', want '$3'"; fi
 }
 
 case $case in
@@ -40,7 +40,7 @@ case $case in
         guest=win2k22 rootpart=2 ;;
     win2k22-uefi) guest=win2k22-uefi rootpart=3 ;;
     win7) guest=win7 rootpart=2 ;;
-    *) die "unknown case $case" ;;
+    *) fail "unknown case $case" ;;
 esac
 drv=viostor devs="1001 1042" opts=()
 cddb_ids="pci#ven_1af4&dev_1001 pci#ven_1af4&dev_1042 pci#ven_1af4&dev_1001&subsys_00021af4 pci#ven_1af4&dev_1042&subsys_11001af4"
@@ -48,9 +48,8 @@ if [ "$case" = win2k22-scsi ]; then
     drv=vioscsi devs="1004 1048" opts=(--block-driver virtio-scsi)
 fi
 fixture=$V2V_PHONY_DIR/$guest.img
-[ -f "$fixture" ] || die "$fixture is missing (run the phony-guests fixture)"
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/convert-windows-$case.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+[ -f "$fixture" ] || fail "$fixture is missing (run the phony-guests fixture)"
+scratch_dir work "convert-windows-$case" "${TMPDIR:-/var/tmp}"
 img=$work/$guest.img
 cp --sparse=always "$fixture" "$img"
 
@@ -76,9 +75,9 @@ refusal () {
     check "disk sha256" "$after" "$before"
     check "report status" "$(jq -r .status "$work/report.json")" "$status"
     grep -qF -- "$msg" "$work/convert.log" ||
-        fail "message '$msg' not in: $(grep error "$work/convert.log")"
+        fail_later "message '$msg' not in: $(grep error "$work/convert.log")"
     [ -z "$(ls -A "$work/overlay" 2>/dev/null | grep -v journal || true)" ] ||
-        fail "overlay left behind: $(ls -R "$work/overlay")"
+        fail_later "overlay left behind: $(ls -R "$work/overlay")"
 }
 
 if [ "$case" = no-virtio-win ]; then
@@ -89,7 +88,7 @@ if [ "$case" = no-virtio-win ]; then
     refusal 13 no-virtio-win \
         "VIRTIO_WIN=$work/empty has no viostor driver (.sys and .inf) for Windows Server 2022 Phony Edition amd64 (virtio-win directory '2k22')" \
         --virtio-win "$work/empty"
-    [ "$failures" -eq 0 ] || exit 1
+    finish_checks
     echo "PASS: $case"
     exit 0
 fi
@@ -105,7 +104,7 @@ EOF
     refusal 9 fs-state \
         "/dev/sda2: Windows is hibernated or was shut down with Fast Startup (" \
         --virtio-win "$work/vw"
-    [ "$failures" -eq 0 ] || exit 1
+    finish_checks
     echo "PASS: $case"
     exit 0
 fi
@@ -127,7 +126,7 @@ if [ "$case" = win2k22-iso ]; then
     # The same tree as an ISO image: the agent unpacks what it needs into
     # a private directory under TMPDIR and removes it afterwards.
     xorriso -as mkisofs -quiet -R -J -o "$work/virtio-win.iso" "$work/vw" \
-        2> /dev/null || die "xorriso could not make the ISO"
+        2> /dev/null || fail "xorriso could not make the ISO"
     export VIRTIO_WIN=$work/virtio-win.iso
     mkdir -p "$work/tmp"
     # libguestfs keeps its appliance cache under TMPDIR too: not here.
@@ -164,7 +163,7 @@ if [ "$guest" = win7 ]; then
     printf '[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Control\\TimeZoneInformation]\n"RealTimeIsUniversal"=-\n' > "$work/inject.reg"
     inject_reg "$work/inject.reg"
     [ "$(hivexget "$work/SYSTEM.in" 'ControlSet001\Control\TimeZoneInformation' RealTimeIsUniversal 2>/dev/null || echo absent)" = absent ] ||
-        die "could not drop RealTimeIsUniversal"
+        fail "could not drop RealTimeIsUniversal"
 fi
 if [ "$case" = win2k22-scsi ]; then
     # AWS PV filters on two device classes, as the PV installer adds them.
@@ -204,7 +203,7 @@ rc=0
 convert "${opts[@]}" || rc=$?
 if [ "$rc" -ne 0 ]; then
     cat "$work/convert.log" >&2
-    die "convert $guest exited $rc"
+    fail "convert $guest exited $rc"
 fi
 echo "== converted $guest in $(( $(date +%s) - start )) s"
 sed -n '/^guest:/,$p' "$work/convert.log" | grep -v '^  create  *.*/Drivers/VirtIO/'
@@ -247,8 +246,8 @@ check "files in \\Windows\\Drivers\\VirtIO" "$got" "$want"
 check "$drv.sys in system32\\drivers" \
     "$(sed -n "/^==$drv/{n;p}" "$rb/out")" \
     "$(sha256sum < "$vdir/$drv.sys" | cut -d' ' -f1)"
-grep -q "$ga" <<<"$got" || fail "$ga not copied"
-[ -f "$gaw" ] || fail "the fake tree has no $gaw"
+grep -q "$ga" <<<"$got" || fail_later "$ga not copied"
+[ -f "$gaw" ] || fail_later "the fake tree has no $gaw"
 
 # The boot-start storage service.
 k="$cs\\Services\\$drv"
@@ -266,18 +265,18 @@ if [ "$guest" = win7 ]; then
             '{4D36E97B-E325-11CE-BFC1-08002BE10318}'
     done
     [ "$(reg "$sys" 'DriverDatabase' Version)" = "<absent>" ] ||
-        fail "a DriverDatabase was written on Windows 7"
+        fail_later "a DriverDatabase was written on Windows 7"
     # The fixture's own CDDB entries are still there.
     check "CDDB intelide kept" \
         "$(reg "$sys" "$cs\\Control\\CriticalDeviceDatabase\\pci#ven_8086&dev_7010" Service)" intelide
 else
     pkg=$(reg "$sys" "DriverDatabase\\DriverInfFiles\\$drv.inf" Active)
-    [[ $pkg =~ ^$drv\.inf_amd64_[0-9a-f]{16}$ ]] || fail "DriverInfFiles Active: '$pkg'"
+    [[ $pkg =~ ^$drv\.inf_amd64_[0-9a-f]{16}$ ]] || fail_later "DriverInfFiles Active: '$pkg'"
     # The default value is a multi-string (hivexget prints one a line).
     check "DriverInfFiles default" \
         "$(reg "$sys" "DriverDatabase\\DriverInfFiles\\$drv.inf" '@')" "$pkg"
     hivexregedit --export "$sys" "DriverDatabase\\DriverInfFiles\\$drv.inf" |
-        grep -q '^@=hex(7):' || fail "DriverInfFiles default value is not REG_MULTI_SZ"
+        grep -q '^@=hex(7):' || fail_later "DriverInfFiles default value is not REG_MULTI_SZ"
     for dev in $devs; do
         check "DeviceIds DEV_$dev" \
             "$(hivexregedit --export "$sys" "DriverDatabase\\DeviceIds\\PCI\\VEN_1AF4&DEV_$dev" | grep $drv)" \
@@ -294,12 +293,12 @@ else
         "$(reg "$sys" 'DriverDatabase\DriverInfFiles\xenvbd.inf' Active)" \
         xenvbd.inf_amd64_8a2b1c4d5e6f7a8b
     [ "$(reg "$sys" "$cs\\Control\\CriticalDeviceDatabase\\pci#ven_1af4&dev_1001" Service)" = "<absent>" ] ||
-        fail "CriticalDeviceDatabase written on Windows Server 2022"
+        fail_later "CriticalDeviceDatabase written on Windows Server 2022"
     # The package files are in the DriverStore too.
     jq -r '.changes[].path' "$work/report.json" > "$rb/paths"
     for f in $drv.inf $drv.sys $drv.cat; do
         grep -qx "/Windows/System32/DriverStore/FileRepository/$pkg/$f" "$rb/paths" ||
-            fail "$f not in the DriverStore package $pkg"
+            fail_later "$f not in the DriverStore package $pkg"
     done
 fi
 
@@ -321,7 +320,7 @@ else
     check "AWSNVMe Start (kept)" "$(reg "$sys" "$cs\\Services\\AWSNVMe" Start)" 0
     for d in AWSNVMe ena; do
         jq -e --arg d "$d" '.warnings | any(contains("AWS driver " + $d + " left installed"))' \
-            "$work/report.json" > /dev/null || fail "no warning for $d"
+            "$work/report.json" > /dev/null || fail_later "no warning for $d"
     done
 fi
 check "AmazonSSMAgent Start" "$(reg "$sys" "$cs\\Services\\AmazonSSMAgent" Start)" 4
@@ -336,25 +335,25 @@ check "firstboot ImagePath" "$(reg "$sys" "$k" ImagePath)" \
     '%SystemRoot%\System32\cmd.exe /c start "v2v-firstboot" /b %SystemRoot%\System32\cmd.exe /c %SystemRoot%\Drivers\VirtIO\v2v-firstboot.cmd'
 check "firstboot ObjectName" "$(reg "$sys" "$k" ObjectName)" LocalSystem
 fb=$(tr -d '\r' < "$rb/firstboot.cmd")
-grep -q '^set MAX=5$' <<<"$fb" || fail "firstboot: no retry cap"
-grep -qF 'pnputil.exe" -i -a "%%~fF"' <<<"$fb" || fail "firstboot: no pnputil -i -a"
-grep -qF 'for %%F in ("%V2VDIR%\*.inf")' <<<"$fb" || fail "firstboot: not over the VirtIO infs"
-grep -qx "set \"QEMUGA=$ga\"" <<<"$fb" || fail "firstboot: qemu-ga is not $ga"
-grep -qF 'set "LOG=%STATE%\firstboot.log"' <<<"$fb" || fail "firstboot: no log file"
-grep -qF 'RebootPending' <<<"$fb" || fail "firstboot: no pending reboot check"
-grep -q "$(printf '\r')$" "$rb/firstboot.cmd" || fail "firstboot: not CRLF"
+grep -q '^set MAX=5$' <<<"$fb" || fail_later "firstboot: no retry cap"
+grep -qF 'pnputil.exe" -i -a "%%~fF"' <<<"$fb" || fail_later "firstboot: no pnputil -i -a"
+grep -qF 'for %%F in ("%V2VDIR%\*.inf")' <<<"$fb" || fail_later "firstboot: not over the VirtIO infs"
+grep -qx "set \"QEMUGA=$ga\"" <<<"$fb" || fail_later "firstboot: qemu-ga is not $ga"
+grep -qF 'set "LOG=%STATE%\firstboot.log"' <<<"$fb" || fail_later "firstboot: no log file"
+grep -qF 'RebootPending' <<<"$fb" || fail_later "firstboot: no pending reboot check"
+grep -q "$(printf '\r')$" "$rb/firstboot.cmd" || fail_later "firstboot: not CRLF"
 # The health probe (docs/agent-run.md): the tree's script, well formed,
 # run after the installs of each attempt and when a reboot is pending,
 # and printing the V2V-HEALTH line on COM1.  No Windows boots here: this
 # is as far as the tests can go (docs/windows.md).
 cmp -s "$rb/health.ps1" "$here/../../convert/windows/health-probe.ps1" ||
-    fail "firstboot: v2v-health.ps1 is not convert/windows/health-probe.ps1"
-"$here/ps1-check.py" "$rb/health.ps1" || fail "firstboot: v2v-health.ps1 is not well formed"
+    fail_later "firstboot: v2v-health.ps1 is not convert/windows/health-probe.ps1"
+"$here/../tools/ps1-check.py" "$rb/health.ps1" || fail_later "firstboot: v2v-health.ps1 is not well formed"
 grep -qF "\$line = 'V2V-HEALTH ' + \$json" "$rb/health.ps1" &&
     grep -qF "SerialPort 'COM1'" "$rb/health.ps1" ||
-    fail "firstboot: the probe does not print the health line on COM1"
+    fail_later "firstboot: the probe does not print the health line on COM1"
 health_call='"%SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe" -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "%V2VDIR%\v2v-health.ps1" -Attempt !ATTEMPT! -Failed %1 %2 >>"%LOG%" 2>&1'
-grep -qxF "$health_call" <<<"$fb" || fail "firstboot: the probe is not run as expected"
+grep -qxF "$health_call" <<<"$fb" || fail_later "firstboot: the probe is not run as expected"
 # In order: the installs, the health line, then the verdict on them; and
 # the pending-reboot path reports too.
 order=$(grep -nE '^  "%SystemRoot%\\System32\\pnputil.exe"|^call :health !FAILED!$|^if !FAILED! NEQ 0 \($|^:pending$|^call :health 0 -Pending$|^:health$' <<<"$fb" |
@@ -366,19 +365,19 @@ if !FAILED! NEQ 0 (
 call :health 0 -Pending
 :health"
 jq -e '.changes | any(.path == "/Windows/Drivers/VirtIO/v2v-health.ps1" and .action == "create")' \
-    "$work/report.json" >/dev/null || fail "firstboot: the report does not list v2v-health.ps1"
+    "$work/report.json" >/dev/null || fail_later "firstboot: the report does not list v2v-health.ps1"
 if [ "$guest" = win7 ]; then
-    grep -qx 'set "PVUNINSTALL="' <<<"$fb" || fail "firstboot: an uninstaller on win7"
+    grep -qx 'set "PVUNINSTALL="' <<<"$fb" || fail_later "firstboot: an uninstaller on win7"
 else
     grep -qx 'set "PVUNINSTALL={8A3E5E6B-1E47-4DA2-9C0B-5C1B3E0F2A11}"' <<<"$fb" ||
-        fail "firstboot: the AWS PV Drivers uninstaller is not scheduled"
+        fail_later "firstboot: the AWS PV Drivers uninstaller is not scheduled"
 fi
 
 # UEFI fallback.
 if [ "$guest" = win2k22-uefi ]; then
     efi=$(sed -n '/^==efi/,$p' "$rb/out" | tail -2)
     [ "$(sed -n 1p <<<"$efi")" = "$(sed -n 2p <<<"$efi")" ] && [ -n "$(sed -n 2p <<<"$efi")" ] ||
-        fail "EFI/BOOT/BOOTX64.EFI is not bootmgfw.efi: $efi"
+        fail_later "EFI/BOOT/BOOTX64.EFI is not bootmgfw.efi: $efi"
     check "clock hint" "$(jq -r .kubevirt_hints.firmware "$work/report.json")" efi
 fi
 
@@ -398,33 +397,33 @@ if [ "$case" = win2k22-scsi ]; then
     check "other class filter kept" \
         "$(reg "$sys" "$cs\\Control\\Class\\{4d36e96a-e325-11ce-bfc1-08002be10318}" UpperFilters)" iaStorF
     jq -e '.warnings | any(startswith("group policy restricts device installation") and contains("DenyUnspecified=1"))' \
-        "$r" > /dev/null || fail "no warning for the device installation policy"
+        "$r" > /dev/null || fail_later "no warning for the device installation policy"
     jq -e '.warnings | any(startswith("antivirus installed (CrowdStrike Windows Sensor)"))' \
-        "$r" > /dev/null || fail "no warning for the antivirus"
+        "$r" > /dev/null || fail_later "no warning for the antivirus"
     [ "$(reg "$sys" "$cs\\Services\\viostor" Start)" = "<absent>" ] ||
-        fail "viostor installed with --block-driver virtio-scsi"
+        fail_later "viostor installed with --block-driver virtio-scsi"
 fi
 check "virtio-win os" "$(jq -r .guest.windows.virtio_win_os "$r")" \
     "$([ "$guest" = win7 ] && echo w7 || echo 2k22)"
 jq -e --arg k "SYSTEM\\ControlSet001\\Services\\$drv" '.registry | any(.key == $k and .name == "Start" and .data == "0")' \
-    "$r" > /dev/null || fail "report: the $drv Start value is not listed"
+    "$r" > /dev/null || fail_later "report: the $drv Start value is not listed"
 jq -e '[.changes[] | select(.path == "/Windows/System32/Config/SYSTEM")] | length >= 3 and
        all(.sha256_before and .sha256_after and .backup)' "$r" > /dev/null ||
-    fail "report: SYSTEM hive changes without checksums or backup"
+    fail_later "report: SYSTEM hive changes without checksums or backup"
 last_sys=$(jq -r '[.changes[] | select(.path == "/Windows/System32/Config/SYSTEM")] | last | .sha256_after' "$r")
 check "SYSTEM sha256_after" "$last_sys" "$(sha256sum < "$sys" | cut -d' ' -f1)"
 # The drivers came from the tree the guest needs (legacy for win7).
 if [ "$case" = win2k22-iso ]; then
     jq -r '.steps[] | select(.step == "virtio-drivers") | .reason' "$r" |
         grep -q "from $work/tmp/v2v-virtio-win-[A-Za-z0-9]*/drivers/by-os/amd64/2k22 to" ||
-        fail "drivers not taken from the unpacked ISO"
+        fail_later "drivers not taken from the unpacked ISO"
     ! ls -d "$work"/tmp/v2v-virtio-win-* > /dev/null 2>&1 ||
-        fail "the unpacked ISO was left behind: $(ls -d "$work"/tmp/v2v-virtio-win-*)"
+        fail_later "the unpacked ISO was left behind: $(ls -d "$work"/tmp/v2v-virtio-win-*)"
 else
     jq -r '.steps[] | select(.step == "virtio-drivers") | .reason' "$r" |
-        grep -qF "from $vdir to" || fail "drivers not taken from $vdir"
+        grep -qF "from $vdir to" || fail_later "drivers not taken from $vdir"
 fi
-jq -e '.converted_by' "$rb/marker" > /dev/null || fail "no marker"
+jq -e '.converted_by' "$rb/marker" > /dev/null || fail_later "no marker"
 
 # A second run: already converted, nothing written.
 before=$(sha256sum < "$img")
@@ -434,5 +433,5 @@ check "second run exit" "$rc" 0
 check "second run status" "$(jq -r .status "$work/report.json")" already-converted
 check "second run disk sha256" "$(sha256sum < "$img")" "$before"
 
-[ "$failures" -eq 0 ] || { echo "$failures failure(s)" >&2; exit 1; }
+finish_checks
 echo "PASS: $case"

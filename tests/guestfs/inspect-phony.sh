@@ -13,12 +13,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
-[ $# -eq 1 ] || die "usage: $0 PHONY_DIR"
+[ $# -eq 1 ] || fail "usage: $0 PHONY_DIR"
 dir=$1
 guestfs_env
-work=$(mktemp -d "${TMPDIR:-/tmp}/inspect-phony.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+scratch_dir work inspect-phony
 
 # Guest, root partition number, initramfs (Linux) in disk order:
 # debian is /dev/sda, ubuntu /dev/sdb, and so on.
@@ -42,7 +42,7 @@ gf=$work/inspect.gf
 {
     for e in "${guests[@]}"; do
         g=${e%%:*}
-        [ -f "$dir/$g.img" ] || die "$dir/$g.img is missing (run the phony-guests fixture)"
+        [ -f "$dir/$g.img" ] || fail "$dir/$g.img is missing (run the phony-guests fixture)"
         printf 'add "%s" readonly:true format:raw\n' "$dir/$g.img"
     done
     echo run
@@ -99,7 +99,7 @@ gf=$work/inspect.gf
     done
 } > "$gf"
 
-guestfish -f "$gf" > "$work/raw.out" || die "guestfish failed"
+guestfish -f "$gf" > "$work/raw.out" || fail "guestfish failed"
 
 # hive GUEST HIVE KEY VALUE: one value read back with hivexget on the host.
 hive () {
@@ -335,8 +335,6 @@ win7 SYSTEM:\ControlSet001\Control\CriticalDeviceDatabase\pci#ven_5853&dev_0001:
 win7 SOFTWARE:\Microsoft\Windows NT\CurrentVersion:CurrentVersion = 6.1
 EOF
 
-if ! diff -u "$work/expected" "$work/actual"; then
-    echo "inspect-phony: inspection differs from the expected values (- expected, + actual)" >&2
-    exit 1
-fi
+diff -u "$work/expected" "$work/actual" ||
+    fail "inspection differs from the expected values (- expected, + actual)"
 echo "inspect-phony: ${#guests[@]} guests inspect as expected"

@@ -12,20 +12,19 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
-[ $# -eq 1 ] || die "usage: $0 PHONY_DIR"
+[ $# -eq 1 ] || fail "usage: $0 PHONY_DIR"
 img=$1/win7.img
-[ -f "$img" ] || die "$img is missing (run the phony-guests fixture)"
-[ -n "${SHARED_DATA:-}" ] || die "SHARED_DATA is not set"
+[ -f "$img" ] || fail "$img is missing (run the phony-guests fixture)"
+[ -n "${SHARED_DATA:-}" ] || fail "SHARED_DATA is not set"
 expected=$SHARED_DATA/inspector-expected/expected-windows.img.xml
-[ -r "$expected" ] || die "$expected not found"
+[ -r "$expected" ] || fail "$expected not found"
 guestfs_env
 
 actual=$(mktemp "${TMPDIR:-/tmp}/win7-xml.XXXXXX")
-trap 'rm -f "$actual"' EXIT
-virt-inspector --format=raw -a "$img" > "$actual" || die "virt-inspector failed"
-if ! diff -u "$expected" "$actual"; then
-    echo "inspect-win7-xml: virt-inspector output differs from $expected" >&2
-    exit 1
-fi
+on_exit 'rm -f "$actual"'
+virt-inspector --format=raw -a "$img" > "$actual" || fail "virt-inspector failed"
+diff -u "$expected" "$actual" ||
+    fail "virt-inspector output differs from $expected"
 echo "inspect-win7-xml: win7.img inspects exactly as libguestfs's phony Windows"

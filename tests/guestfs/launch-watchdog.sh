@@ -13,6 +13,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
 : "${V2V_AGENT:?V2V_AGENT must be the v2v-agent binary}"
 : "${V2V_PHONY_DIR:?V2V_PHONY_DIR must be the phony guest directory}"
@@ -20,14 +21,10 @@ guestfs_env
 export V2V_LOG_FORMAT=text
 
 fixture=$V2V_PHONY_DIR/debian.img
-[ -f "$fixture" ] || die "$fixture is missing (run the phony-guests fixture)"
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/launch-watchdog.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+[ -f "$fixture" ] || fail "$fixture is missing (run the phony-guests fixture)"
+scratch_dir work launch-watchdog "${TMPDIR:-/var/tmp}"
 cp --sparse=always "$fixture" "$work/debian.img"
 sha256sum "$work/debian.img" > "$work/before"
-
-failures=0
-fail () { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 rc=0
 start=$(date +%s)
@@ -38,34 +35,31 @@ elapsed=$(( $(date +%s) - start ))
 cat "$work/convert.log"
 echo "elapsed: ${elapsed} s"
 
-[ "$rc" -eq 1 ] || fail "exit code $rc, expected 1 (internal error)"
+[ "$rc" -eq 1 ] || fail_later "exit code $rc, expected 1 (internal error)"
 msg='the libguestfs appliance did not start within 1 s (tried twice); see docs/troubleshooting.md'
 grep -qxF "v2v: error: $msg" "$work/convert.log" ||
-    fail "no error line '$msg'"
+    fail_later "no error line '$msg'"
 grep -qF 'the appliance did not start within 1 s; its qemu was killed; starting the appliance again (attempt 2 of 2)' \
-    "$work/convert.log" || fail "the retry is not in the log"
+    "$work/convert.log" || fail_later "the retry is not in the log"
 if [ -f "$work/report.json" ]; then
     validate_report "$work/report.json"
     got=$(jq -r '[.status, .launch_attempts, .launch_timeout, .error] | @tsv' \
           "$work/report.json")
     want=$(printf '%s\t%s\t%s\t%s' internal-error 2 1 "$msg")
-    [ "$got" = "$want" ] || fail "report: got '$got', expected '$want'"
+    [ "$got" = "$want" ] || fail_later "report: got '$got', expected '$want'"
 else
-    fail "no report was written"
+    fail_later "no report was written"
 fi
 # Two launches of 1 s each, the accelerator verdict cached by
 # guestfs_env: a few seconds.  This catches a watchdog that fires late
 # or a launch that ignores the kill (a missing watchdog is caught above:
 # the conversion then succeeds); 60 s leaves room for a loaded machine.
-[ "$elapsed" -lt 60 ] || fail "took $elapsed s; the watchdog did not cut the launches short"
+[ "$elapsed" -lt 60 ] || fail_later "took $elapsed s; the watchdog did not cut the launches short"
 # Every qemu of this run has the overlay under $work on its command line.
 if pgrep -af -- "$work" | grep -i qemu; then
-    fail "a qemu of this run is still running"
+    fail_later "a qemu of this run is still running"
 fi
-sha256sum --quiet -c "$work/before" || fail "the disk was written"
+sha256sum --quiet -c "$work/before" || fail_later "the disk was written"
 
-if [ "$failures" -gt 0 ]; then
-    echo "launch-watchdog: $failures failure(s)" >&2
-    exit 1
-fi
+finish_checks
 echo "launch-watchdog: ok"

@@ -12,15 +12,15 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
-[ $# -eq 1 ] || die "usage: $0 PHONY_DIR"
+[ $# -eq 1 ] || fail "usage: $0 PHONY_DIR"
 dir=$1
 guestfs_env
-work=$(mktemp -d "${TMPDIR:-/tmp}/phony-tools.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+scratch_dir work phony-tools
 
 for g in debian ubuntu rhel al2023 suse; do
-    [ -f "$dir/$g.img" ] || die "$dir/$g.img is missing (run the phony-guests fixture)"
+    [ -f "$dir/$g.img" ] || fail "$dir/$g.img is missing (run the phony-guests fixture)"
     qemu-img create -q -f qcow2 -b "$(cd "$dir" && pwd)/$g.img" -F raw "$work/$g.qcow2"
 done
 
@@ -119,7 +119,7 @@ EOF
 
 guestfish -f "$work/tools.gf" > "$work/raw.out" 2> "$work/raw.err" || {
     cat "$work/raw.err" >&2
-    die "guestfish failed"
+    fail "guestfish failed"
 }
 
 # "GUEST KEY = VALUE", multi-line values joined with "; " in order.
@@ -159,8 +159,6 @@ suse initrd = ena nvme nvme-core xen-blkfront xen-netfront xfs
 suse log = mkinitrd
 EOF
 
-if ! diff -u "$work/expected" "$work/actual"; then
-    echo "phony-tools: guest tools differ from the expected results (- expected, + actual)" >&2
-    exit 1
-fi
+diff -u "$work/expected" "$work/actual" ||
+    fail "guest tools differ from the expected results (- expected, + actual)"
 echo "phony-tools: the guest tools of 5 phony Linux guests work"

@@ -11,9 +11,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 
-[ $# -eq 2 ] || die "usage: $0 DISKDIR CASE"
+[ $# -eq 2 ] || fail "usage: $0 DISKDIR CASE"
 dir=$1 case=$2
+TEST_CASE=$case
 opts=() status='' msg='' re='' secret='' keyfile=''
 
 # disks: the images, in order (/dev/sda, /dev/sdb... in the appliance)
@@ -73,7 +75,7 @@ case $case in
     hibernated)
         disks=(hibernated) code=9 status=fs-state
         msg="$dir/hibernated.img partition 2: the guest is hibernated (a suspend image is on its swap)" ;;
-    *) die "unknown case $case" ;;
+    *) fail "unknown case $case" ;;
 esac
 
 # The accelerator refusals-build.sh probed, to save a probe per case.
@@ -83,12 +85,12 @@ if [ -z "${V2V_ACCEL:-}" ] && [ -s "$dir/accel" ]; then
 fi
 guestfs_env
 export V2V_LOG_FORMAT=text
-work=$(mktemp -d "${TMPDIR:-/tmp}/refusal-$case.XXXXXX")
-trap 'rm -rf "$work" ${keyfile:+"$keyfile"}' EXIT
+scratch_dir work "refusal-$case"
+on_exit 'rm -f ${keyfile:+"$keyfile"}'
 
 paths=()
 for d in "${disks[@]}"; do
-    [ -f "$dir/$d.img" ] || die "$dir/$d.img is missing (run refusals-build.sh)"
+    [ -f "$dir/$d.img" ] || fail "$dir/$d.img is missing (run refusals-build.sh)"
     paths+=("$dir/$d.img")
 done
 sha256sum "${paths[@]}" > "$work/before"
@@ -97,8 +99,6 @@ rc=0
 timeout 240 "$V2V_AGENT" convert "${opts[@]}" --report "$work/report.json" \
     --overlay-dir "$work/overlay" "${paths[@]}" 2> "$work/stderr" || rc=$?
 sed 's/^/  | /' "$work/stderr"
-
-fail () { echo "FAIL $case: $*" >&2; exit 1; }
 
 [ $rc -ne 124 ] || fail "v2v-agent timed out"
 [ $rc -eq "$code" ] || fail "exit code $rc, expected $code"

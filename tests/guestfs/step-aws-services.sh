@@ -13,10 +13,10 @@ expect_changes <<'EOF2'
 ~ /Windows/System32/Config/SYSTEM
 EOF2
 for s in xenbus xenfilt xeniface xenvbd xenvif xennet 'Amazon EC2Launch' AmazonSSMAgent; do
-    expect_output "$s Start" reg "$sys" "$cs\\Services\\$s" Start <<< 4
+    expect_output "$s Start" 0 reg "$sys" "$cs\\Services\\$s" Start <<< 4
 done
-expect_output "xenvbd Start before" reg "$orig/Windows/System32/Config/SYSTEM" "$cs\\Services\\xenvbd" Start <<< 0
-expect_output "ena Start (kept)" reg "$sys" "$cs\\Services\\ena" Start <<< 3
-expect_output "AWSNVMe Start (kept)" reg "$sys" "$cs\\Services\\AWSNVMe" Start <<< 0
+expect_output "xenvbd Start before" 0 reg "$orig/Windows/System32/Config/SYSTEM" "$cs\\Services\\xenvbd" Start <<< 0
+expect_output "ena Start (kept)" 0 reg "$sys" "$cs\\Services\\ena" Start <<< 3
+expect_output "AWSNVMe Start (kept)" 0 reg "$sys" "$cs\\Services\\AWSNVMe" Start <<< 0
 check_step_report
 finish

@@ -11,8 +11,8 @@ expect_result applied "storahci is Start=3: a SATA boot disk needs it boot-start
 expect_changes <<'EOF2'
 ~ /Windows/System32/Config/SYSTEM
 EOF2
-expect_output "storahci Start before" reg "$orig/Windows/System32/Config/SYSTEM" "$cs\\Services\\storahci" Start <<< 3
-expect_output "storahci Start" reg "$conv/Windows/System32/Config/SYSTEM" "$cs\\Services\\storahci" Start <<< 0
-expect_output "viostor (not this step's)" reg "$conv/Windows/System32/Config/SYSTEM" "$cs\\Services\\viostor" Start <<< '<absent>'
+expect_output "storahci Start before" 0 reg "$orig/Windows/System32/Config/SYSTEM" "$cs\\Services\\storahci" Start <<< 3
+expect_output "storahci Start" 0 reg "$conv/Windows/System32/Config/SYSTEM" "$cs\\Services\\storahci" Start <<< 0
+expect_output "viostor (not this step's)" 0 reg "$conv/Windows/System32/Config/SYSTEM" "$cs\\Services\\viostor" Start <<< '<absent>'
 check_step_report
 finish

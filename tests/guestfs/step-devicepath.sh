@@ -11,10 +11,10 @@ expect_result applied 'append %SystemRoot%\Drivers\VirtIO to DevicePath, so Plug
 expect_changes <<'EOF2'
 ~ /Windows/System32/Config/SOFTWARE
 EOF2
-expect_output "DevicePath before" reg "$orig/Windows/System32/Config/SOFTWARE" "$soft" DevicePath <<'EOF2'
+expect_output "DevicePath before" 0 reg "$orig/Windows/System32/Config/SOFTWARE" "$soft" DevicePath <<'EOF2'
 %SystemRoot%\inf
 EOF2
-expect_output "DevicePath" reg "$conv/Windows/System32/Config/SOFTWARE" "$soft" DevicePath <<'EOF2'
+expect_output "DevicePath" 0 reg "$conv/Windows/System32/Config/SOFTWARE" "$soft" DevicePath <<'EOF2'
 %SystemRoot%\inf;%SystemRoot%\Drivers\VirtIO
 EOF2
 check_step_report

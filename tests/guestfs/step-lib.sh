@@ -30,9 +30,8 @@ phony_step () {
     name=$step
     test_name=step-$step
     [ -f "$dump/result.json" ] && [ -f "$dump/after.tar" ] ||
-        die "$dump has no dump (the steps-dump-* test must run first)"
-    work=$(mktemp -d "${TMPDIR:-/var/tmp}/step-$step.XXXXXX")
-    trap 'rm -rf "$work"' EXIT
+        fail "$dump has no dump (the steps-dump-* test must run first)"
+    scratch_dir work "step-$step" "${TMPDIR:-/var/tmp}"
     conv=$work/conv orig=$work/orig
     mkdir -p "$conv" "$orig"
     tar -xf "$dump/before.tar" -C "$orig"
@@ -52,10 +51,10 @@ phony_step () {
 expect_result () {
     local got
     got=$(report .result)
-    [ "$got" = "$1" ] || fail "result '$got', want '$1' ($(report '.error // ""'))"
+    [ "$got" = "$1" ] || fail_later "result '$got', want '$1' ($(report '.error // ""'))"
     if [ $# -ge 2 ]; then
         got=$(report .why)
-        [ "$got" = "$2" ] || fail "reason '$got', want '$2'"
+        [ "$got" = "$2" ] || fail_later "reason '$got', want '$2'"
     fi
 }
 

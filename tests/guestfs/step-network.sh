@@ -22,7 +22,7 @@ expect_diff /etc/netplan/50-cloud-init.yaml <<'EOF2'
 +                #macaddress: 0a:5e:c2:04:22:04  # v2v-kubevirt: EC2 MAC
 +            #set-name: ens5  # v2v-kubevirt: EC2 MAC
 EOF2
-expect_output "netplan mode" stat -c %a "$conv/etc/netplan/50-cloud-init.yaml" <<< 600
+expect_output "netplan mode" 0 stat -c %a "$conv/etc/netplan/50-cloud-init.yaml" <<< 600
 expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<'EOF2'
 # Written by v2v-kubevirt.  On EC2 this guest's NIC was ens5 and its
 # network config still says so; give the KubeVirt virtio NIC that name.

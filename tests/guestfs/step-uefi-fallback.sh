@@ -10,14 +10,14 @@ expect_result applied
 # C: is not touched; the ESP gains the removable-media loader, a copy
 # of Windows Boot Manager.
 expect_changes < /dev/null
-[ -d "$esp_conv/EFI" ] || die "no ESP dump"
-expect_output "ESP changes" sh -c 'diff -r "$1" "$2" | sed "s|$2||"' - "$esp_orig" "$esp_conv" <<'EOF2'
+[ -d "$esp_conv/EFI" ] || fail "no ESP dump"
+expect_output "ESP changes" 0 sh -c 'diff -r "$1" "$2" | sed "s|$2||"' - "$esp_orig" "$esp_conv" <<'EOF2'
 Only in /EFI: BOOT
 EOF2
-expect_output "EFI/BOOT" ls "$esp_conv/EFI/BOOT" <<< BOOTX64.EFI
-expect_output "BOOTX64.EFI is bootmgfw.efi" \
+expect_output "EFI/BOOT" 0 ls "$esp_conv/EFI/BOOT" <<< BOOTX64.EFI
+expect_output "BOOTX64.EFI is bootmgfw.efi" 0 \
     cmp "$esp_conv/EFI/BOOT/BOOTX64.EFI" "$esp_orig/EFI/Microsoft/Boot/bootmgfw.efi" <<< ""
-expect_output "report" report -c '[.changes[] | [.action, .path, .sha256_after]]' <<EOF2
+expect_output "report" 0 report -c '[.changes[] | [.action, .path, .sha256_after]]' <<EOF2
 [["create","/EFI/BOOT/BOOTX64.EFI","$(sha_of "$esp_conv/EFI/BOOT/BOOTX64.EFI")"]]
 EOF2
 finish

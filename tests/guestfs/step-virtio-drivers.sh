@@ -7,7 +7,7 @@
 phony_step virtio-drivers
 vdir=$V2V_STEPS_DIR/vw/drivers/by-os/amd64/2k22
 ga=$V2V_STEPS_DIR/vw/guest-agent/qemu-ga-x86_64.msi
-[ -d "$vdir" ] && [ -f "$ga" ] || die "no fake virtio-win tree in $V2V_STEPS_DIR/vw"
+[ -d "$vdir" ] && [ -f "$ga" ] || fail "no fake virtio-win tree in $V2V_STEPS_DIR/vw"
 
 expect_result applied
 # The chosen directory's driver files (no .pdb or read-me) and qemu-ga

@@ -11,9 +11,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../fixtures/lib.sh"
+. "$here/../lib/functions.sh"
 vw=false
 if [ "${1:-}" = --virtio-win ]; then vw=true; shift; fi
-[ $# -ge 3 ] || die "usage: $0 [--virtio-win] TOOL OUTDIR STEP=IMAGE..."
+[ $# -ge 3 ] || fail "usage: $0 [--virtio-win] TOOL OUTDIR STEP=IMAGE..."
 tool=$1 out=$2
 shift 2
 guestfs_env

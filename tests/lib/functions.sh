@@ -13,6 +13,7 @@
 #   fail_later MESSAGE...   the same line, but the test goes on; counted
 #   finish_checks           exit 1 if fail_later was called ("N checks
 #                           failed"); the last line of such a test
+#   failed_checks           how many fail_later calls so far
 #   skip MESSAGE...         "SKIP: NAME: MESSAGE" on stderr, exit 77
 #   requires CMD...         skip unless every CMD is on PATH
 #   requires_python MOD...  skip unless /usr/bin/python3 imports them

@@ -12,19 +12,16 @@
 #   agent-pipeline.sh     (V2V_AGENT: v2v-agent-fakeconvert)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/functions.sh"
 . "$here/../lib/report.sh"
 : "${V2V_AGENT:?}"
 agent=$V2V_AGENT
 unset V2V_AGENT POD_NAME KUBECONFIG KUBERNETES_SERVICE_HOST
 export V2V_ACCEL=tcg V2V_LOG_FORMAT=json
 
-fail () { echo "FAIL: agent-pipeline: $*" >&2; exit 1; }
-for c in jq sfdisk mkfs.ext4 qemu-img qemu-io; do
-    command -v $c >/dev/null || { echo "SKIP: $c is missing"; exit 77; }
-done
+requires jq sfdisk mkfs.ext4 qemu-img qemu-io
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/v2v-agent-pipeline.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+scratch_dir T v2v-agent-pipeline
 
 # Two disks an OS could live on: one bootable ext4 partition each.
 mkdisk () {

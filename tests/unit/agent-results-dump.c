@@ -19,7 +19,7 @@ main (void)
     json_object_object_add (o, "name", json_object_new_string (i->name));
     json_object_object_add (o, "exit", json_object_new_int (i->exit_code));
     json_object_object_add (o, "outcome", json_object_new_string
-                            (agent_outcome_name (i->outcome)));
+                            (agent_outcome_to_string (i->outcome)));
     json_object_object_add (o, "reason", json_object_new_string (i->reason));
     json_object_object_add (o, "meaning", json_object_new_string (i->meaning));
     json_object_object_add (o, "convert", json_object_new_boolean

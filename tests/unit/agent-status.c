@@ -58,11 +58,17 @@ str (struct json_object *o, const char *path)
 
 Test (status, names)
 {
-  cr_assert_str_eq (agent_phase_name (AGENT_PHASE_DEVICES), "devices");
-  cr_assert_str_eq (agent_phase_name (AGENT_PHASE_DONE), "done");
-  cr_assert_str_eq (agent_outcome_name (AGENT_OUTCOME_RUNNING), "Running");
-  cr_assert_str_eq (agent_outcome_name (AGENT_OUTCOME_DEVICE_ERROR),
+  cr_assert_str_eq (agent_phase_to_string (AGENT_PHASE_DEVICES), "devices");
+  cr_assert_str_eq (agent_phase_to_string (AGENT_PHASE_DONE), "done");
+  cr_assert_str_eq (agent_outcome_to_string (AGENT_OUTCOME_RUNNING),
+                    "Running");
+  cr_assert_str_eq (agent_outcome_to_string (AGENT_OUTCOME_DEVICE_ERROR),
                     "DeviceError");
+  cr_assert_str_eq (agent_phase_to_string (AGENT_PHASE__COUNT), "unknown");
+  cr_assert_str_eq (agent_outcome_to_string (AGENT_OUTCOME__COUNT),
+                    "Unknown");
+  cr_assert_eq (agent_outcome_from_string ("Refused"), AGENT_OUTCOME_REFUSED);
+  cr_assert_eq (agent_phase_from_string ("commit"), AGENT_PHASE_COMMIT);
 }
 
 Test (status, floors_rise_to_done)

@@ -9,15 +9,13 @@
 # real guests through the same code.
 #   agent-verify.sh V2V-AGENT
 set -euo pipefail
+. "$(dirname "$0")/../lib/functions.sh"
 agent=$1
-work=$(mktemp -d "${TMPDIR:-/tmp}/agent-verify.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+scratch_dir work agent-verify
 export V2V_ACCEL=tcg TMPDIR=$work/tmp
 mkdir -p "$work/bin" "$work/tmp"
-failures=0
 # Time bounds grow with the valgrind build's slowness.
 scale=${V2V_TIMEOUT_SCALE:-1}
-fail () { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 cat > "$work/bin/qemu-system-x86_64" <<'EOF'
 #!/bin/sh
@@ -65,49 +63,49 @@ run () {
     set -e
     printf '%s\n' "$out" > "$work/$name.out"
 }
-expect_rc () { [ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1 ($(tail -3 "$work/$2.err"))"; }
+expect_rc () { [ "$rc" -eq "$1" ] || fail_later "$2: exit $rc, want $1 ($(tail -3 "$work/$2.err"))"; }
 jqv () { jq -r "$2" "$work/$1.out"; }
-has_arg () { grep -qxF -- "$1" "$work/argv" || fail "$2: qemu argv lacks $1"; }
+has_arg () { grep -qxF -- "$1" "$work/argv" || fail_later "$2: qemu argv lacks $1"; }
 
 # Healthy: exit 0, the probe's report as it is, qemu killed (the stub
 # sleeps on), and the default machine: q35, BIOS, virtio, one NIC.
 run healthy "SeaBIOS\r\nLinux version 6.1\r\n[  9.1] V2V-HEALTH {\"version\":1,\"sta\r\nV2V-HEALTH $healthy\r\nlogin: " sleep \
     --no-inject --json --timeout 60 "$disk"
 expect_rc 0 healthy
-[ "$(jqv healthy .verdict)" = healthy ] || fail "healthy: verdict $(jqv healthy .verdict)"
+[ "$(jqv healthy .verdict)" = healthy ] || fail_later "healthy: verdict $(jqv healthy .verdict)"
 [ "$(jqv healthy '[.health.nics[].ipv4[0]] | join(",")')" = 10.0.2.15,10.0.3.15 ] ||
-    fail "healthy: NIC addresses $(jqv healthy -c .health.nics)"
-[ "$(jqv healthy '.stage')" = null ] || fail "healthy: a stage"
+    fail_later "healthy: NIC addresses $(jqv healthy -c .health.nics)"
+[ "$(jqv healthy '.stage')" = null ] || fail_later "healthy: a stage"
 [ "$(jqv healthy '.firmware + " " + .bus + " " + .nic_model + " " + .accel')" = "bios virtio virtio tcg" ] ||
-    fail "healthy: machine $(jqv healthy -c '[.firmware,.bus,.nic_model,.accel]')"
-[ "$(jqv healthy .probe)" = not-checked ] || fail "healthy: probe $(jqv healthy .probe)"
+    fail_later "healthy: machine $(jqv healthy -c '[.firmware,.bus,.nic_model,.accel]')"
+[ "$(jqv healthy .probe)" = not-checked ] || fail_later "healthy: probe $(jqv healthy .probe)"
 for a in q35,accel=tcg max -nodefaults -no-reboot stdio 1024 2 \
          "user,id=n0,restrict=on,net=10.0.2.0/24" \
          "virtio-rng-pci,bus=rp3"; do
     has_arg "$a" healthy
 done
 grep -q '^file=.*/v2v-verify-.*/blockdev-overlay-0.qcow2,format=qcow2,if=none,id=d0,cache=unsafe$' \
-    "$work/argv" || fail "healthy: the disk is not booted through an overlay"
+    "$work/argv" || fail_later "healthy: the disk is not booted through an overlay"
 has_arg "virtio-blk-pci,drive=d0,bus=rp1,bootindex=1" healthy
 has_arg "virtio-net-pci,netdev=n0,bus=rp2" healthy
-! grep -q pflash "$work/argv" || fail "healthy: BIOS boot with pflash"
-[ "$(sha256sum < "$disk")" = "$sha_before" ] || fail "the disk was written"
-[ -z "$(ls "$work/tmp")" ] || fail "verify left $(ls "$work/tmp") behind"
-pgrep -f "sleep 300" -P $$ >/dev/null && fail "qemu (the stub) was left running"
+! grep -q pflash "$work/argv" || fail_later "healthy: BIOS boot with pflash"
+[ "$(sha256sum < "$disk")" = "$sha_before" ] || fail_later "the disk was written"
+[ -z "$(ls "$work/tmp")" ] || fail_later "verify left $(ls "$work/tmp") behind"
+pgrep -f "sleep 300" -P $$ >/dev/null && fail_later "qemu (the stub) was left running"
 
 # Text output names the verdict and the addresses.
 run text "V2V-HEALTH $healthy\n" sleep --no-inject "$disk"
 expect_rc 0 text
-grep -q '^verdict: healthy' "$work/text.out" || fail "text: $(head -1 "$work/text.out")"
-grep -q 'nic enp2s0: ipv4 \[ "10.0.3.15" \]' "$work/text.out" || fail "text: no NIC line"
+grep -q '^verdict: healthy' "$work/text.out" || fail_later "text: $(head -1 "$work/text.out")"
+grep -q 'nic enp2s0: ipv4 \[ "10.0.3.15" \]' "$work/text.out" || fail_later "text: no NIC line"
 
 # Unhealthy: exit 22 and the probe's problems.
 run unhealthy "V2V-HEALTH $unhealthy\n" sleep --no-inject --json "$disk"
 expect_rc 22 unhealthy
 [ "$(jqv unhealthy '.verdict + ": " + (.problems | join("; "))')" = "unhealthy: failed units: ec2-net.service; no default route" ] ||
-    fail "unhealthy: $(jqv unhealthy -c '[.verdict,.problems]')"
+    fail_later "unhealthy: $(jqv unhealthy -c '[.verdict,.problems]')"
 [ "$(jqv unhealthy .reason)" = "failed units: ec2-net.service; no default route" ] ||
-    fail "unhealthy: reason $(jqv unhealthy .reason)"
+    fail_later "unhealthy: reason $(jqv unhealthy .reason)"
 
 # no-boot: each stage, found as soon as it shows (the stub sleeps on).
 while IFS='|' read -r stage text; do
@@ -115,10 +113,10 @@ while IFS='|' read -r stage text; do
     run "nb-$stage" "$text\r\n" sleep --no-inject --json --timeout 50 "$disk"
     expect_rc 23 "nb-$stage"
     [ "$(jqv "nb-$stage" '.verdict + " " + .stage')" = "no-boot $stage" ] ||
-        fail "no-boot $stage: $(jqv "nb-$stage" -c '[.verdict,.stage,.reason]')"
-    [ $(( $(date +%s) - start )) -lt $((20 * scale)) ] || fail "no-boot $stage: waited for the timeout"
+        fail_later "no-boot $stage: $(jqv "nb-$stage" -c '[.verdict,.stage,.reason]')"
+    [ $(( $(date +%s) - start )) -lt $((20 * scale)) ] || fail_later "no-boot $stage: waited for the timeout"
     jqv "nb-$stage" .console_tail | grep -qF "${text##*\\n}" ||
-        fail "no-boot $stage: the console tail lacks what was seen"
+        fail_later "no-boot $stage: the console tail lacks what was seen"
 done <<'EOF'
 no-bootable-device|SeaBIOS (version 1.16.2)\r\nBooting from Hard Disk...\r\nBoot failed: not a bootable disk\r\n\r\nNo bootable device.
 no-bootable-device|BdsDxe: failed to load Boot0001 "UEFI Misc Device" from PciRoot(0x0)/Pci(0x1,0x0): Not Found
@@ -132,25 +130,25 @@ EOF
 start=$(date +%s)
 run timeout "Linux version 6.1\r\nstill booting" sleep --no-inject --json --timeout 3 "$disk"
 expect_rc 24 timeout
-[ "$(jqv timeout .verdict)" = timeout ] || fail "timeout: verdict $(jqv timeout .verdict)"
-[ $(( $(date +%s) - start )) -lt $((15 * scale)) ] || fail "timeout: took $(( $(date +%s) - start )) s"
+[ "$(jqv timeout .verdict)" = timeout ] || fail_later "timeout: verdict $(jqv timeout .verdict)"
+[ $(( $(date +%s) - start )) -lt $((15 * scale)) ] || fail_later "timeout: took $(( $(date +%s) - start )) s"
 
 # The guest resets (qemu exits by itself, -no-reboot): no-boot, stage reset.
 run reset "Linux version 6.1\r\n" "exit 0" --no-inject --json "$disk"
 expect_rc 23 reset
-[ "$(jqv reset .stage)" = reset ] || fail "reset: stage $(jqv reset .stage)"
+[ "$(jqv reset .stage)" = reset ] || fail_later "reset: stage $(jqv reset .stage)"
 
 # qemu refuses to start: exit 1, qemu's own message.
 run refuse "" "exit 1" --no-inject --json "$disk"
 expect_rc 1 refuse
 grep -q "qemu exited with status 1: qemu-system-x86_64: -device foo: this is the stub's error" \
-    "$work/refuse.err" || fail "refuse: $(cat "$work/refuse.err")"
+    "$work/refuse.err" || fail_later "refuse: $(cat "$work/refuse.err")"
 
 # qemu crashes once: booted again, and said so.
 run crash "V2V-HEALTH $healthy\n" segv-once --no-inject --json "$disk"
 expect_rc 0 crash
-[ "$(jqv crash .retried_after.signal)" = 11 ] || fail "crash: retried_after $(jqv crash -c .retried_after)"
-[ "$(cat "$work/runs")" = 2 ] || fail "crash: qemu ran $(cat "$work/runs") times"
+[ "$(jqv crash .retried_after.signal)" = 11 ] || fail_later "crash: retried_after $(jqv crash -c .retried_after)"
+[ "$(cat "$work/runs")" = 2 ] || fail_later "crash: qemu ran $(cat "$work/runs") times"
 
 # The report's hints (EFI, SATA, e1000e, boot disk 1) and the
 # conversion's probe step; explicit options override the hints.
@@ -165,7 +163,7 @@ run hints "V2V-HEALTH $healthy\n" sleep --report "$work/report.json" --json \
     --cpus 3 --memory 1536 "$work/data.img" "$disk"
 expect_rc 0 hints
 [ "$(jqv hints '.firmware + " " + .bus + " " + .nic_model + " " + .probe')" = "efi sata e1000e carried" ] ||
-    fail "hints: $(jqv hints -c '[.firmware,.bus,.nic_model,.probe]')"
+    fail_later "hints: $(jqv hints -c '[.firmware,.bus,.nic_model,.probe]')"
 for a in "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd" \
          "ide-hd,drive=d0,bus=ide.0" "ide-hd,drive=d1,bus=ide.1,bootindex=1" \
          "ide-hd,drive=d2,bus=ide.2" 3 1536 \
@@ -174,28 +172,28 @@ for a in "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
          "e1000e,netdev=n1,bus=rp2,mac=52:54:00:00:00:0b"; do
     has_arg "$a" hints
 done
-grep -q '^file=.*/scratch-0.qcow2,format=qcow2' "$work/argv" || fail "hints: no scratch disk"
-grep -q '^if=pflash,format=raw,file=.*/OVMF_VARS.fd$' "$work/argv" || fail "hints: no private VARS"
+grep -q '^file=.*/scratch-0.qcow2,format=qcow2' "$work/argv" || fail_later "hints: no scratch disk"
+grep -q '^if=pflash,format=raw,file=.*/OVMF_VARS.fd$' "$work/argv" || fail_later "hints: no private VARS"
 run override "V2V-HEALTH $healthy\n" sleep --report "$work/report.json" --json \
     --firmware bios --bus virtio --nic-model virtio "$work/data.img" "$disk"
 expect_rc 0 override
 has_arg "virtio-blk-pci,drive=d1,bus=rp2,bootindex=1" override
-! grep -q pflash "$work/argv" || fail "override: --firmware bios booted EFI"
-[ -z "$(ls "$work/tmp")" ] || fail "verify left $(ls "$work/tmp") behind"
+! grep -q pflash "$work/argv" || fail_later "override: --firmware bios booted EFI"
+[ -z "$(ls "$work/tmp")" ] || fail_later "verify left $(ls "$work/tmp") behind"
 
 # Bad input: usage errors (2) and an unreadable disk (3), each named.
 run badmac "" sleep --nic 52:54:zz "$disk"
 expect_rc 2 badmac
-grep -q -- '--nic 52:54:zz: expected a MAC address' "$work/badmac.err" || fail "badmac: $(cat "$work/badmac.err")"
+grep -q -- '--nic 52:54:zz: expected a MAC address' "$work/badmac.err" || fail_later "badmac: $(cat "$work/badmac.err")"
 run badfw "" sleep --firmware uefi "$disk"
 expect_rc 2 badfw
-grep -q -- "--firmware: unknown value 'uefi'" "$work/badfw.err" || fail "badfw: $(cat "$work/badfw.err")"
+grep -q -- "--firmware: unknown value 'uefi'" "$work/badfw.err" || fail_later "badfw: $(cat "$work/badfw.err")"
 run nodisk "" sleep --no-inject "$work/missing.img"
 expect_rc 3 nodisk
-grep -q "missing.img" "$work/nodisk.err" || fail "nodisk: $(cat "$work/nodisk.err")"
+grep -q "missing.img" "$work/nodisk.err" || fail_later "nodisk: $(cat "$work/nodisk.err")"
 run bootidx "" sleep --report "$work/report.json" "$disk"
 expect_rc 2 bootidx
-grep -q "bootDiskIndex 1, but 1 disks were given" "$work/bootidx.err" || fail "bootidx: $(cat "$work/bootidx.err")"
+grep -q "bootDiskIndex 1, but 1 disks were given" "$work/bootidx.err" || fail_later "bootidx: $(cat "$work/bootidx.err")"
 
 # convert's --health-probe takes yes, no or always, and names a bad value.
 set +e
@@ -203,10 +201,7 @@ set +e
 rc=$?
 set -e
 expect_rc 2 hp
-grep -q -- "--health-probe: unknown value 'sometimes'" "$work/hp.err" || fail "hp: $(cat "$work/hp.err")"
+grep -q -- "--health-probe: unknown value 'sometimes'" "$work/hp.err" || fail_later "hp: $(cat "$work/hp.err")"
 
-if [ "$failures" -gt 0 ]; then
-    echo "$failures failures" >&2
-    exit 1
-fi
+finish_checks
 echo "PASS: agent-verify"

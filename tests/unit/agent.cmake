@@ -12,9 +12,6 @@ v2v_unit_test(test-agent-httpd
 # (python3-prometheus-client).  Debian's package is for Debian's python3,
 # which a python3 earlier on PATH (pyenv, a venv) may not see: take the
 # first interpreter that can import it.
-add_executable(agent-metrics-dump
-  ${CMAKE_CURRENT_SOURCE_DIR}/agent-metrics-dump.c)
-target_link_libraries(agent-metrics-dump PRIVATE v2vagent)
 v2v_test_program(agent_metrics_dump agent-metrics-dump)
 
 set(V2V_PROM_PYTHON "")
@@ -32,11 +29,11 @@ if(NOT V2V_PROM_PYTHON)
 endif()
 
 add_test(NAME test-agent-metrics-parse
-  COMMAND sh -c "${agent_metrics_dump} > agent-metrics.txt && ${V2V_PROM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/prom-parse.py agent-metrics.txt"
+  COMMAND sh -c "${agent_metrics_dump} > agent-metrics.txt && ${V2V_PROM_PYTHON} ${V2V_TOOLS}/prom-parse.py agent-metrics.txt"
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 # The same check must fail on a broken exposition.
 add_test(NAME test-agent-metrics-parse-rejects-broken
-  COMMAND sh -c "printf '# HELP v2v_agent_phase x\\n# TYPE v2v_agent_phase gauge\\nv2v_agent_phase{phase=\"done} 1\\n' | ${V2V_PROM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/prom-parse.py -; rc=$?; [ $rc -ne 77 ] || exit 77; test $rc -eq 1")
+  COMMAND sh -c "printf '# HELP v2v_agent_phase x\\n# TYPE v2v_agent_phase gauge\\nv2v_agent_phase{phase=\"done} 1\\n' | ${V2V_PROM_PYTHON} ${V2V_TOOLS}/prom-parse.py -; rc=$?; [ $rc -ne 77 ] || exit 77; test $rc -eq 1")
 set_tests_properties(test-agent-metrics-parse
   test-agent-metrics-parse-rejects-broken
   PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
@@ -45,15 +42,11 @@ set_tests_properties(test-agent-metrics-parse
 # faults, Retry-After, --timeout, SIGTERM, Forklift settings.
 v2v_test_program(v2v_agent v2v-agent)
 v2v_test_program(reporter_events reporter-events)
-add_test(NAME agent-run
-  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-run.sh)
-set_tests_properties(agent-run PROPERTIES
+add_test(NAME agent-run-without-appliance
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/agent-run-without-appliance.sh)
+set_tests_properties(agent-run-without-appliance PROPERTIES
   LABELS unit TIMEOUT 180 SKIP_RETURN_CODE 77
   ENVIRONMENT "V2V_AGENT=${v2v_agent};REPORTER_EVENTS=${reporter_events};SHARED_DATA=${V2V_SHARED_DATA}")
-
-# Sends Events through the reporter, for agent-run.sh's repeat check.
-add_executable(reporter-events ${CMAKE_CURRENT_SOURCE_DIR}/reporter-events.c)
-target_link_libraries(reporter-events PRIVATE v2vagent)
 
 # v2v-agent with a stand-in for convert_run (agent-fakeconvert.c): the
 # commands, the pipeline, blockdev, the child process, the report and

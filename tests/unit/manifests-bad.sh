@@ -1,5 +1,5 @@
 #!/bin/bash
-# manifests-bad.sh SCHEMAS_DIR: validate-k8s.py refuses
+# manifests-bad.sh SCHEMAS_DIR: tests/tools/validate-k8s.py refuses
 # manifests-bad/bad.yaml and names each of its problems, so that the
 # structural checks of the kinds with no schema are known to bite.
 set -euo pipefail
@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/functions.sh"
 
 rc=0
-out=$(/usr/bin/python3 "$here/validate-k8s.py" "$1" \
+out=$(/usr/bin/python3 "$here/../tools/validate-k8s.py" "$1" \
       "$here/manifests-bad/bad.yaml" 2>/dev/null) || rc=$?
 echo "$out"
 [ $rc -eq 1 ] || fail "bad.yaml: exit $rc, not 1"

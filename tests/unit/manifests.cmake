@@ -1,11 +1,11 @@
 # The deployment manifests (k8s/manifests): strict schemas where the
 # shared data has one, structural checks for the other kinds (see
-# validate-k8s.py), and the examples kept in step with the code.
+# tests/tools/validate-k8s.py), and the examples kept in step with the code.
 file(GLOB v2v_manifests CONFIGURE_DEPENDS
      ${CMAKE_SOURCE_DIR}/k8s/manifests/*.yaml)
 
 add_test(NAME manifests-validate
-  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/validate-k8s.py
+  COMMAND /usr/bin/python3 ${V2V_TOOLS}/validate-k8s.py
           ${V2V_SHARED_DATA}/schemas ${v2v_manifests})
 set_tests_properties(manifests-validate PROPERTIES LABELS unit TIMEOUT 60)
 
@@ -19,7 +19,7 @@ set_tests_properties(manifests-bad PROPERTIES LABELS unit TIMEOUT 60)
 v2v_test_program(orch_render_dump orch-render-dump)
 add_test(NAME manifests-conversion-job
   COMMAND /usr/bin/python3
-          ${CMAKE_CURRENT_SOURCE_DIR}/conversion-job-example.py
+          ${V2V_TOOLS}/conversion-job-example.py
           ${orch_render_dump} ${CMAKE_CURRENT_SOURCE_DIR}/plans/full.json
           ${CMAKE_SOURCE_DIR}/k8s/manifests/conversion-job.example.yaml
           --check)

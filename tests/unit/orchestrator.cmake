@@ -10,8 +10,6 @@ v2v_unit_test(test-ec2
 # Debian's python3-botocore is for Debian's python3, which a python3
 # earlier on PATH (pyenv, a venv) may not see, and may carry another
 # botocore: take the first interpreter that can import it.
-add_executable(ec2-sigv4-dump ${CMAKE_CURRENT_SOURCE_DIR}/ec2-sigv4-dump.c)
-target_link_libraries(ec2-sigv4-dump PRIVATE v2vec2 PkgConfig::MHD)
 v2v_test_program(ec2_sigv4_dump ec2-sigv4-dump)
 
 set(V2V_BOTOCORE_PYTHON "")
@@ -29,7 +27,7 @@ if(NOT V2V_BOTOCORE_PYTHON)
 endif()
 
 set(ec2_secret "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-set(ec2_verify "${V2V_BOTOCORE_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/ec2-sigv4-verify.py")
+set(ec2_verify "${V2V_BOTOCORE_PYTHON} ${V2V_TOOLS}/ec2-sigv4-verify.py")
 add_test(NAME test-ec2-sigv4-botocore
   COMMAND sh -c "${ec2_sigv4_dump} '${ec2_secret}' > ec2-sigv4.json && ${ec2_verify} '${ec2_secret}' ec2-sigv4.json"
   WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
@@ -47,8 +45,6 @@ set_tests_properties(test-ec2-sigv4-botocore
   PROPERTIES LABELS unit TIMEOUT 60 SKIP_RETURN_CODE 77)
 
 # The orchestrator's plan checks and rendered objects.
-add_executable(orch-render-dump ${CMAKE_CURRENT_SOURCE_DIR}/orch-render-dump.c)
-target_link_libraries(orch-render-dump PRIVATE v2vorch)
 v2v_test_program(orch_render_dump orch-render-dump)
 
 set(V2V_PLANS ${CMAKE_CURRENT_SOURCE_DIR}/plans)
@@ -56,7 +52,7 @@ set(V2V_PLANS ${CMAKE_CURRENT_SOURCE_DIR}/plans)
 # Every object the orchestrator renders passes the strict schemas that
 # the API server (and the fake) hold them to.
 add_test(NAME orch-render-schemas
-  COMMAND sh -c "${orch_render_dump} ${V2V_PLANS}/full.json ${V2V_PLANS}/compat.json > orch-objects.json && /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/validate-k8s.py ${V2V_SHARED_DATA}/schemas orch-objects.json")
+  COMMAND sh -c "${orch_render_dump} ${V2V_PLANS}/full.json ${V2V_PLANS}/compat.json > orch-objects.json && /usr/bin/python3 ${V2V_TOOLS}/validate-k8s.py ${V2V_SHARED_DATA}/schemas orch-objects.json")
 set_tests_properties(orch-render-schemas PROPERTIES LABELS unit TIMEOUT 60)
 
 # A plan with many mistakes is refused with every one of them listed.

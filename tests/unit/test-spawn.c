@@ -244,3 +244,28 @@ Test (spawn, fork_same_group_and_exit_code)
   cr_assert_eq (spawn_wait (pid, &status), 0);
   cr_assert_eq (WEXITSTATUS (status), 5);
 }
+
+Test (spawn, start_fds_gives_stdout_and_stderr_to_the_caller)
+{
+  const char *argv[] = { "sh", "-c", "echo out; echo err >&2", NULL };
+  int outp[2], errp[2], status = 0;
+  char buf[64];
+  pid_t pid = 0;
+  ssize_t n;
+
+  cr_assert_eq (pipe (outp), 0);
+  cr_assert_eq (pipe (errp), 0);
+  cr_assert_eq (spawn_start_fds (argv, outp[1], errp[1], &pid, NULL), 0);
+  close (outp[1]);
+  close (errp[1]);
+  n = read (outp[0], buf, sizeof buf - 1);
+  cr_assert_eq (n, 4);
+  buf[n] = '\0';
+  cr_assert_str_eq (buf, "out\n");
+  n = read (errp[0], buf, sizeof buf - 1);
+  cr_assert_eq (n, 4);
+  buf[n] = '\0';
+  cr_assert_str_eq (buf, "err\n");
+  cr_assert_eq (spawn_wait (pid, &status), 0);
+  cr_assert_eq (WEXITSTATUS (status), 0);
+}

@@ -15,14 +15,14 @@ import yaml
 HEADER = """\
 # Documentation, not to be applied: the conversion Job that
 # v2v-orchestrator creates for one VM (orchestrator/render.c), here for
-# the sample VM of tests/unit/orch-render-dump.c and the plan
+# the sample VM of tests/tools/orch-render-dump.c and the plan
 # tests/unit/plans/full.json (three EBS volumes, bound to the claims
 # web-1-disk0..2 in namespace "vms").  The agent sees the volumes as
 # /dev/block0..2, runs as uid 107 with a read-only root filesystem, and
 # writes only under /var/tmp (an emptyDir).  The unit test
-# conversion-job-example checks that this file is what the code renders;
+# manifests-conversion-job checks that this file is what the code renders;
 # regenerate it with
-#   tests/unit/conversion-job-example.py build/tests/unit/orch-render-dump \\
+#   tests/tools/conversion-job-example.py build/tests/tools/orch-render-dump \\
 #     tests/unit/plans/full.json k8s/manifests/conversion-job.example.yaml --write
 """
 

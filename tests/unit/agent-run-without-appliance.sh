@@ -6,7 +6,7 @@
 # secret in the logs.  Fast enough for the unit tier, so it also runs
 # under the sanitizers.
 #
-#   agent-run.sh            (V2V_AGENT, SHARED_DATA from the environment)
+#   agent-run-without-appliance.sh   (V2V_AGENT, SHARED_DATA from the environment)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/functions.sh"
@@ -81,7 +81,7 @@ unset POD_NAMESPACE KUBERNETES_SERVICE_HOST
 
 requests () { cat "$KUBE_RECORD" 2>/dev/null || true; }
 
-python3 "$here/status-receiver.py" "$T/status-posts" "$T/status-port" &
+python3 "$here/../tools/status-receiver.py" "$T/status-posts" "$T/status-port" &
 status_pid=$!
 kill_on_exit $status_pid
 wait_for_file "$T/status-port" $status_pid status-receiver.py
@@ -249,4 +249,4 @@ KUBECONFIG=$T/kubeconfig-insecure "$agent" run --device-dir "$T/dev" \
 jq -se 'any(.[]; .level == "warning" and (.msg | startswith("INSECURE")))' \
     "$T/log7" >/dev/null || { cat "$T/log7" >&2; fail "insecure-skip-tls-verify was not logged loudly"; }
 echo "ok 5: insecure-skip-tls-verify is obeyed and logged as a warning"
-echo "PASS: agent-run"
+echo "PASS: agent-run-without-appliance"

@@ -1,5 +1,5 @@
 /* Print the agent's metrics for a run that went through every phase
- * and ended, for tests/unit/prom-parse.py to check with the reference
+ * and ended, for tests/tools/prom-parse.py to check with the reference
  * Prometheus parser.
  */
 #include <stdio.h>

@@ -3,26 +3,23 @@
 # kube-apiserver (tests/fakes/), on a real EC2-layout guest attached
 # through a loop device as /dev/block0 would be:
 #
-#   agent-run.sh report FIXTURE.img   in-cluster config; the token rotates
-#                                     mid-run; every phase is reported as
-#                                     an Event and in the annotations; the
-#                                     termination message parses; /metrics
-#                                     parses as Prometheus text; no secret
-#                                     in any log, report or request
-#   agent-run.sh outage FIXTURE.img   kubeconfig config; the API answers
-#                                     503 to everything; the guest still
-#                                     converts, exit 0, outcome in the
-#                                     termination message
-#   agent-run.sh cancel FIXTURE.img   SIGTERM in the convert phase: every
-#                                     device byte-identical, Cancelled
-#                                     reported, exit 15
-#   agent-run.sh rogue-ca FIXTURE.img a server certificate from another
-#                                     CA is refused, and that does not
-#                                     fail the run
+#   agent-run-in-pod.sh SCENARIO FIXTURE.img
+#
+#   report    in-cluster config; the token rotates mid-run; every phase
+#             is reported as an Event and in the annotations; the
+#             termination message parses; /metrics parses as Prometheus
+#             text; no secret in any log, report or request
+#   outage    kubeconfig config; the API answers 503 to everything; the
+#             guest still converts, exit 0, outcome in the termination
+#             message
+#   cancel    SIGTERM in the convert phase: every device byte-identical,
+#             Cancelled reported, exit 15
+#   rogue-ca  a server certificate from another CA is refused, and that
+#             does not fail the run
 set -euo pipefail
 scenario=$1 fixture=$2
+TEST_CASE=$scenario
 here=$(cd "$(dirname "$0")" && pwd)
-fakes=$here/../fakes
 . "$here/blockdev-lib.sh"
 . "$here/../fixtures/lib.sh"
 guestfs_env
@@ -30,14 +27,13 @@ agent=$V2V_AGENT
 # The harness's own variable is not one the agent should see.
 unset V2V_AGENT
 : "${SHARED_DATA:?}"
-need python3 openssl curl
+requires python3 openssl curl
 
 ns=v2v-test pod=convert-i-0abc uid=6f1b6c4e-0d5e-4f43-9d0f-4cbb0f3f4a11
 token_old=tok-old-$RANDOM$RANDOM-secret token_new=tok-new-$RANDOM$RANDOM-secret
 luks_secret=luks-passphrase-$RANDOM$RANDOM
 
 # --- the fake API server -------------------------------------------------
-"$fakes/make-certs.sh" "$T/certs" >/dev/null
 cat > "$T/seed.json" <<JSON
 [{"apiVersion": "v1", "kind": "Pod",
   "metadata": {"name": "$pod", "namespace": "$ns", "uid": "$uid"},
@@ -46,15 +42,9 @@ JSON
 printf '%s\n' "$token_old" > "$T/fake-tokens"
 outage=()
 [ "$scenario" = outage ] && outage=(--outage 503)
-python3 "$fakes/kube-apiserver.py" --quiet \
-    --cert "$T/certs/server.crt" --key "$T/certs/server.key" \
-    --schemas "$SHARED_DATA/schemas" --token-file "$T/fake-tokens" \
-    --seed "$T/seed.json" --record "$T/requests.jsonl" \
-    --port 0 --port-file "$T/port" "${outage[@]}" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || fail "the fake API server did not start"
-port=$(cat "$T/port")
+start_kube_fake --token-file "$T/fake-tokens" --seed "$T/seed.json" \
+    "${outage[@]}"
+port=$KUBE_PORT
 
 # --- the pod -------------------------------------------------------------
 img=$T/guest.img
@@ -112,9 +102,9 @@ args=(run --device-dir "$D" --termination-log "$T/termination-log"
 
 timeout 900 "$agent" "${args[@]}" 2> "$T/agent.log" &
 apid=$!
-pids+=($apid)
+kill_on_exit $apid
 
-requests () { cat "$T/requests.jsonl" 2>/dev/null || true; }
+requests () { cat "$KUBE_RECORD" 2>/dev/null || true; }
 seen_event () { requests | jq -se --arg r "$1" \
     'any(.[]; .method == "POST" and (.path | endswith("/events")) and
                .body.reason == $r)' >/dev/null; }
@@ -149,7 +139,6 @@ while kill -0 "$apid" 2>/dev/null; do
 done
 rc=0
 wait "$apid" || rc=$?
-pids=("${pids[@]:0:1}")
 
 echo "--- agent log (tail)"
 tail -n 15 "$T/agent.log" >&2
@@ -168,7 +157,7 @@ outcome=$(jq -r .outcome "$term")
 [ ! -s "$T/report.json" ] || validate_report "$T/report.json"
 
 # Nothing secret anywhere: logs, reports, termination message, requests.
-for f in "$T/agent.log" "$term" "$T/report.json" "$T/requests.jsonl" \
+for f in "$T/agent.log" "$term" "$T/report.json" "$KUBE_RECORD" \
          "$T/metrics"; do
     [ -e "$f" ] || continue
     for s in "$token_old" "$token_new" "$luks_secret"; do
@@ -234,7 +223,7 @@ report)
     # may not.
     py=python3
     [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-    "$py" "$here/../unit/prom-parse.py" "$T/metrics" ||
+    "$py" "$here/../tools/prom-parse.py" "$T/metrics" ||
         fail "/metrics does not parse (prom-parse.py exit $?)"
     echo "PASS: run converted, reported ${reasons// /, } and survived a token rotation"
     ;;

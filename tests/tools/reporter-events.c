@@ -1,4 +1,4 @@
-/* Send Events through the reporter, for agent-run.sh to check what the
+/* Send Events through the reporter, for agent-run-without-appliance.sh to check what the
  * fake API server got: each argument is TYPE:REASON:MESSAGE (TYPE N or
  * W), in order.  Pod and config as for v2v-agent run (POD_NAME,
  * POD_NAMESPACE, KUBECONFIG).

@@ -11,6 +11,7 @@
 #include "accel.h"
 #include "blockdev.h"
 #include "internal.h"
+#include "report.h"
 
 static double
 now_s (void)
@@ -67,9 +68,10 @@ size_appliance (guestfs_h *g, struct json_object *report)
     smp = 4;
   guestfs_set_memsize (g, memsize);
   guestfs_set_smp (g, smp);
-  json_object_object_add (report, "appliance_memory_mb",
+  json_object_object_add (report, CONVERT_REPORT_APPLIANCE_MEMORY_MB,
                           json_object_new_int (memsize));
-  json_object_object_add (report, "appliance_vcpus", json_object_new_int (smp));
+  json_object_object_add (report, CONVERT_REPORT_APPLIANCE_VCPUS,
+                          json_object_new_int (smp));
 }
 
 static int
@@ -186,7 +188,7 @@ appliance_launch (const struct blockdev_list *disks,
                                           : CONVERT_LAUNCH_TIMEOUT;
   const int max_attempts = 2;
 
-  json_object_object_add (report, "launch_timeout",
+  json_object_object_add (report, CONVERT_REPORT_LAUNCH_TIMEOUT,
                           json_object_new_int64 (timeout));
   for (int attempt = 1; ; attempt++) {
     CLEANUP_GUESTFS guestfs_h *g = appliance_create (disks, accel, readonly,
@@ -196,7 +198,7 @@ appliance_launch (const struct blockdev_list *disks,
 
     if (g == NULL)
       return NULL;
-    json_object_object_add (report, "launch_attempts",
+    json_object_object_add (report, CONVERT_REPORT_LAUNCH_ATTEMPTS,
                             json_object_new_int (attempt));
     r = convert_internal_launch (g, timeout, err);
     if (r == 0)
@@ -305,8 +307,8 @@ convert_run (const struct blockdev_list *disks,
     if (disks->disks[i].warning)
       convert_internal_warn (&ctx, "%s: %s", disks->disks[i].path,
                              disks->disks[i].warning);
-  json_object_object_add (report, "timings", timings);
-  json_object_object_add (report, "dry_run",
+  json_object_object_add (report, CONVERT_REPORT_TIMINGS, timings);
+  json_object_object_add (report, CONVERT_REPORT_DRY_RUN,
                           json_object_new_boolean (opts->dry_run));
 
   /* Launch. */
@@ -315,9 +317,9 @@ convert_run (const struct blockdev_list *disks,
     status = CONVERT_ERR_INTERNAL;
     goto out;
   }
-  json_object_object_add (report, "accelerator",
+  json_object_object_add (report, CONVERT_REPORT_ACCELERATOR,
                           json_object_new_string (accel_kind_to_string (accel.kind)));
-  json_object_object_add (report, "accelerator_reason",
+  json_object_object_add (report, CONVERT_REPORT_ACCELERATOR_REASON,
                           json_object_new_string (accel.reason));
   guest.devmap = opts->devmap;
   guest.readonly = opts->dry_run || opts->compat == CONVERT_COMPAT_CHECK;
@@ -343,11 +345,12 @@ convert_run (const struct blockdev_list *disks,
                           json_object_new_double (now_s () - t));
   t = now_s ();
   if (guest.root)
-    json_object_object_add (report, "guest",
+    json_object_object_add (report, CONVERT_REPORT_GUEST,
                             convert_internal_guest_json (&guest));
   if (status != CONVERT_OK)
     goto out;
-  json_object_object_add (report, "kubevirt_hints", hints_json (&guest, opts));
+  json_object_object_add (report, CONVERT_REPORT_KUBEVIRT_HINTS,
+                          hints_json (&guest, opts));
   /* The preflight's question stands for a converted guest too. */
   if (guest.converted && opts->compat == CONVERT_COMPAT_OFF &&
       !opts->probe_only) {
@@ -374,7 +377,8 @@ convert_run (const struct blockdev_list *disks,
     sp = guest.os->probe_steps;
   if (opts->compat != CONVERT_COMPAT_OFF) {
     progress (opts, "preflight", "will it boot on SATA + e1000e?");
-    enum preflight_verdict v = preflight (&ctx, report, "preflight", err);
+    enum preflight_verdict v = preflight (&ctx, report,
+                                          CONVERT_REPORT_PREFLIGHT, err);
     if (v == PREFLIGHT_WONT_BOOT) {
       status = CONVERT_COMPAT_WONT_BOOT;
       goto out;
@@ -424,7 +428,7 @@ convert_run (const struct blockdev_list *disks,
    * They are checked instead: the verdict must now be "bootable".
    */
   if (status == CONVERT_OK && fixed &&
-      preflight (&ctx, report, "preflight_after_fixes", err)
+      preflight (&ctx, report, CONVERT_REPORT_PREFLIGHT_AFTER_FIXES, err)
       != PREFLIGHT_BOOTABLE) {
     v2v_error_set (err, -EIO, "the compatibility fixes were applied but the "
                    "preflight still finds problems; see "
@@ -448,8 +452,8 @@ convert_run (const struct blockdev_list *disks,
                           json_object_new_double (now_s () - t));
 
 out:
-  json_object_object_add (report, "steps", steps);
-  json_object_object_add (report, "changes",
+  json_object_object_add (report, CONVERT_REPORT_STEPS, steps);
+  json_object_object_add (report, CONVERT_REPORT_CHANGES,
                           convert_internal_changelog_json (&log));
   if (guest.os && guest.os->report_json)
     guest.os->report_json (&guest, report);
@@ -457,7 +461,7 @@ out:
     struct json_object *w = json_object_new_array ();
     for (size_t i = 0; i < log.nr_warnings; i++)
       json_object_array_add (w, json_object_new_string (log.warnings[i]));
-    json_object_object_add (report, "warnings", w);
+    json_object_object_add (report, CONVERT_REPORT_WARNINGS, w);
   }
   /* The outcome ("status", "error") is the agent's to write: only it
    * knows whether the commit went through (convert/report.h).

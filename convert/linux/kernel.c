@@ -252,7 +252,8 @@ add_modules_initramfs_tools (struct convert_ctx *ctx,
     return 0;
   if (asprintf (&out, "%s%s# Added by v2v-kubevirt: %s\n%s",
                 data ? data : "",
-                len && data[len - 1] != '\n' ? "\n" : "", why, add) < 0)
+                len && data && data[len - 1] != '\n' ? "\n" : "", why,
+                add) < 0)
     return v2v_error_set (err, -ENOMEM, "%s", path);
   return convert_internal_write (ctx, path, out, strlen (out),
                                  "keep these drivers in every future "

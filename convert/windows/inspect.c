@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/statvfs.h>
 
+#include "report.h"
 #include "windows.h"
 
 /* AWS PV storage, network and bus drivers (Citrix-derived): disabled. */
@@ -445,7 +446,7 @@ win_report_json (const struct guest *guest, struct json_object *report)
 {
   const struct guest_windows *w = win_guest (guest);
 
-  json_object_object_add (report, "registry", w && w->registry
+  json_object_object_add (report, CONVERT_REPORT_REGISTRY, w && w->registry
                           ? json_object_get (w->registry)
                           : json_object_new_array ());
 }

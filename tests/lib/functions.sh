@@ -199,3 +199,7 @@ stop_fakes () {
     _fake_pids=()
     return 0
 }
+
+# validate_report REPORT.json...: every report a test makes holds to
+# docs/report.schema.json (tests/lib/report.sh).
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/report.sh"

@@ -360,7 +360,7 @@ verify_boot_run (char *const *argv, unsigned timeout_s, int log_fd,
     out->stage = "reset";
     snprintf (out->reason, sizeof out->reason,
               "qemu exited (%s %d) before the health line: the guest reset "
-              "or powered off%s%s",
+              "or powered off%s%.512s",
               WIFSIGNALED (status) ? "signal" : "status",
               WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status),
               *errbuf ? "; qemu: " : "", errbuf);

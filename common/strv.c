@@ -61,12 +61,3 @@ strv_add_unique (char ***v, const char *s)
   return strv_add (v, s);
 }
 
-void
-strv_free (char **v)
-{
-  if (v == NULL)
-    return;
-  for (char **s = v; *s; s++)
-    free (*s);
-  free (v);
-}

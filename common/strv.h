@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 /* The number of strings before the NULL; 0 for a NULL array. */
 extern size_t strv_length (char *const *v);
@@ -35,7 +36,18 @@ extern int strv_add (char ***v, const char *s);
 extern int strv_add_unique (char ***v, const char *s);
 
 /* Free every string, then the array.  Accepts NULL. */
-extern void strv_free (char **v);
+/* Inline, not in strv.c: gcc 12's -fanalyzer (scripts/analyze.sh) cannot
+ * follow a CLEANUP_STRV variable into an out-of-line free and reports the
+ * array as uninitialised at every early return of its scope. */
+static inline void
+strv_free (char **v)
+{
+  if (v == NULL)
+    return;
+  for (char **s = v; *s; s++)
+    free (*s);
+  free (v);
+}
 
 static inline void
 strv_free_cleanup (char ***p)

@@ -8,8 +8,10 @@
 #define RUN AGENT_RESULT_RUN
 #define VERIFY AGENT_RESULT_VERIFY
 #define ROWC(r, n, code, o, why, m, cmds) \
-  [AGENT_RESULT_##r] = { AGENT_RESULT_##r, n, AGENT_EXIT_##code, \
-                         AGENT_OUTCOME_##o, why, m, cmds }
+  [AGENT_RESULT_##r] = { .result = AGENT_RESULT_##r, .name = (n),    \
+                         .exit_code = AGENT_EXIT_##code,              \
+                         .outcome = AGENT_OUTCOME_##o, .reason = (why), \
+                         .meaning = (m), .commands = (cmds) }
 #define ROW(r, n, code, o, why, m) ROWC (r, n, code, o, why, m, BOTH)
 
 static const struct agent_result_info results[AGENT_RESULT__COUNT] = {

@@ -102,12 +102,12 @@ enum agent_result_command {
 };
 
 struct agent_result_info {
-  enum agent_result result;
   const char *name;             /* the report's "status": "commit-failed" */
-  int exit_code;                /* enum agent_exit */
-  enum agent_outcome outcome;
   const char *reason;           /* CamelCase, for the status: "CommitFailed" */
   const char *meaning;          /* one line, for the docs test */
+  enum agent_result result;
+  int exit_code;                /* enum agent_exit */
+  enum agent_outcome outcome;
   unsigned commands;            /* enum agent_result_command bits */
 };
 

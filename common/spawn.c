@@ -195,7 +195,7 @@ spawn_run (const char *const *argv, struct v2v_error *err)
   char tail[SPAWN_STDERR_TAIL], msg[SPAWN_STDERR_TAIL + 64];
   size_t tail_len = 0;
   pid_t pid;
-  int status, r;
+  int status = 0, r; /* 0: clang-tidy cannot tell -errno is negative */
 
   if ((r = pipe_above_stdio (errpipe)) < 0)
     return v2v_error_errno (err, r, "%s: pipe", argv[0]);

@@ -13,12 +13,13 @@ target_link_libraries(convert-step-dump PRIVATE v2vconvert)
 set(V2V_STEPS_DIR ${CMAKE_BINARY_DIR}/steps)
 
 # STEP=GUEST: the phony guest each step is run on, one where it applies.
-# The other Linux steps' scripts (step-bootloader.sh ... step-compat-ahci.sh)
-# are registered once they have been checked against a dump made under
-# the heavy lock: bootloader=rhel network=ubuntu cloud-init=debian
-# aws-agents=al2023 timesync=debian xen=suse initramfs=debian
-# health-probe=debian selinux=rhel compat-ahci=al2023.
-set(v2v_linux_steps fstab=debian)
+# step-bootloader.sh (bootloader=rhel) is not registered: the dump tool
+# places EC2 device names by the disk's position in its shared appliance,
+# where the step's disk is not disk 0, so root=/dev/xvda1 does not resolve
+# there as it does in a conversion (a tool bug, not the step's).
+set(v2v_linux_steps fstab=debian network=ubuntu cloud-init=debian
+  aws-agents=al2023 timesync=debian xen=suse initramfs=debian
+  health-probe=debian selinux=rhel compat-ahci=al2023)
 
 set(v2v_windows_steps
   virtio-drivers=win2k22 boot-storage=win2k22 devicepath=win2k22
@@ -46,13 +47,16 @@ function(v2v_family_steps family)
     COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/steps-dump.sh ${flags}
             $<TARGET_FILE:convert-step-dump> ${V2V_STEPS_DIR}/${family}
             ${dump_args})
+  # Label slow: scripts/test.sh --sanitize leaves them out (the steps'
+  # code runs under ASan in convert-phony-* and convert-windows-*, and
+  # the Windows dump alone is minutes of inspect_os under TCG).
   set_tests_properties(steps-dump-${family} PROPERTIES
-    FIXTURES_SETUP steps-${family})
+    FIXTURES_SETUP steps-${family} LABELS "guestfs;slow")
   foreach(step ${step_names})
     v2v_guestfs_test(step-${step} TIMEOUT 120
       COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/step-${step}.sh)
     set_tests_properties(step-${step} PROPERTIES
-      FIXTURES_REQUIRED "phony-guests;steps-${family}"
+      FIXTURES_REQUIRED "phony-guests;steps-${family}" LABELS "guestfs;slow"
       ENVIRONMENT "${V2V_GUESTFS_ENV};V2V_STEPS_DIR=${V2V_STEPS_DIR}/${family}")
   endforeach()
 endfunction()

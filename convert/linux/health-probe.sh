@@ -115,8 +115,8 @@ esac
 [ -z "$failed" ] || problem "failed units: $(oneline "$failed")"
 
 # 2. Network: every NIC but lo, its addresses (waiting, bounded, for the
-# first one: DHCP may end a little after the boot transaction), and the
-# default routes.
+# first one and a default route: DHCP may end a little after the boot
+# transaction), and the default routes.
 nic_names () {
     ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); if ($2 != "lo") print $2 }'
 }
@@ -134,8 +134,14 @@ any_address () {
 if ! have ip; then
     problem "no ip command: the NICs cannot be seen"
 fi
+# An address alone is not the end of it: a DHCP client (networkd,
+# dhclient-script) sets the lease's address first and its routes after,
+# a moment apart that is seconds under TCG.
+any_default_route () {
+    [ -n "$(ip -4 route show default 2>/dev/null)$(ip -6 route show default 2>/dev/null)" ]
+}
 i=0
-until any_address || [ "$i" -ge "$addr_wait" ]; do
+until { any_address && any_default_route; } || [ "$i" -ge "$addr_wait" ]; do
     sleep 1
     i=$((i + 1))
 done

@@ -27,6 +27,14 @@ STUB = r"""#!/bin/sh
 # Answers the exact command lines of the case: a file named by them.
 key=$(printf '%s' "${0##*/} $*" | tr -c 'A-Za-z0-9._=-' '_')
 printf '%s\n' "${0##*/} $*" >> "$STUB_DIR/calls"
+# A reply that changes over time: KEY.seq holds how many replies it has
+# (KEY.1, KEY.2, ...); the Nth call gets the Nth, the last one repeats.
+if [ -f "$STUB_DIR/out/$key.seq" ]; then
+    n=$(( $(cat "$STUB_DIR/out/$key.count" 2>/dev/null || echo 0) + 1 ))
+    echo "$n" > "$STUB_DIR/out/$key.count"
+    [ "$n" -le "$(cat "$STUB_DIR/out/$key.seq")" ] || n=$(cat "$STUB_DIR/out/$key.seq")
+    key=$key.$n
+fi
 if [ -f "$STUB_DIR/out/$key" ]; then
     cat "$STUB_DIR/out/$key"
     exit "$(cat "$STUB_DIR/out/$key.rc" 2>/dev/null || echo 0)"
@@ -132,12 +140,20 @@ class Probe(unittest.TestCase):
             with open(p, "w") as f:
                 f.write(text)
         for cmd, reply in world["cmds"].items():
-            text, rc = reply if isinstance(reply, tuple) else (reply, 0)
             key = "".join(c if c.isalnum() or c in "._=-" else "_" for c in cmd)
-            with open(os.path.join(out, key), "w") as f:
-                f.write(text)
-            with open(os.path.join(out, key + ".rc"), "w") as f:
-                f.write(str(rc))
+            # A list is a reply that changes from call to call.
+            if isinstance(reply, list):
+                with open(os.path.join(out, key + ".seq"), "w") as f:
+                    f.write(str(len(reply)))
+                replies = [(f"{key}.{i + 1}", r) for i, r in enumerate(reply)]
+            else:
+                replies = [(key, reply)]
+            for name, r in replies:
+                text, rc = r if isinstance(r, tuple) else (r, 0)
+                with open(os.path.join(out, name), "w") as f:
+                    f.write(text)
+                with open(os.path.join(out, name + ".rc"), "w") as f:
+                    f.write(str(rc))
         for name in ("systemctl", "ip", "cloud-init", "findmnt", "findfs", "sleep"):
             if name == "cloud-init" and world.get("no_cloud_init"):
                 continue
@@ -286,6 +302,20 @@ class Probe(unittest.TestCase):
         self.assertEqual(h["default_route"], {"ipv4": None, "ipv6": None})
         self.assert_unhealthy(h, "no NIC has an IP address", "no default route")
         # It waited for an address, bounded: two 1 s sleeps.
+        self.assertEqual(self.calls.count("sleep 1"), 2)
+
+    def test_route_after_address(self):
+        # A DHCP client sets the lease's address, then its routes: the
+        # probe must not look in between (e2e-compat-generic saw
+        # "no default route" beside 10.0.2.15 under TCG).
+        w = healthy_world()
+        w["cmds"]["ip -6 route show default"] = ""
+        route = w["cmds"]["ip -4 route show default"]
+        w["cmds"]["ip -4 route show default"] = ["", "", route]
+        h = self.run_probe(w)
+        self.assertEqual(h["status"], "healthy", h["problems"])
+        self.assertEqual(h["default_route"]["ipv4"],
+                         {"via": "10.0.2.2", "dev": "enp1s0"})
         self.assertEqual(self.calls.count("sleep 1"), 2)
 
     def test_two_nics_ipv4_only(self):

@@ -187,6 +187,8 @@ orch_free_runs (struct orch *o)
   for (size_t i = 0; i < o->nr_runs; i++) {
     struct orch_vm *vm = &o->runs[i].vm;
     free (vm->user_data);
+    strv_free (vm->tags);
+    strv_free (vm->security_groups);
     json_object_put (vm->result);
     for (size_t j = 0; j < vm->nr_disks; j++)
       strv_free (vm->disks[j].src_tags);

@@ -170,7 +170,8 @@ check_migrated () {
     vm=$(kube_kind VirtualMachine)
     [ "$(echo "$vm" | jq length)" -eq 1 ] || fail "want 1 VirtualMachine"
     echo "$vm" | jq -e --arg fw "$firmware" '.[0] | .metadata.name == "web-1" and
-        .spec.template.spec.domain.cpu.cores == 2 and
+        .spec.template.spec.domain.cpu == {"sockets": 1, "cores": 1,
+                                           "threads": 2} and
         .spec.template.spec.domain.memory.guest == "8192Mi" and
         .spec.template.spec.domain.firmware.bootloader[$fw] != null and
         .spec.runStrategy == "Always" and

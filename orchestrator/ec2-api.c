@@ -478,6 +478,12 @@ on_snapshot (xmlNodePtr item, void *opaque)
   ec2_xml_copy (item, "volumeId", s->volume_id, sizeof s->volume_id);
   ec2_xml_copy (item, "status", s->state, sizeof s->state);
   ec2_xml_copy (item, "startTime", s->start_time, sizeof s->start_time);
+  /* "45%"; EC2 may leave it out of a snapshot just created. */
+  char progress[16];
+  ec2_xml_copy (item, "progress", progress, sizeof progress);
+  s->progress = -1;
+  if (progress[0] >= '0' && progress[0] <= '9')
+    s->progress = (int) strtol (progress, NULL, 10);
   return ec2_xml_tags (item, &s->tags);
 }
 

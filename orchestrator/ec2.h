@@ -181,6 +181,7 @@ struct ec2_snapshot {
   char volume_id[32];
   char state[16];                     /* pending, completed, error */
   char start_time[32];                /* ISO 8601: compares as a string */
+  int progress;                       /* "45%": 45; -1 if not given */
   char **tags;
 };
 

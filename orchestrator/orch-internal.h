@@ -53,6 +53,13 @@ struct vm_run {
   /* The phases' own state. */
   bool stop_sent, snapshots_sent, job_created;
   int snapshot_tries;           /* CreateSnapshots sent, answered or not */
+  bool pre_sent;                /* the same for the pre-copy snapshots */
+  int pre_tries;
+  int progress;                 /* waiting on snapshots: the least one's
+                                   Progress (0: not known) */
+  double eta_s;                 /* and when they should be done, or -1 */
+  double stopped_at;            /* epoch s StopInstances was sent, or 0 */
+  double downtime_s;            /* stopped to VirtualMachine created, or 0 */
   char extra_snaps[ORCH_MAX_DISKS][32]; /* a second set, to delete */
   size_t nr_extra_snaps;
   double job_start;
@@ -81,13 +88,24 @@ struct orch_phase {
   unsigned flags;
 };
 
-extern const struct orch_phase orch_phase_validate, orch_phase_stop,
+extern const struct orch_phase orch_phase_validate, orch_phase_presnapshot,
+  orch_phase_stop,
   orch_phase_snapshot, orch_phase_share, orch_phase_volumes,
   orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_cleanup;
 extern const struct orch_phase *const orch_phases[];
 extern const size_t orch_nr_phases;
 /* The index of phase NAME, or orch_nr_phases. */
 extern size_t orch_phase_index (const char *name);
+
+/* --- phase-snapshot.c: shared with phase-presnapshot.c ----------------- */
+
+/* One step of taking R's snapshots: the pre-copy ones (PRE) or the
+ * final ones; waits on them with their progress in R.
+ */
+extern enum orch_step orch_snapshot_step (struct orch *o, struct vm_run *r,
+                                          bool pre);
+/* Delete R's snapshots, pre-copy and final, and any second set. */
+extern unsigned orch_snapshot_undo (struct orch *o, struct vm_run *r);
 
 /* --- runner.c --------------------------------------------------------- */
 
@@ -122,6 +140,14 @@ extern int orch_records_load (struct orch *o, struct v2v_error *err);
 /* Write R's record with OUTCOME (Running, Succeeded, Failed). */
 extern void orch_record (struct orch *o, struct vm_run *r,
                          const char *outcome);
+/* The wall clock in seconds: the downtime spans runs (a resume). */
+extern double orch_wall_s (void);
+/* R's VirtualMachine is created: its downtime ends (once). */
+extern void orch_downtime_end (struct vm_run *r);
+/* The downtime REC says, or 0. */
+extern double orch_record_downtime (struct json_object *rec);
+/* Take back from an earlier run's record REC what spans runs. */
+extern void orch_record_resume (struct vm_run *r, struct json_object *rec);
 /* The record of VM ID from an earlier run (caller puts it), or NULL. */
 extern struct json_object *orch_record_old (struct orch *o, const char *id);
 /* The VirtualMachines migrations made in the target namespace. */

@@ -19,6 +19,10 @@ struct json_object;
 #define ORCH_TAG_PLAN    "v2v-kubevirt/plan"
 #define ORCH_TAG_VM      "v2v-kubevirt/vm"
 #define ORCH_TAG_VOLUME  "v2v-kubevirt/source-volume"
+/* On the pre-copy snapshots (preSnapshot), taken while the instance
+ * runs: "pre".  The final ones have none.
+ */
+#define ORCH_TAG_PHASE   "v2v-kubevirt/phase"
 #define ORCH_LABEL_PLAN  "v2v.kubevirt.io/plan"
 #define ORCH_LABEL_VM    "v2v.kubevirt.io/vm"
 #define ORCH_LABEL_VOLUME "v2v.kubevirt.io/source-volume"
@@ -39,6 +43,12 @@ struct orch_disk {
   char snapshot[32];            /* snap-... */
   char snapshot_state[16];
   char snapshot_start[32];      /* its StartTime: the earliest set wins */
+  int snapshot_progress;        /* DescribeSnapshots' Progress, or -1 */
+  /* The pre-copy snapshot (preSnapshot), the same way. */
+  char pre_snapshot[32];
+  char pre_state[16];
+  char pre_start[32];
+  int pre_progress;
   char volume[32];              /* vol-... created in the target */
   char volume_state[16];
   char pv[96], pvc[96];

@@ -160,6 +160,8 @@ advance (struct orch *o, struct vm_run *r)
     }
     log_info ("%s: %s done in %.1f s", r->vm.id, ph->name,
               now_s () - r->phase_start);
+    if (ph == &orch_phase_vm)
+      orch_downtime_end (r);
     if (++r->phase == orch_nr_phases) {
       r->st = RUN_DONE;
       orch_record (o, r, "Succeeded");
@@ -241,6 +243,7 @@ resume (struct orch *o, struct json_object *migrated)
       size_t p = orch_phase_index (s);
       if (p > 0 && p < orch_nr_phases) {
         run->phase = p;
+        orch_record_resume (run, rec);
         run->looks = looks_upto (p - 1);
         log_info ("%s: resuming at %s", run->vm.id, s);
       }

@@ -117,6 +117,10 @@ JSON
 }
 
 ec2_state () { curl -sf "$EC2/_fake/state"; }
+# jq: a CreateSnapshots request of the pre-copy set (tagged phase=pre).
+PRE_SNAPSHOTS='def pre_snapshots: .params | to_entries |
+    any(.value == "v2v-kubevirt/phase");'
+
 ec2_requests () { curl -sf "$EC2/_fake/requests"; }
 kube_objects () { curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/objects"; }
 # kube_kind KIND: the stored objects of that kind, as a JSON array.

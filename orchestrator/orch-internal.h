@@ -56,6 +56,17 @@ struct vm_run {
   char extra_snaps[ORCH_MAX_DISKS][32]; /* a second set, to delete */
   size_t nr_extra_snaps;
   double job_start;
+
+  /* The health gate (phase-verify.c); all but verify_start, the VMI's
+   * and Pod's names are in the record, so a resumed run goes on.
+   */
+  double stopped_at;            /* wall clock: StopInstances sent, 0: not */
+  double verify_start;          /* monotonic: the gate's first look */
+  double downtime_s;            /* source stopped -> guest healthy */
+  char verdict[16];             /* "", healthy, unhealthy */
+  char problems[512];           /* the health line's, or the timeout's */
+  char console_tail[1024];      /* the console's last lines when unhealthy */
+  char final[16];               /* RolledBack, Degraded; "": Succeeded */
 };
 
 struct orch {
@@ -83,7 +94,8 @@ struct orch_phase {
 
 extern const struct orch_phase orch_phase_validate, orch_phase_stop,
   orch_phase_snapshot, orch_phase_share, orch_phase_volumes,
-  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_cleanup;
+  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_verify,
+  orch_phase_cleanup;
 extern const struct orch_phase *const orch_phases[];
 extern const size_t orch_nr_phases;
 /* The index of phase NAME, or orch_nr_phases. */
@@ -119,9 +131,15 @@ extern void orch_free_runs (struct orch *o);
 /* --- records.c: the plan's ConfigMap ---------------------------------- */
 
 extern int orch_records_load (struct orch *o, struct v2v_error *err);
-/* Write R's record with OUTCOME (Running, Succeeded, Failed). */
+/* Write R's record with OUTCOME (Running, Succeeded, Failed,
+ * RolledBack, Degraded).
+ */
 extern void orch_record (struct orch *o, struct vm_run *r,
                          const char *outcome);
+/* Take back into R what its record REC keeps (priorState, stoppedAt,
+ * the health gate's verdict).
+ */
+extern void orch_record_restore (struct vm_run *r, struct json_object *rec);
 /* The record of VM ID from an earlier run (caller puts it), or NULL. */
 extern struct json_object *orch_record_old (struct orch *o, const char *id);
 /* The VirtualMachines migrations made in the target namespace. */

@@ -40,6 +40,21 @@ orch_record (struct orch *o, struct vm_run *r, const char *outcome)
     json_object_object_add (rec, "error", json_object_new_string (r->error));
   if (r->note[0])
     json_object_object_add (rec, "note", json_object_new_string (r->note));
+  if (r->stopped_at > 0)
+    json_object_object_add (rec, "stoppedAt",
+                            json_object_new_double (r->stopped_at));
+  if (r->verdict[0]) {
+    json_object_object_add (rec, "verdict",
+                            json_object_new_string (r->verdict));
+    json_object_object_add (rec, "problems",
+                            json_object_new_string (r->problems));
+  }
+  if (r->console_tail[0])
+    json_object_object_add (rec, "consoleTail",
+                            json_object_new_string (r->console_tail));
+  if (strcmp (r->verdict, "healthy") == 0 && r->stopped_at > 0)
+    json_object_object_add (rec, "downtimeSeconds",
+                            json_object_new_double (r->downtime_s));
   json_object_object_add (data, r->vm.id, json_object_new_string
                           (json_object_to_json_string_ext
                            (rec, JSON_C_TO_STRING_PLAIN)));
@@ -98,6 +113,39 @@ orch_records_load (struct orch *o, struct v2v_error *err)
   o->records = json_object_object_get_ex (cm, "data", &data) && data
     ? json_object_get (data) : json_object_new_object ();
   return 0;
+}
+
+static int
+get_double (struct json_object *rec, const char *key, double *ret)
+{
+  struct json_object *v;
+
+  if (!json_object_object_get_ex (rec, key, &v) ||
+      !(json_object_is_type (v, json_type_double) ||
+        json_object_is_type (v, json_type_int)))
+    return -1;
+  *ret = json_object_get_double (v);
+  return 0;
+}
+
+void
+orch_record_restore (struct vm_run *r, struct json_object *rec)
+{
+  const char *s;
+  double d;
+
+  if (json_get_string (rec, "priorState", &s, NULL) == 0)
+    snprintf (r->vm.prior_state, sizeof r->vm.prior_state, "%s", s);
+  if (get_double (rec, "stoppedAt", &d) == 0)
+    r->stopped_at = d;
+  if (get_double (rec, "downtimeSeconds", &d) == 0)
+    r->downtime_s = d;
+  if (json_get_string (rec, "verdict", &s, NULL) == 0)
+    snprintf (r->verdict, sizeof r->verdict, "%s", s);
+  if (json_get_string (rec, "problems", &s, NULL) == 0)
+    snprintf (r->problems, sizeof r->problems, "%s", s);
+  if (json_get_string (rec, "consoleTail", &s, NULL) == 0)
+    snprintf (r->console_tail, sizeof r->console_tail, "%s", s);
 }
 
 struct json_object *

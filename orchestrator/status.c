@@ -33,8 +33,8 @@ print_unrecorded (struct orch *o, struct json_object *migrated,
                                             &rec)))
       continue;
     json_get_string (vm, "metadata.name", &name, NULL);
-    printf ("%-22s %-10s %7d%%  %-9s VirtualMachine %s/%s exists\n",
-            json_object_get_string (id), "done", 100, "Succeeded",
+    printf ("%-22s %-10s %7d%%  %-10s %8s  VirtualMachine %s/%s exists\n",
+            json_object_get_string (id), "done", 100, "Succeeded", "-",
             o->p->target_namespace, name);
     shown++;
   }
@@ -61,8 +61,8 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     return r;
   if (cm)
     json_object_object_get_ex (cm, "data", &data);
-  printf ("%-22s %-10s %8s  %-9s %s\n", "VM", "PHASE", "PROGRESS", "OUTCOME",
-          "ERROR");
+  printf ("%-22s %-10s %8s  %-10s %8s  %s\n", "VM", "PHASE", "PROGRESS",
+          "OUTCOME", "DOWNTIME", "ERROR");
   shown = print_unrecorded (&o, migrated, data);
   if (data == NULL || json_object_object_length (data) == 0) {
     if (shown == 0)
@@ -72,6 +72,8 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
   json_object_object_foreach (data, id, v) {
     CLEANUP_JSON struct json_object *rec = NULL;
     const char *phase = "?", *outcome = "?", *error = "", *note = "";
+    struct json_object *dt;
+    char downtime[32];
     size_t idx;
     if (json_parse (json_object_get_string (v), json_object_get_string_len (v),
                     0, &rec, NULL) < 0)
@@ -80,10 +82,19 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     json_get_string (rec, "outcome", &outcome, NULL);
     json_get_string (rec, "error", &error, NULL);
     json_get_string (rec, "note", &note, NULL);
+    /* Source stopped -> guest verified healthy (phase-verify.c). */
+    if (json_object_object_get_ex (rec, "downtimeSeconds", &dt) &&
+        (json_object_is_type (dt, json_type_double) ||
+         json_object_is_type (dt, json_type_int)))
+      snprintf (downtime, sizeof downtime, "%.1fs",
+                json_object_get_double (dt));
+    else
+      snprintf (downtime, sizeof downtime, "-");
     idx = orch_phase_index (phase);
-    printf ("%-22s %-10s %7zu%%  %-9s %s\n", id, phase,
-            strcmp (outcome, "Succeeded") == 0 ? 100
-            : idx * 100 / orch_nr_phases, outcome, error[0] ? error : note);
+    printf ("%-22s %-10s %7zu%%  %-10s %8s  %s\n", id, phase,
+            strcmp (outcome, "Running") != 0 && strcmp (outcome, "Failed") != 0
+            ? 100 : idx * 100 / orch_nr_phases, outcome, downtime,
+            error[0] ? error : note);
   }
   return 0;
 }

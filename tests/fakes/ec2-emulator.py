@@ -52,6 +52,8 @@ from fakeserver import BodyError, DropConnection, FaultRuleError
 API_VERSION = "2016-11-15"
 XMLNS = f"http://ec2.amazonaws.com/doc/{API_VERSION}/"
 MAX_BODY = 1024 * 1024
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 # AWS refuses a SigV4 request whose date is more than 15 minutes away from
 # its own clock.
 MAX_SKEW = 15 * 60
@@ -276,15 +278,17 @@ def reply_xml(op, result, request_id):
 
 # --- instance types ----------------------------------------------------------
 
-# A small table; the orchestrator sizes the KubeVirt VM from it.
+# A small table; the orchestrator sizes the KubeVirt VM from it.  The
+# third member is the instance store, (count, GB each), as EC2 lists it.
 INSTANCE_TYPES = {
     "t3.micro": (2, 1024, None),
     "c5.large": (2, 4096, None),
     "m5.large": (2, 8192, None),
     "r5.large": (2, 16384, None),
     "m5.xlarge": (4, 16384, None),
-    # With a local NVMe instance store, which a migration cannot carry.
-    "m5d.large": (2, 8192, 75),
+    # With local NVMe instance store, whose data a migration cannot carry.
+    "m5d.large": (2, 8192, (1, 75)),
+    "m5d.4xlarge": (16, 65536, (2, 300)),
 }
 
 
@@ -308,10 +312,12 @@ def instance_type_info(name):
         "SupportedBootModes": ["legacy-bios", "uefi"],
     }
     if store is not None:
+        count, size = store
         info["InstanceStorageInfo"] = {
-            "TotalSizeInGB": store,
-            "Disks": [{"SizeInGB": store, "Count": 1, "Type": "ssd"}],
-            "NvmeSupport": "required"}
+            "TotalSizeInGB": count * size,
+            "Disks": [{"SizeInGB": size, "Count": count, "Type": "ssd"}],
+            "NvmeSupport": "required",
+            "EncryptionSupport": "required"}
     return info
 
 
@@ -413,6 +419,11 @@ class State(fakeserver.FakeState):
                 "MultiAttachEnabled": False,
                 "_account": v["Account"], "_tags": dict(v.get("Tags", {})),
                 "_file": v.get("File"), "_own_file": False,
+                # The snapshot model: the bytes a first snapshot copies
+                # (EBS copies only written blocks), and the bytes the
+                # guest wrote in all (emulated, see vol_written).
+                "_used": int(float(v.get("UsedGiB", v["Size"])) * GIB),
+                "_written": 0.0,
             }
             self.volumes[vol["VolumeId"]] = vol
         for s in self.seed.get("instances", []):
@@ -478,6 +489,9 @@ class State(fakeserver.FakeState):
                 "_userdata": s.get("UserData"),
                 "_instance_store": s.get("InstanceStore", []),
                 "_reservation": "r-" + uuid.uuid4().hex[:17],
+                # Since when the guest writes to its volumes (running).
+                "_run_since": t if s.get("State", "running") == "running"
+                else None,
             }
             # Terminated instances stay listed for about an hour, with
             # no volumes or network interfaces left.
@@ -498,10 +512,12 @@ class State(fakeserver.FakeState):
             due = inst.get("_due")
             if due is not None and t >= due[0]:
                 inst["State"] = {"Name": due[1]}
+                if due[1] == "running":
+                    inst["_run_since"] = due[0]
                 del inst["_due"]
         for snap in self.snapshots.values():
             if snap["State"] == "pending":
-                lat = self.args.snapshot_latency
+                lat = snap["_duration"]
                 done = 1.0 if lat <= 0 else (t - snap["StartTime"]) / lat
                 if done >= 1.0:
                     snap["State"] = "completed"
@@ -513,6 +529,54 @@ class State(fakeserver.FakeState):
             if due is not None and t >= due:
                 vol["State"] = "available"
                 del vol["_due"]
+
+    # The snapshot timing model.  EBS snapshots are incremental: a
+    # volume's first snapshot copies every written block, a later one only
+    # the blocks changed since the volume's previous snapshot.  Here the
+    # guest writes --write-rate MiB/s to each volume while its instance
+    # runs (none while it is stopped), and a snapshot copies
+    # --snapshot-rate MiB/s, both in emulated seconds (--time-scale of them
+    # pass each real second): a snapshot taken while the instance runs is
+    # slow, the delta after it stopped is fast.
+
+    def vol_written(self, vol, t):
+        """Emulated bytes written to VOL from its seeding until T."""
+        w = vol["_written"]
+        for a in vol["Attachments"]:
+            inst = self.instances.get(a["InstanceId"])
+            if inst and inst.get("_run_since") is not None:
+                w += self.args.write_rate * MIB * self.args.time_scale * \
+                    max(0.0, t - inst["_run_since"])
+        return w
+
+    def instance_stops(self, inst, t):
+        """INST leaves running at T: its guest writes no more."""
+        if inst.get("_run_since") is None:
+            return
+        for b in inst["BlockDeviceMappings"]:
+            vol = self.volumes.get(b["Ebs"]["VolumeId"])
+            if vol:
+                vol["_written"] = self.vol_written(vol, t)
+        inst["_run_since"] = None
+
+    def snapshot_timing(self, vol, t):
+        """(bytes to copy, real seconds) of a snapshot of VOL taken at T:
+        the bytes written since the volume's latest completed snapshot,
+        or the used bytes for its first."""
+        mark = self.vol_written(vol, t)
+        prev = [s for s in self.snapshots.values()
+                if s["VolumeId"] == vol["VolumeId"] and
+                s["State"] == "completed" and "_mark" in s]
+        if prev:
+            last = max(prev, key=lambda s: s["StartTime"])
+            delta = min(vol["_used"], mark - last["_mark"])
+        else:
+            delta = vol["_used"]
+        secs = self.args.snapshot_latency
+        if self.args.snapshot_rate > 0:
+            secs += delta / (self.args.snapshot_rate * MIB *
+                             self.args.time_scale)
+        return mark, int(delta), secs
 
     def remove_file(self, res):
         if res.get("_own_file") and res.get("_file"):
@@ -694,6 +758,7 @@ FILTERS = {
     "DescribeSnapshots": {"snapshot-id", "status", "volume-id", "owner-id",
                           "tag-key"},
     "DescribeInstanceTypes": {"instance-type"},
+    "DescribeImages": {"image-id", "owner-id", "state"},
     "DescribeAvailabilityZones": {"zone-name", "region-name", "state"},
 }
 
@@ -909,6 +974,7 @@ def change_state(ctx, p, start):
                                f"The instance '{iid}' is not in a state "
                                f"from which it can be stopped.")
             if prev == "running":
+                ctx.state.instance_stops(inst, now())
                 inst["State"] = {"Name": "stopping"}
                 inst["_due"] = (now() + lat, "stopped")
         cur = inst["State"]["Name"]
@@ -948,6 +1014,49 @@ def do_describe_instance_types(ctx, p):
     page, nxt = paginate(ctx.state, "DescribeInstanceTypes", p, out,
                          ctx.account, 5, 100)
     return {"InstanceTypes": page, "NextToken": nxt}
+
+
+def image_of(inst):
+    """The AMI INST was launched from, as DescribeImages shows it: its
+    root volume's mapping and the instance-store mappings the seed gave
+    the instance (InstanceStore: VirtualName ephemeralN, DeviceName)."""
+    bdm = [{"DeviceName": inst["RootDeviceName"],
+            "Ebs": {"DeleteOnTermination": True, "VolumeSize": 8,
+                    "VolumeType": "gp3", "Encrypted": False}}]
+    bdm += [{"DeviceName": e["DeviceName"], "VirtualName": e["VirtualName"]}
+            for e in inst["_instance_store"]]
+    return {"ImageId": inst["ImageId"], "OwnerId": inst["_account"],
+            "State": "available", "Public": False,
+            "Architecture": inst["Architecture"], "ImageType": "machine",
+            "RootDeviceName": inst["RootDeviceName"],
+            "RootDeviceType": "ebs", "VirtualizationType": "hvm",
+            "Hypervisor": "xen", "EnaSupport": True,
+            "Name": "image-" + inst["ImageId"],
+            "BlockDeviceMappings": bdm}
+
+
+def do_describe_images(ctx, p):
+    check_filters("DescribeImages", p.get("Filters"))
+    ids = p.get("ImageIds", [])
+    for i in ids:
+        if not re.match(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$", i):
+            raise Ec2Error(400, "InvalidAMIID.Malformed",
+                           f'Invalid id: "{i}"')
+    images = {}
+    for inst in ctx.state.instances.values():
+        if inst["_account"] == ctx.account and region_of(
+                inst["Placement"]["AvailabilityZone"]) == ctx.region:
+            images.setdefault(inst["ImageId"], image_of(inst))
+    missing = [i for i in ids if i not in images]
+    if missing:
+        raise Ec2Error(400, "InvalidAMIID.NotFound",
+                       f"The image id '[{', '.join(missing)}]' does not exist")
+    out = [im for iid, im in sorted(images.items())
+           if (not ids or iid in ids) and filter_values(
+               "DescribeImages", p.get("Filters", []),
+               {"image-id": iid, "owner-id": im["OwnerId"],
+                "state": im["State"], "tags": {}})]
+    return {"Images": out}
 
 
 def do_describe_instance_attribute(ctx, p):
@@ -1002,7 +1111,9 @@ def do_create_snapshots(ctx, p):
         sid = new_id("snap")
         stags = dict(vol["_tags"]) if copy_tags == "volume" else {}
         stags.update(tags)
+        mark, delta, secs = ctx.state.snapshot_timing(vol, t)
         snap = {"SnapshotId": sid, "VolumeId": vol["VolumeId"],
+                "_mark": mark, "_delta": delta, "_duration": secs,
                 "State": "pending", "StartTime": t, "Progress": "0%",
                 "VolumeSize": vol["Size"], "Encrypted": vol["Encrypted"],
                 "KmsKeyId": vol["KmsKeyId"],
@@ -1347,6 +1458,7 @@ ACTIONS = {
     "StopInstances": do_stop_instances,
     "StartInstances": do_start_instances,
     "DescribeInstanceTypes": do_describe_instance_types,
+    "DescribeImages": do_describe_images,
     "DescribeInstanceAttribute": do_describe_instance_attribute,
     "CreateSnapshots": do_create_snapshots,
     "DescribeSnapshots": do_describe_snapshots,
@@ -1572,6 +1684,18 @@ def main():
                     help="seconds in stopping/pending (default 0)")
     ap.add_argument("--snapshot-latency", type=float, default=0.0,
                     help="seconds a snapshot stays pending (default 0)")
+    ap.add_argument("--write-rate", type=float, default=0.0,
+                    help="MiB/s the guest writes to each volume while its "
+                    "instance runs, in emulated seconds (default 0)")
+    ap.add_argument("--snapshot-rate", type=float, default=0.0,
+                    help="MiB/s a snapshot copies, in emulated seconds; a "
+                    "snapshot copies the bytes written since the volume's "
+                    "previous completed snapshot, all used bytes for its "
+                    "first (default 0: no copy time, only "
+                    "--snapshot-latency)")
+    ap.add_argument("--time-scale", type=float, default=1.0,
+                    help="emulated seconds that pass each real second, for "
+                    "--write-rate and --snapshot-rate (default 1)")
     ap.add_argument("--volume-latency", type=float, default=0.0,
                     help="seconds a volume stays creating (default 0)")
     ap.add_argument("--page-size", type=int, default=0,
@@ -1586,6 +1710,10 @@ def main():
     fakeserver.check_server_options(ap, args)
     if not 0.0 <= args.throttle_rate <= 1.0:
         ap.error("--throttle-rate is a probability, 0 to 1")
+    if args.write_rate < 0 or args.snapshot_rate < 0 or \
+            args.time_scale <= 0:
+        ap.error("--write-rate and --snapshot-rate must be 0 or more, "
+                 "--time-scale more than 0")
     if args.page_size < 0:
         ap.error("--page-size must be 0 or more")
     if args.backing_dir:

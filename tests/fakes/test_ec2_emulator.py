@@ -231,6 +231,35 @@ class SdkRoundTrip(EmulatorTest):
         zones = ec2.describe_availability_zones()["AvailabilityZones"]
         self.assertIn("us-east-1a", [z["ZoneName"] for z in zones])
 
+    def test_instance_store_and_image_mappings(self):
+        # The instance type says how many instance-store volumes and how
+        # big; the AMI says which device name each ephemeralN has.
+        ec2 = self.emu.client()
+        t = ec2.describe_instance_types(InstanceTypes=["m5d.4xlarge"])[
+            "InstanceTypes"][0]
+        self.assertEqual(t["InstanceStorageInfo"]["TotalSizeInGB"], 600)
+        self.assertEqual(t["InstanceStorageInfo"]["Disks"],
+                         [{"SizeInGB": 300, "Count": 2, "Type": "ssd"}])
+        t = ec2.describe_instance_types(InstanceTypes=["m5.large"])[
+            "InstanceTypes"][0]
+        self.assertNotIn("InstanceStorageInfo", t)
+        images = ec2.describe_images(Filters=[
+            {"Name": "image-id", "Values": ["ami-0123456789abcdef0"]}])[
+                "Images"]
+        self.assertEqual(
+            [(m["DeviceName"], m.get("VirtualName"))
+             for m in images[0]["BlockDeviceMappings"]],
+            [("/dev/xvda", None), ("/dev/sdb", "ephemeral0")])
+        # A deregistered (or unknown) AMI: not listed by the filter, an
+        # error by id.
+        self.assertEqual(ec2.describe_images(Filters=[
+            {"Name": "image-id", "Values": ["ami-0fffffffffffffff0"]}])[
+                "Images"], [])
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            ec2.describe_images(ImageIds=["ami-0fffffffffffffff0"])
+        self.assertEqual(e.exception.response["Error"]["Code"],
+                         "InvalidAMIID.NotFound")
+
     def test_snapshot_volume_backing_files(self):
         ec2 = self.emu.client()
         snaps = ec2.create_snapshots(
@@ -593,6 +622,61 @@ class Latencies(EmulatorTest):
         _, state = self.emu.control("GET", "/_fake/state")
         owners = {v["VolumeId"]: v["account"] for v in state["volumes"]}
         self.assertEqual(owners[vol["VolumeId"]], ACCT_B)
+
+
+class SnapshotTiming(EmulatorTest):
+    """Incremental snapshots: the first copies the used bytes, a later one
+    what the guest wrote since the previous completed one, nothing written
+    while stopped.  Emulated: 1024 MiB/s copies, 64 MiB/s writes, 20
+    emulated seconds a real one."""
+    WRITE, COPY, SCALE = 64, 1024, 20
+    ARGS = ("--write-rate", str(WRITE), "--snapshot-rate", str(COPY),
+            "--time-scale", str(SCALE))
+
+    def snap(self, ec2):
+        sid = ec2.create_snapshots(InstanceSpecification={
+            "InstanceId": INSTANCE, "ExcludeBootVolume": True})[
+            "Snapshots"][0]["SnapshotId"]
+        _, state = self.emu.control("GET", "/_fake/state")
+        return [s for s in state["snapshots"] if s["SnapshotId"] == sid][0]
+
+    def wait(self, ec2, sid):
+        ec2.get_waiter("snapshot_completed").wait(
+            SnapshotIds=[sid], WaiterConfig={"Delay": 0.05,
+                                             "MaxAttempts": 100})
+
+    def test_first_slow_delta_fast(self):
+        ec2 = self.emu.client()
+        used = 10 * 1024 ** 3   # vol-00000000000000002: 10 GiB
+        first = self.snap(ec2)
+        self.assertEqual(first["delta"], used)
+        self.assertAlmostEqual(first["duration"],
+                               used / (self.COPY * 2 ** 20 * self.SCALE))
+        time.sleep(first["duration"] / 2)
+        s = ec2.describe_snapshots(SnapshotIds=[first["SnapshotId"]])[
+            "Snapshots"][0]
+        self.assertEqual(s["State"], "pending")
+        self.assertRegex(s["Progress"], r"^[1-9][0-9]?%$")
+        self.wait(ec2, first["SnapshotId"])
+        time.sleep(0.3)
+        # Running: the delta is what was written since the first started.
+        second = self.snap(ec2)
+        wrote = self.WRITE * 2 ** 20 * self.SCALE * (
+            second["StartTime"] - first["StartTime"])
+        self.assertAlmostEqual(second["delta"], wrote, delta=wrote * 0.05)
+        self.assertLess(second["delta"], used)
+        self.wait(ec2, second["SnapshotId"])
+        ec2.stop_instances(InstanceIds=[INSTANCE])
+        stopped = time.time()
+        third = self.snap(ec2)
+        wrote = self.WRITE * 2 ** 20 * self.SCALE * (
+            stopped - second["StartTime"])
+        self.assertLessEqual(third["delta"], wrote)
+        self.assertLess(third["duration"], first["duration"] / 2)
+        self.wait(ec2, third["SnapshotId"])
+        time.sleep(0.2)
+        # Stopped: nothing written since.
+        self.assertEqual(self.snap(ec2)["delta"], 0)
 
 
 class ThrottleStorm(EmulatorTest):

@@ -13,15 +13,6 @@ now_ms (void)
 }
 
 double
-wall_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double
 now_s (void)
 {
   struct timespec ts;

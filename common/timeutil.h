@@ -13,8 +13,6 @@
 /* CLOCK_MONOTONIC in milliseconds, and in seconds. */
 extern int64_t now_ms (void);
 extern double now_s (void);
-/* CLOCK_REALTIME in seconds: for times kept across runs (a record). */
-extern double wall_s (void);
 
 /* The time on CLOCK (CLOCK_MONOTONIC or CLOCK_REALTIME) MS milliseconds
  * from now, normalised (tv_nsec below 10^9).  A negative MS is 0.

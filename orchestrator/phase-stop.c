@@ -7,7 +7,6 @@
 
 #include "log.h"
 #include "orch-internal.h"
-#include "timeutil.h"
 
 static enum orch_step
 stop_run (struct orch *o, struct vm_run *r)
@@ -32,19 +31,16 @@ stop_run (struct orch *o, struct vm_run *r)
    * runs, then stop it.
    */
   if (!r->stop_sent && strcmp (vm->state, "running") == 0) {
-    /* The downtime starts here (phase-verify.c ends it): recorded
-     * before the call, so that a resumed run still knows it.
-     */
-    if (r->stopped_at == 0) {
-      r->stopped_at = wall_s ();
-      orch_record (o, r, "Running");
-    }
     if (ec2_stop_instance (o->o->source, vm->id, &err) < 0) {
       orch_fail_err (r, &err);
       return STEP_FAIL;
     }
     r->stop_sent = true;
+    /* The downtime starts here (kept in the record for a resume). */
+    if (r->stopped_at == 0)
+      r->stopped_at = orch_wall_s ();
     log_info ("%s: stopping the instance", vm->id);
+    orch_record (o, r, "Running");
     orch_crash_point ("stop");
   }
   return STEP_WAIT;

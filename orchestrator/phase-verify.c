@@ -299,6 +299,7 @@ verify_run (struct orch *o, struct vm_run *r)
                 o->p->skip_guest_conversion
                 ? "skipGuestConversion (no health probe in the guest)"
                 : "the instance was not running, so the VM stays halted");
+      orch_downtime_end (r, "VirtualMachine created, not verified");
       return STEP_DONE;
     }
     if (r->verify_start == 0)
@@ -315,18 +316,14 @@ verify_run (struct orch *o, struct vm_run *r)
       timeout_tail (o, r);
       break;
     }
-    if (strcmp (r->verdict, "healthy") == 0 && r->stopped_at > 0)
-      r->downtime_s = wall_s () - r->stopped_at;
+    if (strcmp (r->verdict, "healthy") == 0)
+      orch_downtime_end (r, "guest verified healthy");
     /* The verdict is kept before anything acts on it. */
     orch_record (o, r, "Running");
     orch_crash_point ("verify");
   }
   if (strcmp (r->verdict, "healthy") == 0) {
-    if (r->stopped_at > 0)
-      log_info ("%s: the guest is healthy; downtime %.1f s", r->vm.id,
-                r->downtime_s);
-    else
-      log_info ("%s: the guest is healthy", r->vm.id);
+    log_info ("%s: the guest is healthy", r->vm.id);
     return STEP_DONE;
   }
   log_error ("%s: the guest is unhealthy: %s", r->vm.id, r->problems);

@@ -9,6 +9,7 @@
 
 const struct orch_phase *const orch_phases[] = {
   &orch_phase_validate,
+  &orch_phase_presnapshot,
   &orch_phase_stop,
   &orch_phase_snapshot,
   &orch_phase_share,

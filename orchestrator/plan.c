@@ -306,6 +306,7 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
   p->delete_guest_conversion_pod =
     boolean (root, "deleteGuestConversionPod", true, pr);
   p->request_kvm = boolean (root, "requestKVM", true, pr);
+  p->pre_snapshot = boolean (root, "preSnapshot", true, pr);
   p->max_in_flight = number (root, "maxInFlight", 10, 1, 1000, pr);
   p->poll_interval_s = number (root, "pollIntervalSeconds", 5, 0.05, 600, pr);
   p->job_timeout_s = number (root, "jobTimeoutSeconds", 4 * 3600, 1,
@@ -336,7 +337,8 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
     "installLegacyDrivers", "deleteGuestConversionPod", "maxInFlight",
     "conversionImage", "agentServiceAccount", "requestKVM",
     "sourceCredentials", "targetCredentials", "pollIntervalSeconds",
-    "jobTimeoutSeconds", "verifyTimeoutSeconds", "onUnhealthy", NULL
+    "jobTimeoutSeconds", "preSnapshot", "verifyTimeoutSeconds",
+    "onUnhealthy", NULL
   };
   json_object_object_foreach (root, key, unused) {
     size_t i;

@@ -188,6 +188,8 @@ orch_free_runs (struct orch *o)
   for (size_t i = 0; i < o->nr_runs; i++) {
     struct orch_vm *vm = &o->runs[i].vm;
     free (vm->user_data);
+    strv_free (vm->tags);
+    strv_free (vm->security_groups);
     json_object_put (vm->result);
     for (size_t j = 0; j < vm->nr_disks; j++)
       strv_free (vm->disks[j].src_tags);
@@ -212,10 +214,10 @@ resume (struct orch *o, struct json_object *migrated)
     CLEANUP_JSON struct json_object *rec = orch_record_old (o, run->vm.id);
     const char *s = NULL, *outcome = "", *vm_name;
 
-    if (rec) {
-      orch_record_restore (run, rec);
+    if (rec && json_get_string (rec, "priorState", &s, NULL) == 0)
+      snprintf (run->vm.prior_state, sizeof run->vm.prior_state, "%s", s);
+    if (rec)
       json_get_string (rec, "outcome", &outcome, NULL);
-    }
     vm_name = orch_migrated_as (migrated, run->vm.id);
     if (strcmp (outcome, "RolledBack") == 0 ||
         strcmp (outcome, "Degraded") == 0) {
@@ -225,6 +227,7 @@ resume (struct orch *o, struct json_object *migrated)
       run->st = RUN_DONE;
       run->phase = orch_nr_phases;
       snprintf (run->final, sizeof run->final, "%s", outcome);
+      orch_record_resume (run, rec);
       if (json_get_string (rec, "error", &s, NULL) == 0)
         snprintf (run->error, sizeof run->error, "%s", s);
       finished++;
@@ -254,6 +257,7 @@ resume (struct orch *o, struct json_object *migrated)
       size_t p = orch_phase_index (s);
       if (p > 0 && p < orch_nr_phases) {
         run->phase = p;
+        orch_record_resume (run, rec);
         run->looks = looks_upto (p - 1);
         log_info ("%s: resuming at %s", run->vm.id, s);
       }

@@ -3,6 +3,8 @@
  * deleted (those instances are migrated).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,8 +74,8 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
   json_object_object_foreach (data, id, v) {
     CLEANUP_JSON struct json_object *rec = NULL;
     const char *phase = "?", *outcome = "?", *error = "", *note = "";
-    struct json_object *dt;
-    char downtime[32];
+    int64_t progress = -1, eta = 0;
+    char extra[96] = "";
     size_t idx;
     if (json_parse (json_object_get_string (v), json_object_get_string_len (v),
                     0, &rec, NULL) < 0)
@@ -82,19 +84,22 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     json_get_string (rec, "outcome", &outcome, NULL);
     json_get_string (rec, "error", &error, NULL);
     json_get_string (rec, "note", &note, NULL);
-    /* Source stopped -> guest verified healthy (phase-verify.c). */
-    if (json_object_object_get_ex (rec, "downtimeSeconds", &dt) &&
-        (json_object_is_type (dt, json_type_double) ||
-         json_object_is_type (dt, json_type_int)))
-      snprintf (downtime, sizeof downtime, "%.1fs",
-                json_object_get_double (dt));
-    else
-      snprintf (downtime, sizeof downtime, "-");
+    /* Waiting on snapshots: their progress is the VM's, with an ETA. */
+    json_get_int64 (rec, "progress", &progress, NULL);
+    json_get_int64 (rec, "etaSeconds", &eta, NULL);
     idx = orch_phase_index (phase);
-    printf ("%-22s %-10s %7zu%%  %-10s %8s  %s\n", id, phase,
-            strcmp (outcome, "Running") != 0 && strcmp (outcome, "Failed") != 0
-            ? 100 : idx * 100 / orch_nr_phases, outcome, downtime,
-            error[0] ? error : note);
+    if (progress < 0)
+      progress = strcmp (outcome, "Succeeded") == 0 ? 100
+        : (int64_t) (idx * 100 / orch_nr_phases);
+    if (eta > 0)
+      snprintf (extra, sizeof extra, "snapshots %" PRId64 "%%, ETA %" PRId64
+                " s", progress, eta);
+    else if (orch_record_downtime (rec) > 0)
+      snprintf (extra, sizeof extra, "downtime %.1f s",
+                orch_record_downtime (rec));
+    printf ("%-22s %-10s %7" PRId64 "%%  %-9s %s%s%s\n", id, phase, progress,
+            outcome, error[0] ? error : note,
+            extra[0] && (error[0] || note[0]) ? "; " : "", extra);
   }
   return 0;
 }

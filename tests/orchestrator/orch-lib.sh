@@ -140,6 +140,10 @@ JSON
 }
 
 ec2_state () { curl -sf "$EC2/_fake/state"; }
+# jq: a CreateSnapshots request of the pre-copy set (tagged phase=pre).
+PRE_SNAPSHOTS='def pre_snapshots: .params | to_entries |
+    any(.value == "v2v-kubevirt/phase");'
+
 ec2_requests () { curl -sf "$EC2/_fake/requests"; }
 kube_objects () { curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/objects"; }
 # kube_kind KIND: the stored objects of that kind, as a JSON array.
@@ -193,7 +197,8 @@ check_migrated () {
     vm=$(kube_kind VirtualMachine)
     [ "$(echo "$vm" | jq length)" -eq 1 ] || fail "want 1 VirtualMachine"
     echo "$vm" | jq -e --arg fw "$firmware" '.[0] | .metadata.name == "web-1" and
-        .spec.template.spec.domain.cpu.cores == 2 and
+        .spec.template.spec.domain.cpu == {"sockets": 1, "cores": 1,
+                                           "threads": 2} and
         .spec.template.spec.domain.memory.guest == "8192Mi" and
         .spec.template.spec.domain.firmware.bootloader[$fw] != null and
         .spec.runStrategy == "Always" and

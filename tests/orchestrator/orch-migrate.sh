@@ -7,6 +7,9 @@
 #   orch-migrate.sh throttle        a throttling storm (30 % of calls 503)
 #   orch-migrate.sh crash-resume    SIGKILL after each phase's first change,
 #                                   then a re-run: no duplicates, all clean
+#   orch-migrate.sh presnapshot     pre-copy snapshots while running, then
+#                                   the delta: call sequence, progress,
+#                                   less downtime than without
 #   orch-migrate.sh bad-plan        every problem listed, nothing called
 #   orch-migrate.sh convert         the conversion Job (simulated kubelet):
 #                                   its spec, and the agent's hints in the VM
@@ -60,7 +63,8 @@ JSON
 case $scenario in
 skip)
     start_fakes
-    write_plan '.skipGuestConversion = true'
+    # The cold path (no pre-copy); orch-presnapshot checks the other.
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
     rc=0; migrate || rc=$?
     [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
     check_migrated
@@ -124,7 +128,7 @@ crash-resume)
     KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.2 --kubelet-result $T/result.json"
     start_fakes
     write_plan '.'
-    for phase in stop snapshot volumes bind convert vm verify cleanup; do
+    for phase in presnapshot stop snapshot volumes bind convert vm verify cleanup; do
         curl -sf -X POST "$EC2/_fake/reset" >/dev/null
         curl -sf -X DELETE "$EC2/_fake/requests" >/dev/null
         curl -sf -X POST --cacert "$T/certs/ca.crt" "$KUBE/_fake/reset" >/dev/null
@@ -139,14 +143,77 @@ crash-resume)
         [ "$n" -eq 1 ] || fail "$phase: $n conversion Jobs created, want 1"
         req=$(ec2_requests)
         for a in CreateSnapshots:1 CreateVolume:3 StopInstances:1; do
-            n=$(echo "$req" | jq --arg a "${a%:*}" '[.[] | select(.action == $a
-                and .status == 200)] | length')
+            n=$(echo "$req" | jq --arg a "${a%:*}" "$PRE_SNAPSHOTS"'[.[] | select(.action == $a
+                and .status == 200) | select(pre_snapshots | not)] | length')
             [ "$n" -eq "${a#*:}" ] ||
                 fail "$phase: ${a%:*} succeeded $n times, want ${a#*:}"
         done
+        # preSnapshot (default on): one pre-copy set too.
+        n=$(echo "$req" | jq "$PRE_SNAPSHOTS"'[.[] | select(.action ==
+            "CreateSnapshots" and .status == 200) | select(pre_snapshots)] |
+            length')
+        [ "$n" -eq 1 ] || fail "$phase: $n pre-copy snapshot sets, want 1"
         echo "ok: killed after $phase, resumed without duplicates"
     done
     echo "PASS: crash-resume"
+    ;;
+presnapshot)
+    # Snapshots while the instance runs, then the delta: the emulated
+    # guest writes 64 MiB/s to each volume; a snapshot copies 1 GiB/s;
+    # 16 emulated seconds a real one.  The 16 GiB volume's first snapshot
+    # takes 1 s; its delta after the pre-copy a fraction of that.
+    EC2_LATENCY="--state-latency 0.3 --volume-latency 0.4 --page-size 2
+        --write-rate 64 --snapshot-rate 1024 --time-scale 16"
+    start_fakes
+    downtime () {
+        kube_kind ConfigMap | jq -r --arg i "$INSTANCE" \
+            '.[] | select(.metadata.name == "v2v-plan-wave1") | .data[$i] |
+             fromjson | .downtimeSeconds'
+    }
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
+    migrate || { tail -20 "$T/orch.log"; fail "cold: migrate exited $?"; }
+    check_migrated
+    cold=$(downtime)
+    curl -sf -X POST "$EC2/_fake/reset" >/dev/null
+    curl -sf -X POST --cacert "$T/certs/ca.crt" "$KUBE/_fake/reset" >/dev/null
+    : > "$T/orch.log"
+    write_plan '.skipGuestConversion = true'
+    migrate || { tail -20 "$T/orch.log"; fail "migrate exited $?"; }
+    check_migrated
+    warm=$(downtime)
+    # The call sequence: pre-copy snapshots, stop, final snapshots,
+    # volumes from the final ones, every snapshot deleted.
+    req=$(ec2_requests)
+    seq=$(echo "$req" | jq -c "$PRE_SNAPSHOTS"'[.[] | select(.polling != true
+        and .status == 200) | if .action == "CreateSnapshots" and
+        pre_snapshots then "CreateSnapshots(pre)" else .action end] |
+        reduce .[] as $a ([]; if .[-1] == $a then . else . + [$a] end)')
+    [ "$seq" = '["CreateSnapshots(pre)","StopInstances","CreateSnapshots","CreateVolume","DeleteSnapshot"]' ] ||
+        fail "call sequence: $seq"
+    echo "$req" | jq -e '[.[] | select(.action == "CreateVolume" and
+        .status == 200) | .params.SnapshotId] as $from |
+        [.[] | select(.action == "DeleteSnapshot" and .status == 200) |
+         .params.SnapshotId] as $deleted |
+        ($from | length) == 3 and ($deleted | length) == 6 and
+        all($from[]; . as $s | $deleted | index($s) != null)' >/dev/null ||
+        fail "volumes not from the final snapshots, or snapshots left"
+    # Only 1 + D calls more than a cold migration: 4 + 3·D.
+    calls=$(non_polling_calls)
+    [ "$calls" -le 13 ] || fail "$calls non-polling EC2 calls (max 13)"
+    # The progress reached the record (and so status), with an ETA.
+    curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" | jq -e '
+        any(.[]; .method == "PATCH" and (.path | test("configmaps/v2v-plan")) and
+            ((.body.data // {}) | to_entries | any(.value | fromjson |
+             .phase == "presnapshot" and .progress > 0 and .etaSeconds >= 0)))' \
+        >/dev/null || fail "no pre-copy progress in the plan's ConfigMap"
+    grep -q "pre-copy snapshots [0-9]*%" "$T/orch.log" ||
+        fail "no pre-copy progress logged"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -q "$INSTANCE.*Succeeded.*downtime [0-9.]* s" "$T/status" ||
+        fail "status shows no downtime: $(cat "$T/status")"
+    awk -v c="$cold" -v w="$warm" 'BEGIN { exit !(c >= 1.0 && w < c) }' ||
+        fail "downtime with preSnapshot $warm s, without $cold s"
+    echo "PASS: presnapshot: downtime $warm s, $cold s without; $calls calls"
     ;;
 bad-plan)
     start_fakes
@@ -193,7 +260,7 @@ convert|compat)
             .query.container == "guest-console-log" and .status == 200)' >/dev/null ||
         fail "the console was not read from the virt-launcher Pod's guest-console-log"
     "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
-    grep -Eq "$INSTANCE.*100%.*Succeeded +[0-9]+\.[0-9]s" "$T/status" ||
+    grep -Eq "$INSTANCE.*100%.*Succeeded.*downtime [0-9]+\.[0-9] s" "$T/status" ||
         fail "status shows no downtime: $(cat "$T/status")"
     spec=$(curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" |
            jq '[.[] | select(.method == "POST" and (.path | endswith("/jobs")))][0].body')
@@ -488,7 +555,8 @@ lost-answer)
            {"action": "CreateVolume", "times": 1, "after": true,
             "drop": true}]' > "$T/faults.json"
     start_fakes --faults "$T/faults.json"
-    write_plan '.skipGuestConversion = true'
+    # The cold path (no pre-copy); orch-presnapshot checks the other.
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
     rc=0; migrate || rc=$?
     [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
     check_migrated
@@ -741,7 +809,8 @@ cleanup-fail)
     # A delete that fails is reported, and cleanup exits 1; once EC2
     # lets it, a second cleanup finishes the job.
     start_fakes
-    write_plan '.skipGuestConversion = true'
+    # The cold path (no pre-copy); orch-presnapshot checks the other.
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
     rc=0; V2V_ORCH_CRASH_AFTER=bind migrate || rc=$?
     [ $rc -eq 137 ] || fail "the crash point did not fire ($rc)"
     curl -sf -X POST -d '[{"action": "DeleteSnapshot", "status": 400,

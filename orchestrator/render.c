@@ -541,6 +541,10 @@ orch_render_vm (const struct plan *p, const struct orch_vm *vm)
   ADD (devices, "disks", disks);
   ADD (devices, "interfaces", ifaces);
   ADD (devices, "rng", json_object_new_object ());
+  /* virt-launcher's guest-console-log container: the health gate reads
+   * the guest's first-boot probe there (phase-verify.c).
+   */
+  ADD (devices, "logSerialConsole", json_object_new_boolean (true));
   ADD (domain, "devices", devices);
   ADD (tspec, "domain", domain);
   ADD (tspec, "networks", nets);

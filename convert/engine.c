@@ -12,15 +12,7 @@
 #include "blockdev.h"
 #include "internal.h"
 #include "report.h"
-
-static double
-now_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "timeutil.h"
 
 /* Read a cgroup v2 limit; 0 if unlimited or unknown. */
 static long long

@@ -64,7 +64,7 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       if (fs == NULL)
         return v2v_error_set (err, -ENOMEM, "filesystems");
       fs->device = strdup (devs[d]);
-      fs->disk_index = (int) d;
+      fs->disk_index = (int) disk->index;
       fs->fstype = strdup (disk->fstype);
       fs->uuid = dup_or_null (disk->uuid);
       fs->label = dup_or_null (disk->label);
@@ -90,7 +90,7 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       if (fs == NULL)
         return v2v_error_set (err, -ENOMEM, "filesystems");
       fs->device = strdup (dev);
-      fs->disk_index = (int) d;
+      fs->disk_index = (int) disk->index;
       fs->partnum = part->number;
       fs->fstype = strdup (part->fstype);
       fs->uuid = dup_or_null (part->uuid);

@@ -43,7 +43,8 @@ enum {
 /* One filesystem the appliance can see, as probed there. */
 struct guest_fs {
   char *device;                 /* appliance name: /dev/sda1 */
-  int disk_index;               /* 0-based, in the order disks were added */
+  int disk_index;               /* the disk's index (blockN, diskN, or
+                                 * position): the device map's numbering */
   int partnum;                  /* 0 for a whole-disk filesystem */
   char *fstype, *uuid, *label, *partuuid;
 };

@@ -75,9 +75,9 @@ print_summary (struct json_object *report)
     for (size_t i = 0; i < json_object_array_length (steps); i++) {
       struct json_object *s = json_object_array_get_idx (steps, i);
       fprintf (stderr, "  %-11s %-8s %s\n",
-               json_object_get_string (json_object_object_get (s, "step")),
-               json_object_get_string (json_object_object_get (s, "result")),
-               json_object_get_string (json_object_object_get (s, "reason")));
+               json_object_get_string (json_object_object_get (s, CONVERT_REPORT_STEP_NAME)),
+               json_object_get_string (json_object_object_get (s, CONVERT_REPORT_STEP_RESULT)),
+               json_object_get_string (json_object_object_get (s, CONVERT_REPORT_STEP_REASON)));
     }
   if (json_object_object_get_ex (report, CONVERT_REPORT_CHANGES, &changes))
     for (size_t i = 0; i < json_object_array_length (changes); i++) {

@@ -99,8 +99,10 @@ read_mounts (struct json_object *g, struct agent_report_guest *guest,
     /* Entries that did not resolve to a migrated disk (instance store)
      * are not mounted in the converted guest.
      */
-    if ((r = get_text (e, CONVERT_REPORT_FSTAB_RESOLVED, &m.device, err)) < 0 ||
-        (r = get_text (e, CONVERT_REPORT_FSTAB_MOUNTPOINT, &m.mountpoint, err)) < 0) {
+    if ((r = get_text (e, CONVERT_REPORT_FSTAB_RESOLVED,
+                       &m.device, err)) < 0 ||
+        (r = get_text (e, CONVERT_REPORT_FSTAB_MOUNTPOINT,
+                       &m.mountpoint, err)) < 0) {
       free (m.device);
       return r;
     }
@@ -149,8 +151,10 @@ read_guest (struct json_object *g, struct agent_report_guest *guest,
     return r;
   if (r == 0) {
     guest->windows = true;
-    if ((r = get_text (win, CONVERT_REPORT_WINDOWS_VARIANT, &guest->windows_variant, err)) < 0 ||
-        (r = get_text (win, CONVERT_REPORT_WINDOWS_SYSTEMROOT, &guest->windows_systemroot,
+    if ((r = get_text (win, CONVERT_REPORT_WINDOWS_VARIANT,
+                       &guest->windows_variant, err)) < 0 ||
+        (r = get_text (win, CONVERT_REPORT_WINDOWS_SYSTEMROOT,
+                       &guest->windows_systemroot,
                        err)) < 0)
       return r;
   }
@@ -209,7 +213,8 @@ read_disks (struct json_object *report, struct agent_report *r,
 
     if (json_get_int64 (d, CONVERT_REPORT_DISK_INDEX, &rd->index, NULL) < 0)
       rd->index = (int64_t) i;
-    rd->has_size = json_get_int64 (d, CONVERT_REPORT_DISK_SIZE, &rd->size, NULL) == 0;
+    rd->has_size = json_get_int64 (d, CONVERT_REPORT_DISK_SIZE,
+                                   &rd->size, NULL) == 0;
     r->nr_disks++;
   }
   return 0;
@@ -226,9 +231,12 @@ read_hints (struct json_object *report, struct agent_report_hints *h,
     return 0;
   if (e < 0)
     return e;
-  if ((e = get_text (o, CONVERT_REPORT_HINT_FIRMWARE, &h->firmware, err)) < 0 ||
-      (e = get_text (o, CONVERT_REPORT_HINT_DISK_BUS, &h->disk_bus, err)) < 0 ||
-      (e = get_text (o, CONVERT_REPORT_HINT_NIC_MODEL, &h->nic_model, err)) < 0 ||
+  if ((e = get_text (o, CONVERT_REPORT_HINT_FIRMWARE,
+                     &h->firmware, err)) < 0 ||
+      (e = get_text (o, CONVERT_REPORT_HINT_DISK_BUS,
+                     &h->disk_bus, err)) < 0 ||
+      (e = get_text (o, CONVERT_REPORT_HINT_NIC_MODEL,
+                     &h->nic_model, err)) < 0 ||
       (e = get_text (o, CONVERT_REPORT_HINT_MACHINE_TYPE, &h->machine_type,
                      err)) < 0)
     goto fail;

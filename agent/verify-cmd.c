@@ -158,7 +158,8 @@ apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
            int (*from_string) (const char *s); } h[] = {
     { CONVERT_REPORT_HINT_FIRMWARE, report->hints.firmware, &a->firmware,
       verify_firmware_from_string },
-    { CONVERT_REPORT_HINT_DISK_BUS, report->hints.disk_bus, &a->bus, verify_bus_from_string },
+    { CONVERT_REPORT_HINT_DISK_BUS, report->hints.disk_bus, &a->bus,
+      verify_bus_from_string },
     { CONVERT_REPORT_HINT_NIC_MODEL, report->hints.nic_model, &a->nic_model,
       verify_nic_model_from_string },
   };

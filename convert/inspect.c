@@ -472,14 +472,16 @@ convert_internal_guest_json (const struct guest *guest)
                           json_object_new_int (guest->minor));
   ADD_STR (o, CONVERT_REPORT_GUEST_ARCH, guest->arch);
   ADD_STR (o, CONVERT_REPORT_GUEST_PACKAGE_FORMAT, guest->pkgfmt);
-  ADD_STR (o, CONVERT_REPORT_GUEST_FIRMWARE, guest->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
+  ADD_STR (o, CONVERT_REPORT_GUEST_FIRMWARE,
+           guest->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
   ADD_STR (o, "esp", guest->esp ? guest->esp->device : NULL);
   guest_json_skeleton (o);
   for (size_t i = 0; i < guest->nr_fstab; i++) {
     struct json_object *e = json_object_new_object ();
     ADD_STR (e, "spec", guest->fstab[i].spec);
     ADD_STR (e, CONVERT_REPORT_FSTAB_MOUNTPOINT, guest->fstab[i].file);
-    ADD_STR (e, CONVERT_REPORT_FSTAB_RESOLVED, guest->fstab[i].fs ? guest->fstab[i].fs->device
+    ADD_STR (e, CONVERT_REPORT_FSTAB_RESOLVED,
+             guest->fstab[i].fs ? guest->fstab[i].fs->device
                                                : NULL);
     json_object_array_add (fst, e);
   }

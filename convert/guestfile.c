@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "report.h"
 #include "sha256.h"
 
 int
@@ -402,8 +403,10 @@ convert_internal_changelog_json (const struct changelog *log)
     const struct change *c = &log->v[i];
     struct json_object *o = json_object_new_object ();
 
-    json_object_object_add (o, "path", json_object_new_string (c->path));
-    json_object_object_add (o, "action", json_object_new_string (c->action));
+    json_object_object_add (o, CONVERT_REPORT_CHANGE_PATH,
+                            json_object_new_string (c->path));
+    json_object_object_add (o, CONVERT_REPORT_CHANGE_ACTION,
+                            json_object_new_string (c->action));
     json_object_object_add (o, "reason", json_object_new_string (c->reason));
     if (*c->sha_before)
       json_object_object_add (o, "sha256_before",

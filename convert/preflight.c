@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "report.h"
 #include "string-table.h"
 
 static const char *const preflight_verdict_table[] = {
@@ -81,7 +82,8 @@ convert_internal_preflight_json (const struct preflight *pf, bool fix)
 
   json_object_object_add (o, "mode", json_object_new_string (fix ? "fix"
                                                              : "check"));
-  json_object_object_add (o, "verdict", json_object_new_string
+  json_object_object_add (o, CONVERT_REPORT_PREFLIGHT_VERDICT,
+                          json_object_new_string
                           (preflight_verdict_to_string (pf->verdict)));
   json_object_object_add (o, "reasons", json_object_get (pf->reasons));
   json_object_object_add (o, "fixes", json_object_get (pf->fixes));

@@ -78,6 +78,13 @@
 #define CONVERT_REPORT_STEP_RESULT         "result"
 #define CONVERT_REPORT_STEP_REASON         "reason"
 
+/* In each of "changes". */
+#define CONVERT_REPORT_CHANGE_PATH         "path"
+#define CONVERT_REPORT_CHANGE_ACTION       "action"
+
+/* In "preflight" (and "preflight_after_fixes"). */
+#define CONVERT_REPORT_PREFLIGHT_VERDICT   "verdict"
+
 /* In each of "disks". */
 #define CONVERT_REPORT_DISK_INDEX          "index"
 #define CONVERT_REPORT_DISK_SIZE           "size"

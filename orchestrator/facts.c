@@ -78,6 +78,14 @@ add_instance (struct orch *o, const struct ec2_instance *in)
   snprintf (vm->boot_mode, sizeof vm->boot_mode, "%s", in->boot_mode);
   snprintf (vm->root_device, sizeof vm->root_device, "%s", in->root_device);
   snprintf (vm->image_id, sizeof vm->image_id, "%s", in->image_id);
+  vm->cores = in->core_count;
+  vm->threads = in->threads_per_core;
+  for (size_t i = 0; in->tags && in->tags[i]; i++)
+    if (strv_add (&vm->tags, in->tags[i]) < 0)
+      return -ENOMEM;
+  for (size_t i = 0; in->security_groups && in->security_groups[i]; i++)
+    if (strv_add (&vm->security_groups, in->security_groups[i]) < 0)
+      return -ENOMEM;
   /* Counted, never cut: validate refuses more than a VM takes. */
   vm->nr_ebs_listed = in->nr_disks;
   vm->nr_enis_listed = in->nr_enis;
@@ -305,6 +313,13 @@ orch_facts_load (struct orch *o, struct v2v_error *err)
           continue;
         vm->vcpus = t[j].vcpus;
         vm->memory_mib = t[j].memory_mib;
+        /* CpuOptions say how the instance was launched; without them,
+         * the type's defaults.
+         */
+        if (vm->cores <= 0 || vm->threads <= 0) {
+          vm->cores = t[j].default_cores;
+          vm->threads = t[j].default_threads_per_core;
+        }
         if (t[j].instance_store_gb > 0)
           snprintf (vm->instance_store, sizeof vm->instance_store,
                     "%lld GB of instance store (its data is not migrated: "

@@ -59,10 +59,19 @@ struct vm_run {
                                    Progress (0: not known) */
   double eta_s;                 /* and when they should be done, or -1 */
   double stopped_at;            /* epoch s StopInstances was sent, or 0 */
-  double downtime_s;            /* stopped to VirtualMachine created, or 0 */
+  double downtime_s;            /* stopped to guest healthy, or 0 */
   char extra_snaps[ORCH_MAX_DISKS][32]; /* a second set, to delete */
   size_t nr_extra_snaps;
   double job_start;
+
+  /* The health gate (phase-verify.c); all but verify_start is in the
+   * record, so a resumed run goes on.
+   */
+  double verify_start;          /* monotonic: the gate's first look */
+  char verdict[16];             /* "", healthy, unhealthy */
+  char problems[512];           /* the health line's, or the timeout's */
+  char console_tail[1024];      /* the console's last lines when unhealthy */
+  char final[16];               /* RolledBack, Degraded; "": Succeeded */
 };
 
 struct orch {
@@ -91,7 +100,8 @@ struct orch_phase {
 extern const struct orch_phase orch_phase_validate, orch_phase_presnapshot,
   orch_phase_stop,
   orch_phase_snapshot, orch_phase_share, orch_phase_volumes,
-  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_cleanup;
+  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_verify,
+  orch_phase_cleanup;
 extern const struct orch_phase *const orch_phases[];
 extern const size_t orch_nr_phases;
 /* The index of phase NAME, or orch_nr_phases. */
@@ -137,13 +147,17 @@ extern void orch_free_runs (struct orch *o);
 /* --- records.c: the plan's ConfigMap ---------------------------------- */
 
 extern int orch_records_load (struct orch *o, struct v2v_error *err);
-/* Write R's record with OUTCOME (Running, Succeeded, Failed). */
+/* Write R's record with OUTCOME (Running, Succeeded, Failed,
+ * RolledBack, Degraded).
+ */
 extern void orch_record (struct orch *o, struct vm_run *r,
                          const char *outcome);
 /* The wall clock in seconds: the downtime spans runs (a resume). */
 extern double orch_wall_s (void);
-/* R's VirtualMachine is created: its downtime ends (once). */
-extern void orch_downtime_end (struct vm_run *r);
+/* R's downtime ends (once): its guest is verified healthy, or (not
+ * verified) its VirtualMachine is created; UNTIL says which.
+ */
+extern void orch_downtime_end (struct vm_run *r, const char *until);
 /* The downtime REC says, or 0. */
 extern double orch_record_downtime (struct json_object *rec);
 /* Take back from an earlier run's record REC what spans runs. */

@@ -61,6 +61,8 @@ struct plan {
   bool cross_account;           /* target credentials were given */
   double poll_interval_s;
   double job_timeout_s;
+  double verify_timeout_s;      /* the guest's health line, from its start */
+  bool keep_unhealthy;          /* onUnhealthy: keep (else rollback) */
 };
 
 /* Parse and check PATH.  On failure ERR lists every problem found, one

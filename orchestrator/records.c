@@ -51,6 +51,15 @@ orch_record (struct orch *o, struct vm_run *r, const char *outcome)
   if (r->stopped_at > 0)
     json_object_object_add (rec, "stoppedAt",
                             json_object_new_double (r->stopped_at));
+  if (r->verdict[0]) {
+    json_object_object_add (rec, "verdict",
+                            json_object_new_string (r->verdict));
+    json_object_object_add (rec, "problems",
+                            json_object_new_string (r->problems));
+  }
+  if (r->console_tail[0])
+    json_object_object_add (rec, "consoleTail",
+                            json_object_new_string (r->console_tail));
   if (r->downtime_s > 0)
     json_object_object_add (rec, "downtimeSeconds",
                             json_object_new_double (r->downtime_s));
@@ -124,15 +133,16 @@ orch_wall_s (void)
 }
 
 /* The one place downtime is measured: from StopInstances (the stop
- * phase) to the VirtualMachine created.
+ * phase) to the guest verified healthy (phase-verify.c), or, when it
+ * is not verified, to its VirtualMachine created.
  */
 void
-orch_downtime_end (struct vm_run *r)
+orch_downtime_end (struct vm_run *r, const char *until)
 {
   if (r->stopped_at > 0 && r->downtime_s == 0) {
     r->downtime_s = orch_wall_s () - r->stopped_at;
-    log_info ("%s: downtime %.1f s (stopped to VirtualMachine created)",
-              r->vm.id, r->downtime_s);
+    log_info ("%s: downtime %.1f s (stopped to %s)", r->vm.id, r->downtime_s,
+              until);
   }
 }
 
@@ -157,8 +167,17 @@ orch_record_downtime (struct json_object *rec)
 void
 orch_record_resume (struct vm_run *r, struct json_object *rec)
 {
+  const char *s;
+
   r->stopped_at = record_double (rec, "stoppedAt");
   r->downtime_s = record_double (rec, "downtimeSeconds");
+  /* The health gate's verdict, acted on without the console again. */
+  if (json_get_string (rec, "verdict", &s, NULL) == 0)
+    snprintf (r->verdict, sizeof r->verdict, "%s", s);
+  if (json_get_string (rec, "problems", &s, NULL) == 0)
+    snprintf (r->problems, sizeof r->problems, "%s", s);
+  if (json_get_string (rec, "consoleTail", &s, NULL) == 0)
+    snprintf (r->console_tail, sizeof r->console_tail, "%s", s);
 }
 
 struct json_object *

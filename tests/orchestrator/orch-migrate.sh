@@ -34,6 +34,10 @@
 #   orch-migrate.sh too-many        41 disks, 17 NICs: refused up front
 #   orch-migrate.sh cleanup-fail    failed deletes named, exit 1
 #   orch-migrate.sh usage           exit 2
+#   orch-migrate.sh verify-rollback the guest is unhealthy: VM halted,
+#                                   source started again, status says why
+#   orch-migrate.sh verify-keep     onUnhealthy keep: Degraded, VM runs
+#   orch-migrate.sh verify-timeout  no health line in time: rolled back
 set -euo pipefail
 scenario=$1
 TEST_CASE=$scenario
@@ -41,7 +45,7 @@ TEST_CASE=$scenario
 
 migrate () {
     local rc=0
-    timeout 300 "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
+    timeout "${MIGRATE_TIMEOUT:-300}" "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
     return $rc
 }
 
@@ -124,7 +128,7 @@ crash-resume)
     KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.2 --kubelet-result $T/result.json"
     start_fakes
     write_plan '.'
-    for phase in presnapshot stop snapshot volumes bind convert vm cleanup; do
+    for phase in presnapshot stop snapshot volumes bind convert vm verify cleanup; do
         curl -sf -X POST "$EC2/_fake/reset" >/dev/null
         curl -sf -X DELETE "$EC2/_fake/requests" >/dev/null
         curl -sf -X POST --cacert "$T/certs/ca.crt" "$KUBE/_fake/reset" >/dev/null
@@ -242,8 +246,22 @@ convert|compat)
     [ "$(echo "$job" | jq length)" -eq 0 ] || fail "the Job was not deleted"
     # ... and its Pod with it (propagationPolicy=Background): a Job's
     # Pods are orphaned by default.
-    [ "$(kube_kind Pod | jq length)" -eq 0 ] ||
+    # (The VM's virt-launcher Pod runs on.)
+    [ "$(kube_kind Pod | jq '[.[] | select(.metadata.labels["job-name"])] | length')" -eq 0 ] ||
         fail "the conversion Pod was left behind: $(kube_kind Pod | jq -c '[.[].metadata.name]')"
+    # The health gate read the guest's line from the console log, and
+    # the downtime (StopInstances sent -> healthy) is kept and shown.
+    rec=$(record)
+    echo "$rec" | jq -e '.outcome == "Succeeded" and .verdict == "healthy" and
+        .downtimeSeconds > 0 and .downtimeSeconds < 120' >/dev/null ||
+        fail "record: $rec"
+    curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" | jq -e '
+        any(.[]; .method == "GET" and (.path | test("/pods/virt-launcher-web-1-[a-z0-9]+/log$")) and
+            .query.container == "guest-console-log" and .status == 200)' >/dev/null ||
+        fail "the console was not read from the virt-launcher Pod's guest-console-log"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -Eq "$INSTANCE.*100%.*Succeeded.*downtime [0-9]+\.[0-9] s" "$T/status" ||
+        fail "status shows no downtime: $(cat "$T/status")"
     spec=$(curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" |
            jq '[.[] | select(.method == "POST" and (.path | endswith("/jobs")))][0].body')
     echo "$spec" | jq -e '.spec.template.spec as $p |
@@ -282,6 +300,96 @@ convert|compat)
             fail "VM devices: $(echo "$vm" | jq -c .domain.devices)"
     fi
     echo "PASS: $scenario: Job ran, VM made with the agent's hints"
+    ;;
+verify-rollback|verify-keep|verify-timeout)
+    # The guest comes up unhealthy (a unit that fails off EC2), or says
+    # nothing in time: rollback (the default) halts the VM and starts the
+    # source again; keep leaves it running, Degraded.
+    converted_result
+    KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.2 --kubelet-result $T/result.json"
+    start_fakes
+    if [ "$scenario" = verify-timeout ]; then
+        console_says "$(printf '%s\n' '[    1.234567] simulated kernel' \
+            'Begin: Running /scripts/local-block ... done.' \
+            'Gave up waiting for root file system device.')"
+        write_plan '.verifyTimeoutSeconds = 10'
+        want_problem='no health line within 10 s'
+        want_tail='Gave up waiting for root file system device'
+    else
+        console_says "$(printf '%s\n' '[  OK  ] Reached target multi-user.target.' \
+            '[FAILED] Failed to start aws-only.service - Needs EC2.' \
+            'V2V-HEALTH {"version":1,"probe":"linux","status":"unhealthy","problems":["the system is degraded","failed units: aws-only.service"],"system":"degraded","failed_units":["aws-only.service"]}')"
+        if [ "$scenario" = verify-keep ]; then
+            write_plan '.onUnhealthy = "keep"'
+        else
+            write_plan '.'
+        fi
+        want_problem='failed units: aws-only.service'
+        want_tail='Failed to start aws-only.service'
+    fi
+    rc=0; migrate || rc=$?
+    [ $rc -eq 1 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc, want 1"; }
+    rec=$(record)
+    want_outcome=RolledBack; [ "$scenario" != verify-keep ] || want_outcome=Degraded
+    echo "$rec" | jq -e --arg o "$want_outcome" --arg p "$want_problem" \
+        --arg t "$want_tail" '.outcome == $o and .verdict == "unhealthy" and
+        (.problems | contains($p)) and (.error | contains($p)) and
+        (.consoleTail | contains($t)) and (has("downtimeSeconds") | not)' \
+        >/dev/null || fail "record: $rec"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -q "$INSTANCE.*$want_outcome.*$want_problem" "$T/status" ||
+        fail "status: $(cat "$T/status")"
+    grep -q "^    | .*$want_tail" "$T/status" ||
+        fail "status shows not the console's last lines: $(cat "$T/status")"
+    reason=MigrationRolledBack; [ "$scenario" != verify-keep ] || reason=MigrationDegraded
+    kube_kind Event | jq -e --arg r "$reason" --arg p "$want_problem" 'any(.[];
+        .reason == $r and .type == "Warning" and
+        .involvedObject.kind == "VirtualMachine" and
+        .involvedObject.name == "web-1" and (.message | contains($p)) and
+        (.message | index("; console: ") != null))' \
+        >/dev/null || fail "no $reason Event: $(kube_kind Event | jq -c '[.[] | {reason, message}]')"
+    starts=$(ec2_requests | jq '[.[] | select(.action == "StartInstances" and .status == 200)] | length')
+    vm=$(kube_kind VirtualMachine)
+    if [ "$scenario" = verify-keep ]; then
+        [ "$starts" -eq 0 ] || fail "keep started the source ($starts)"
+        echo "$vm" | jq -e '.[0].spec.runStrategy == "Always"' >/dev/null ||
+            fail "keep: the VM does not run: $(echo "$vm" | jq -c '.[0].spec.runStrategy')"
+    else
+        [ "$starts" -eq 1 ] || fail "StartInstances $starts times, want 1"
+        # StopInstances, then (after the verdict) StartInstances.
+        ec2_requests | jq -e '[.[] | select(.status == 200 and (.action ==
+            "StopInstances" or .action == "StartInstances")) | .action] ==
+            ["StopInstances", "StartInstances"]' >/dev/null ||
+            fail "EC2 calls: $(ec2_requests | jq -c '[.[] | .action]')"
+        echo "$vm" | jq -e '.[0].spec.runStrategy == "Halted"' >/dev/null ||
+            fail "rollback: the VM is not halted: $(echo "$vm" | jq -c '.[0].spec.runStrategy')"
+        for _ in $(seq 50); do
+            st=$(ec2_state | jq -r --arg i "$INSTANCE" '.instances[] |
+                select(.InstanceId == $i) | .State | .Name? // .')
+            [ "$st" != running ] || break
+            sleep 0.2
+        done
+        [ "$st" = running ] || fail "the source is $st, not running again"
+        # The volumes and PVCs are kept for diagnosis.
+        [ "$(kube_kind PersistentVolumeClaim | jq length)" -eq 3 ] ||
+            fail "the PVCs were not kept"
+        # A re-run changes nothing: no second StartInstances.
+        before=$(ec2_requests | jq length)
+        rc=0; migrate || rc=$?
+        [ $rc -eq 1 ] || fail "the re-run exited $rc, want 1"
+        n=$(ec2_requests | jq --argjson b "$before" '[.[$b:][] | select(.polling != true)] | length')
+        [ "$n" -eq 0 ] || fail "a re-run of a rolled-back plan made $n EC2 change(s)"
+        # Plain cleanup keeps the halted VM; --purge removes it.
+        "$orch" cleanup --plan "$PLAN" >/dev/null 2>>"$T/orch.log" ||
+            fail "cleanup exited $?"
+        [ "$(kube_kind VirtualMachine | jq length)" -eq 1 ] ||
+            fail "plain cleanup deleted the halted VM"
+        "$orch" cleanup --plan "$PLAN" --purge >/dev/null 2>>"$T/orch.log" ||
+            fail "cleanup --purge exited $?"
+        [ "$(kube_kind VirtualMachine | jq length)" -eq 0 ] ||
+            fail "cleanup --purge kept the VM"
+    fi
+    echo "PASS: $scenario: $want_outcome, $want_problem"
     ;;
 job-fail)
     cat > "$T/result.json" <<'JSON'

@@ -275,6 +275,7 @@ orch_facts_load (struct orch *o, struct v2v_error *err)
       }
     snprintf (vm->name, sizeof vm->name, "%s", nn ? nn : vm->id);
     snprintf (vm->job, sizeof vm->job, "v2v-%s-%s", p->name, vm->id);
+    snprintf (vm->netpol, sizeof vm->netpol, "%s-security-groups", vm->name);
     for (size_t j = 0; j < vm->nr_disks; j++) {
       struct orch_disk *d = &vm->disks[j];
       snprintf (d->pvc, sizeof d->pvc, "%s-disk%zu", vm->name, j);

@@ -83,6 +83,10 @@ struct orch {
   struct json_object *records;  /* the ConfigMap's data, parsed */
   time_t run_id;                /* this run's start, for ClientTokens */
   bool zone_checked, zone_ok;   /* the target AZ's nodes, listed once */
+  /* The security groups of every VM (networkPolicies), described once. */
+  struct ec2_security_group *groups;
+  size_t nr_groups;
+  bool groups_described;
 };
 
 #define ORCH_PHASE_TARGET   1u  /* undone only without --keep-on-failure */
@@ -100,7 +104,8 @@ struct orch_phase {
 extern const struct orch_phase orch_phase_validate, orch_phase_presnapshot,
   orch_phase_stop,
   orch_phase_snapshot, orch_phase_share, orch_phase_volumes,
-  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_verify,
+  orch_phase_bind, orch_phase_convert, orch_phase_netpol, orch_phase_vm,
+  orch_phase_verify,
   orch_phase_cleanup;
 extern const struct orch_phase *const orch_phases[];
 extern const size_t orch_nr_phases;

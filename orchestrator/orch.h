@@ -12,6 +12,7 @@
 #include "plan.h"
 
 struct json_object;
+struct ec2_security_group;
 
 /* Tags on EC2 resources, labels on Kubernetes ones: what a re-run looks
  * for so that it never creates anything twice.
@@ -81,6 +82,7 @@ struct orch_vm {
   char id[32];
   char name[64];                /* the VirtualMachine and the PVCs' prefix */
   char job[96];
+  char netpol[96];              /* its NetworkPolicy (networkPolicies) */
 
   /* From EC2. */
   char state[16];               /* running, stopping, stopped, ... */
@@ -126,6 +128,15 @@ extern struct json_object *orch_render_job (const struct plan *p,
                                             const struct orch_vm *vm);
 extern struct json_object *orch_render_vm (const struct plan *p,
                                            const struct orch_vm *vm);
+
+/* A new object of KIND (API its apiVersion) named NAME in the target
+ * namespace, labelled as all of VM's objects are: spec to be added.
+ */
+extern struct json_object *orch_render_object (const struct plan *p,
+                                               const struct orch_vm *vm,
+                                               const char *api,
+                                               const char *kind,
+                                               const char *name);
 
 /* The agent's device map for VM (docs/orchestrator.md#device-map), one
  * entry a line; the caller frees it.  NULL when out of memory.
@@ -175,5 +186,22 @@ extern struct json_object *orch_render_efi (const struct plan *p,
                                             struct json_object *domain);
 /* spec.domain.cpu: 1 socket, the instance's cores and threads per core. */
 extern struct json_object *orch_render_cpu (const struct orch_vm *vm);
+
+/* --- render-netpol.c: security groups as a NetworkPolicy -------------- */
+
+/* The NetworkPolicy of VM (named vm->netpol) from its security groups,
+ * found in GROUPS (N of them, as DescribeSecurityGroups gave them):
+ * selecting its virt-launcher Pod, the groups' inbound rules as ingress
+ * rules, their outbound rules as egress rules unless they allow all
+ * traffic out.  What NetworkPolicy cannot express is left out (never
+ * widened) and said in *RET_WARNINGS, one line each naming the group and
+ * the rule (a NULL-terminated list the caller frees with strv_free, or
+ * NULL when there is nothing to say).  Returns a new object, or NULL
+ * when out of memory.
+ */
+extern struct json_object *
+orch_render_network_policy (const struct plan *p, const struct orch_vm *vm,
+                            const struct ec2_security_group *groups,
+                            size_t n, char ***ret_warnings);
 
 #endif /* V2V_ORCH_H */

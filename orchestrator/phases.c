@@ -16,6 +16,7 @@ const struct orch_phase *const orch_phases[] = {
   &orch_phase_volumes,
   &orch_phase_bind,
   &orch_phase_convert,
+  &orch_phase_netpol,
   &orch_phase_vm,
   &orch_phase_verify,
   &orch_phase_cleanup,

@@ -308,6 +308,7 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
   p->request_kvm = boolean (root, "requestKVM", true, pr);
   p->secure_boot = boolean (root, "secureBoot", false, pr);
   p->pre_snapshot = boolean (root, "preSnapshot", true, pr);
+  p->network_policies = boolean (root, "networkPolicies", false, pr);
   p->max_in_flight = number (root, "maxInFlight", 10, 1, 1000, pr);
   p->poll_interval_s = number (root, "pollIntervalSeconds", 5, 0.05, 600, pr);
   p->job_timeout_s = number (root, "jobTimeoutSeconds", 4 * 3600, 1,
@@ -339,7 +340,7 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
     "conversionImage", "agentServiceAccount", "requestKVM", "secureBoot",
     "sourceCredentials", "targetCredentials", "pollIntervalSeconds",
     "jobTimeoutSeconds", "preSnapshot", "verifyTimeoutSeconds",
-    "onUnhealthy", NULL
+    "onUnhealthy", "networkPolicies", NULL
   };
   json_object_object_foreach (root, key, unused) {
     size_t i;

@@ -57,6 +57,7 @@ struct plan {
   bool request_kvm;             /* devices.kubevirt.io/kvm: 1 (default) */
   bool secure_boot;             /* Secure Boot for UEFI instances that had it */
   bool pre_snapshot;            /* snapshot while running first (default) */
+  bool network_policies;        /* security groups as a NetworkPolicy */
   struct plan_credentials source_creds;
   struct plan_credentials target_creds;
   bool cross_account;           /* target credentials were given */

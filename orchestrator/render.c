@@ -59,6 +59,14 @@ object (const char *api, const char *kind, struct json_object *meta)
   return o;
 }
 
+struct json_object *
+orch_render_object (const struct plan *p, const struct orch_vm *vm,
+                    const char *api, const char *kind, const char *name)
+{
+  return object (api, kind, metadata (name, p->target_namespace,
+                                      labels (p, vm, NULL)));
+}
+
 static struct json_object *
 strings (const char *first, ...)
 {

@@ -197,6 +197,9 @@ orch_free_runs (struct orch *o)
   free (o->runs);
   o->runs = NULL;
   o->nr_runs = 0;
+  ec2_security_groups_free (o->groups, o->nr_groups);
+  o->groups = NULL;
+  o->nr_groups = 0;
 }
 
 /* Where each VM starts, from its record and the VirtualMachines made:

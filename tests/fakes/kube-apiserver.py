@@ -17,6 +17,7 @@ import base64
 import copy
 import datetime
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -84,6 +85,8 @@ RESOURCES = [
     Resource("", "v1", "nodes", "Node", False, None),
     Resource("batch", "v1", "jobs", "Job", True, "k8s/job-batch-v1.json",
              ("status",)),
+    Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy",
+             True, "k8s/networkpolicy-networking-v1.json"),
     Resource("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", True,
              "kubevirt.io/virtualmachine_v1.json", ("status",), typed=False),
     # KubeVirt's VMI CRD has no status subresource: virt-handler writes
@@ -319,6 +322,117 @@ def validate_configmap(obj, errors):
             keys.add(k)
 
 
+SELECTOR_OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist"}
+PORT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def validate_label_selector(sel, field, errors):
+    """ValidateLabelSelector: valid keys and values, known operators."""
+    if not isinstance(sel, dict):
+        return
+    for k, v in (sel.get("matchLabels") or {}).items():
+        check_qualified_name(k, f"{field}.matchLabels", errors)
+        if not isinstance(v, str) or len(v) > 63 or not LABEL_VALUE.match(v):
+            errors.append(f"{field}.matchLabels: Invalid value: {v!r}: a "
+                          "valid label must be an empty string or consist "
+                          "of alphanumeric characters, '-', '_' or '.'")
+    for i, e in enumerate(sel.get("matchExpressions") or []):
+        f = f"{field}.matchExpressions[{i}]"
+        check_qualified_name(e.get("key") or "", f"{f}.key", errors)
+        op, values = e.get("operator"), e.get("values") or []
+        if op not in SELECTOR_OPERATORS:
+            errors.append(f"{f}.operator: Invalid value: {op!r}: not a "
+                          "valid selector operator")
+        elif op in ("In", "NotIn") and not values:
+            errors.append(f"{f}.values: Required value: must be specified "
+                          "when `operator` is 'In' or 'NotIn'")
+        elif op in ("Exists", "DoesNotExist") and values:
+            errors.append(f"{f}.values: Forbidden: may not be specified "
+                          "when `operator` is 'Exists' or 'DoesNotExist'")
+
+
+def validate_networkpolicy(obj, errors):
+    """The parts of ValidateNetworkPolicySpec the schema cannot say:
+    selectors, ports (1-65535, endPort only after a numeric port and not
+    below it), protocols, one kind of peer each, ipBlock CIDRs with their
+    excepts strictly inside, policyTypes."""
+    spec = obj.get("spec") or {}
+    validate_label_selector(spec.get("podSelector"), "spec.podSelector",
+                            errors)
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or []):
+            f = f"spec.{direction}[{i}]"
+            for j, port in enumerate(rule.get("ports") or []):
+                pf = f"{f}.ports[{j}]"
+                proto = port.get("protocol", "TCP")
+                if proto not in ("TCP", "UDP", "SCTP"):
+                    errors.append(f"{pf}.protocol: Unsupported value: "
+                                  f"{proto!r}: supported values: \"SCTP\", "
+                                  "\"TCP\", \"UDP\"")
+                p = port.get("port")
+                if isinstance(p, int) and not 1 <= p <= 65535:
+                    errors.append(f"{pf}.port: Invalid value: {p}: must be "
+                                  "between 1 and 65535, inclusive")
+                elif isinstance(p, str) and (len(p) > 15 or
+                                             not PORT_NAME.match(p) or
+                                             not re.search("[a-z]", p)):
+                    errors.append(f"{pf}.port: Invalid value: {p!r}: must "
+                                  "be an IANA_SVC_NAME")
+                if "endPort" in port:
+                    e = port["endPort"]
+                    if not isinstance(p, int):
+                        errors.append(f"{pf}.endPort: Invalid value: {e}: "
+                                      "may not be specified when port is "
+                                      "non-numeric or absent")
+                    elif isinstance(e, int) and not p <= e <= 65535:
+                        errors.append(f"{pf}.endPort: Invalid value: {e}: "
+                                      "must be greater than or equal to "
+                                      "port and at most 65535")
+            for j, peer in enumerate(rule.get(peers_key) or []):
+                pf = f"{f}.{peers_key}[{j}]"
+                kinds = [k for k in ("podSelector", "namespaceSelector",
+                                     "ipBlock") if peer.get(k) is not None]
+                if not kinds:
+                    errors.append(f"{pf}: Required value: must specify a "
+                                  "peer")
+                elif "ipBlock" in kinds and len(kinds) > 1:
+                    errors.append(f"{pf}: Forbidden: may not specify more "
+                                  "than 1 peer type")
+                for k in ("podSelector", "namespaceSelector"):
+                    validate_label_selector(peer.get(k), f"{pf}.{k}", errors)
+                block = peer.get("ipBlock")
+                if block is None:
+                    continue
+                try:
+                    net = ipaddress.ip_network(block.get("cidr", ""),
+                                               strict=False)
+                except ValueError:
+                    errors.append(f"{pf}.ipBlock.cidr: Invalid value: "
+                                  f"{block.get('cidr')!r}: must be a valid "
+                                  "CIDR")
+                    continue
+                for x in block.get("except") or []:
+                    try:
+                        xn = ipaddress.ip_network(x, strict=False)
+                        inside = (xn.version == net.version and
+                                  xn.subnet_of(net) and
+                                  xn.prefixlen > net.prefixlen)
+                    except ValueError:
+                        inside = False
+                    if not inside:
+                        errors.append(f"{pf}.ipBlock.except: Invalid value: "
+                                      f"{x!r}: must be a strict subset of "
+                                      "`cidr`")
+    types = spec.get("policyTypes") or []
+    if len(types) > 2 or len(set(types)) != len(types):
+        errors.append("spec.policyTypes: Invalid value: "
+                      f"{types!r}: may not have more than 2 entries")
+    for t in types:
+        if t not in ("Ingress", "Egress"):
+            errors.append(f"spec.policyTypes: Unsupported value: {t!r}: "
+                          "supported values: \"Egress\", \"Ingress\"")
+
+
 def schema_errors(res, obj):
     """Every reason why OBJ is not a valid RES, as field: message strings."""
     errors = []
@@ -332,6 +446,8 @@ def schema_errors(res, obj):
         validate_event(obj, errors)
     elif res.kind == "ConfigMap":
         validate_configmap(obj, errors)
+    elif res.kind == "NetworkPolicy":
+        validate_networkpolicy(obj, errors)
     return errors
 
 

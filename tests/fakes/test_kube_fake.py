@@ -321,6 +321,83 @@ class KubeFakeTest(unittest.TestCase):
         status, reply, _ = self.call("POST", vms, vm)
         self.assertEqual(status, 422, reply)
 
+    # -- NetworkPolicy: the schema, then ValidateNetworkPolicy's rules --
+
+    def netpol(self, name, **spec):
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": name},
+                "spec": {"podSelector": {"matchLabels": {"app": "vm"}},
+                         **spec}}
+
+    def post_netpol(self, obj):
+        path = f"/apis/networking.k8s.io/v1/namespaces/{NS}/networkpolicies"
+        return self.call("POST", path, obj)
+
+    def test_networkpolicy_valid_is_stored(self):
+        status, reply, _ = self.post_netpol(self.netpol(
+            "np1", policyTypes=["Ingress", "Egress"],
+            ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/16",
+                                            "except": ["10.0.1.0/24"]}},
+                               {"ipBlock": {"cidr": "::/0"}},
+                               {"podSelector": {"matchLabels": {
+                                   "security-groups.v2v.kubevirt.io/sg-1":
+                                   "true"}}}],
+                      "ports": [{"protocol": "TCP", "port": 8000,
+                                 "endPort": 8080},
+                                {"protocol": "SCTP"}, {"port": "https"}]}],
+            egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]))
+        self.assertEqual(status, 201, reply)
+        status, got, _ = self.call(
+            "GET", f"/apis/networking.k8s.io/v1/namespaces/{NS}/"
+            "networkpolicies/np1")
+        self.assertEqual(status, 200, got)
+        self.assertEqual(got["spec"]["ingress"][0]["ports"][0]["endPort"],
+                         8080)
+
+    def assertInvalidNetpol(self, want, **spec):
+        status, reply, _ = self.post_netpol(self.netpol("bad", **spec))
+        self.assertEqual(status, 422, reply)
+        self.assertStatus(reply, 422, "Invalid")
+        self.assertIn(want, reply["message"])
+
+    def test_networkpolicy_unknown_field_is_422(self):
+        self.assertInvalidNetpol("froms", ingress=[{"froms": []}])
+
+    def test_networkpolicy_bad_ports_are_422(self):
+        def ing(*ports):
+            return [{"ports": list(ports)}]
+        self.assertInvalidNetpol("port: Invalid value: 0",
+                                 ingress=ing({"protocol": "TCP", "port": 0}))
+        self.assertInvalidNetpol("port: Invalid value: 70000",
+                                 ingress=ing({"port": 70000}))
+        self.assertInvalidNetpol("endPort: Invalid value: 80: may not be",
+                                 ingress=ing({"endPort": 80}))
+        self.assertInvalidNetpol("endPort: Invalid value: 80: must be",
+                                 ingress=ing({"port": 443, "endPort": 80}))
+        self.assertInvalidNetpol("endPort: Invalid value: 80: may not be",
+                                 ingress=ing({"port": "http", "endPort": 80}))
+        self.assertInvalidNetpol("protocol: Unsupported value: 'ICMP'",
+                                 ingress=ing({"protocol": "ICMP"}))
+
+    def test_networkpolicy_bad_peers_are_422(self):
+        self.assertInvalidNetpol("must be a valid CIDR", ingress=[
+            {"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}])
+        self.assertInvalidNetpol("strict subset", ingress=[
+            {"from": [{"ipBlock": {"cidr": "10.0.0.0/16",
+                                   "except": ["10.1.0.0/24"]}}]}])
+        self.assertInvalidNetpol("more than 1 peer type", egress=[
+            {"to": [{"ipBlock": {"cidr": "10.0.0.0/16"},
+                     "podSelector": {}}]}])
+        self.assertInvalidNetpol("must specify a peer", ingress=[
+            {"from": [{}]}])
+        self.assertInvalidNetpol("matchLabels: Invalid value: 'a b'",
+                                 ingress=[{"from": [{"podSelector": {
+                                     "matchLabels": {"app": "a b"}}}]}])
+
+    def test_networkpolicy_bad_policy_type_is_422(self):
+        self.assertInvalidNetpol("Unsupported value: 'Both'",
+                                 policyTypes=["Both"])
+
     # -- updates --
 
     def test_merge_patch_annotations(self):

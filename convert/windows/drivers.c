@@ -196,6 +196,10 @@ iso_wanted (const char *path, char pats[][32], size_t np)
 
 /* Copy ISO's entries that match PATS into DIR with libarchive: regular
  * files and directories only, never outside DIR, not owned as recorded.
+ * Each entry's path is DIR/NAME, absolute (so not
+ * ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS, which refuses every absolute
+ * path); an absolute NAME only lands deeper in DIR, a ".." in it is
+ * refused (SECURE_NODOTDOT), and no symlink is followed (SECURE_SYMLINKS).
  * Returns 0, or -1 with MSG set.
  */
 static int
@@ -212,8 +216,7 @@ iso_extract (const char *iso, const char *dir, char pats[][32], size_t np,
   }
   archive_read_support_format_iso9660 (in);
   archive_write_disk_set_options (out, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   if (archive_read_open_filename (in, iso, 65536) != ARCHIVE_OK) {
     snprintf (msg, msglen, "%s", archive_error_string (in));
     goto done;
@@ -230,12 +233,15 @@ iso_extract (const char *iso, const char *dir, char pats[][32], size_t np,
       snprintf (msg, msglen, "out of memory");
       goto done;
     }
+    /* NAME points into E: it is not used once E has its new path. */
     archive_entry_set_pathname (e, dest);
-    free (dest);
     if (archive_read_extract2 (in, e, out) != ARCHIVE_OK) {
-      snprintf (msg, msglen, "%s: %s", name, archive_error_string (in));
+      snprintf (msg, msglen, "%s: %s", dest + strlen (dir) + 1,
+                archive_error_string (in));
+      free (dest);
       goto done;
     }
+    free (dest);
   }
   if (ar != ARCHIVE_EOF) {
     snprintf (msg, msglen, "%s", archive_error_string (in));

@@ -276,15 +276,17 @@ def reply_xml(op, result, request_id):
 
 # --- instance types ----------------------------------------------------------
 
-# A small table; the orchestrator sizes the KubeVirt VM from it.
+# A small table; the orchestrator sizes the KubeVirt VM from it.  The
+# third member is the instance store, (count, GB each), as EC2 lists it.
 INSTANCE_TYPES = {
     "t3.micro": (2, 1024, None),
     "c5.large": (2, 4096, None),
     "m5.large": (2, 8192, None),
     "r5.large": (2, 16384, None),
     "m5.xlarge": (4, 16384, None),
-    # With a local NVMe instance store, which a migration cannot carry.
-    "m5d.large": (2, 8192, 75),
+    # With local NVMe instance store, whose data a migration cannot carry.
+    "m5d.large": (2, 8192, (1, 75)),
+    "m5d.4xlarge": (16, 65536, (2, 300)),
 }
 
 
@@ -308,10 +310,12 @@ def instance_type_info(name):
         "SupportedBootModes": ["legacy-bios", "uefi"],
     }
     if store is not None:
+        count, size = store
         info["InstanceStorageInfo"] = {
-            "TotalSizeInGB": store,
-            "Disks": [{"SizeInGB": store, "Count": 1, "Type": "ssd"}],
-            "NvmeSupport": "required"}
+            "TotalSizeInGB": count * size,
+            "Disks": [{"SizeInGB": size, "Count": count, "Type": "ssd"}],
+            "NvmeSupport": "required",
+            "EncryptionSupport": "required"}
     return info
 
 
@@ -694,6 +698,7 @@ FILTERS = {
     "DescribeSnapshots": {"snapshot-id", "status", "volume-id", "owner-id",
                           "tag-key"},
     "DescribeInstanceTypes": {"instance-type"},
+    "DescribeImages": {"image-id", "owner-id", "state"},
     "DescribeAvailabilityZones": {"zone-name", "region-name", "state"},
 }
 
@@ -948,6 +953,49 @@ def do_describe_instance_types(ctx, p):
     page, nxt = paginate(ctx.state, "DescribeInstanceTypes", p, out,
                          ctx.account, 5, 100)
     return {"InstanceTypes": page, "NextToken": nxt}
+
+
+def image_of(inst):
+    """The AMI INST was launched from, as DescribeImages shows it: its
+    root volume's mapping and the instance-store mappings the seed gave
+    the instance (InstanceStore: VirtualName ephemeralN, DeviceName)."""
+    bdm = [{"DeviceName": inst["RootDeviceName"],
+            "Ebs": {"DeleteOnTermination": True, "VolumeSize": 8,
+                    "VolumeType": "gp3", "Encrypted": False}}]
+    bdm += [{"DeviceName": e["DeviceName"], "VirtualName": e["VirtualName"]}
+            for e in inst["_instance_store"]]
+    return {"ImageId": inst["ImageId"], "OwnerId": inst["_account"],
+            "State": "available", "Public": False,
+            "Architecture": inst["Architecture"], "ImageType": "machine",
+            "RootDeviceName": inst["RootDeviceName"],
+            "RootDeviceType": "ebs", "VirtualizationType": "hvm",
+            "Hypervisor": "xen", "EnaSupport": True,
+            "Name": "image-" + inst["ImageId"],
+            "BlockDeviceMappings": bdm}
+
+
+def do_describe_images(ctx, p):
+    check_filters("DescribeImages", p.get("Filters"))
+    ids = p.get("ImageIds", [])
+    for i in ids:
+        if not re.match(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$", i):
+            raise Ec2Error(400, "InvalidAMIID.Malformed",
+                           f'Invalid id: "{i}"')
+    images = {}
+    for inst in ctx.state.instances.values():
+        if inst["_account"] == ctx.account and region_of(
+                inst["Placement"]["AvailabilityZone"]) == ctx.region:
+            images.setdefault(inst["ImageId"], image_of(inst))
+    missing = [i for i in ids if i not in images]
+    if missing:
+        raise Ec2Error(400, "InvalidAMIID.NotFound",
+                       f"The image id '[{', '.join(missing)}]' does not exist")
+    out = [im for iid, im in sorted(images.items())
+           if (not ids or iid in ids) and filter_values(
+               "DescribeImages", p.get("Filters", []),
+               {"image-id": iid, "owner-id": im["OwnerId"],
+                "state": im["State"], "tags": {}})]
+    return {"Images": out}
 
 
 def do_describe_instance_attribute(ctx, p):
@@ -1347,6 +1395,7 @@ ACTIONS = {
     "StopInstances": do_stop_instances,
     "StartInstances": do_start_instances,
     "DescribeInstanceTypes": do_describe_instance_types,
+    "DescribeImages": do_describe_images,
     "DescribeInstanceAttribute": do_describe_instance_attribute,
     "CreateSnapshots": do_create_snapshots,
     "DescribeSnapshots": do_describe_snapshots,

@@ -231,6 +231,35 @@ class SdkRoundTrip(EmulatorTest):
         zones = ec2.describe_availability_zones()["AvailabilityZones"]
         self.assertIn("us-east-1a", [z["ZoneName"] for z in zones])
 
+    def test_instance_store_and_image_mappings(self):
+        # The instance type says how many instance-store volumes and how
+        # big; the AMI says which device name each ephemeralN has.
+        ec2 = self.emu.client()
+        t = ec2.describe_instance_types(InstanceTypes=["m5d.4xlarge"])[
+            "InstanceTypes"][0]
+        self.assertEqual(t["InstanceStorageInfo"]["TotalSizeInGB"], 600)
+        self.assertEqual(t["InstanceStorageInfo"]["Disks"],
+                         [{"SizeInGB": 300, "Count": 2, "Type": "ssd"}])
+        t = ec2.describe_instance_types(InstanceTypes=["m5.large"])[
+            "InstanceTypes"][0]
+        self.assertNotIn("InstanceStorageInfo", t)
+        images = ec2.describe_images(Filters=[
+            {"Name": "image-id", "Values": ["ami-0123456789abcdef0"]}])[
+                "Images"]
+        self.assertEqual(
+            [(m["DeviceName"], m.get("VirtualName"))
+             for m in images[0]["BlockDeviceMappings"]],
+            [("/dev/xvda", None), ("/dev/sdb", "ephemeral0")])
+        # A deregistered (or unknown) AMI: not listed by the filter, an
+        # error by id.
+        self.assertEqual(ec2.describe_images(Filters=[
+            {"Name": "image-id", "Values": ["ami-0fffffffffffffff0"]}])[
+                "Images"], [])
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            ec2.describe_images(ImageIds=["ami-0fffffffffffffff0"])
+        self.assertEqual(e.exception.response["Error"]["Code"],
+                         "InvalidAMIID.NotFound")
+
     def test_snapshot_volume_backing_files(self):
         ec2 = self.emu.client()
         snaps = ec2.create_snapshots(

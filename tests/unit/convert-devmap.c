@@ -244,6 +244,50 @@ Test (place, instance_store_only_where_the_map_says_so)
   cr_assert_where (map, "/dev/xvdf", "disk 1 part 0");
 }
 
+Test (place, pci_by_path_stays_unplaced_with_a_map)
+{
+  /* A PCI slot is attach order: no map entry names one. */
+  add_disk ("1=/dev/sdf,vol-0123456789abcdef0");
+  add_disk ("2=/dev/nvme2n1");
+  cr_assert_where (map, "/dev/disk/by-path/pci-0000:00:1f.0-nvme-1",
+                   "unplaced");
+  cr_assert_where (map, "/dev/disk/by-path/pci-0000:00:1f.0-nvme-1-part1",
+                   "unplaced");
+}
+
+Test (place, instance_store_without_a_device_name_places_nothing)
+{
+  /* The orchestrator's entry when the AMI no longer says which name
+   * ephemeral0 had: the guest's /dev/xvdb stays unplaced (nofail).
+   */
+  add_disk ("2=ephemeral0");
+  cr_assert_where (map, "/dev/xvdb", "unplaced");
+  cr_assert_where (map, "/dev/xvda1", "disk 0 part 1");
+}
+
+Test (place, the_orchestrators_map_text)
+{
+  /* As orch_render_device_map writes it for a Xen instance: every form
+   * of the guest's names for each volume lands on the same disk.
+   */
+  struct v2v_error err = { 0 };
+
+  cr_assert_eq (convert_devmap_parse (map,
+                                      "disk 0=/dev/sda,vol-0aaaaaaaaaaaaaaaa\n"
+                                      "disk 1=/dev/xvdf,vol-0bbbbbbbbbbbbbbbb\n"
+                                      "disk 2=ephemeral0,/dev/sdb\n"
+                                      "nic 0=0a:5e:c2:04:22:04\n",
+                                      "V2V_DEVICE_MAP", &err), 0, "%s",
+                err.msg);
+  cr_assert_where (map, "/dev/xvda1", "disk 0 part 1");
+  cr_assert_where (map, "/dev/sdf", "disk 1 part 0");
+  cr_assert_where (map, "/dev/disk/by-path/xen-vbd-51792", "disk 1 part 0");
+  cr_assert_where (map, "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_"
+                   "vol0bbbbbbbbbbbbbbbb-part1", "disk 1 part 1");
+  cr_assert_where (map, "/dev/xvdb", "ephemeral 0 part 0");
+  cr_assert_where (map, "/dev/xvdg", "unplaced");
+}
+
 /* Arguments: every error names the entry. */
 
 static void

@@ -125,6 +125,7 @@ on_instance (xmlNodePtr item, void *opaque)
   if (in == NULL)
     return -ENOMEM;
   ec2_xml_copy (item, "instanceId", in->id, sizeof in->id);
+  ec2_xml_copy (item, "imageId", in->image_id, sizeof in->image_id);
   ec2_xml_copy (item, "instanceState/name", in->state, sizeof in->state);
   ec2_xml_copy (item, "instanceType", in->type, sizeof in->type);
   ec2_xml_copy (item, "placement/availabilityZone", in->az, sizeof in->az);
@@ -239,6 +240,68 @@ on_instance_type (xmlNodePtr item, void *opaque)
   t->memory_mib = ec2_xml_int (item, "memoryInfo/sizeInMiB");
   t->instance_store_gb = ec2_xml_int (item,
                                       "instanceStorageInfo/totalSizeInGB");
+  for (xmlNodePtr it = ec2_xml_items (item, "instanceStorageInfo/disks"); it;
+       it = ec2_xml_next (it)) {
+    int64_t count = ec2_xml_int (it, "count");
+    int64_t gb = ec2_xml_int (it, "sizeInGB");
+    for (int64_t k = 0; k < count &&
+                        t->nr_store_disks < EC2_MAX_STORE_DISKS; k++)
+      t->store_disk_gb[t->nr_store_disks++] = gb;
+  }
+  return 0;
+}
+
+static int
+on_image (xmlNodePtr item, void *opaque)
+{
+  struct grow *g = opaque;
+  struct ec2_image *im = grow_next (g);
+
+  if (im == NULL)
+    return -ENOMEM;
+  ec2_xml_copy (item, "imageId", im->id, sizeof im->id);
+  for (xmlNodePtr it = ec2_xml_items (item, "blockDeviceMapping"); it;
+       it = ec2_xml_next (it)) {
+    char virt[32];
+    const char *p;
+    char *end;
+    long n;
+    ec2_xml_copy (it, "virtualName", virt, sizeof virt);
+    if (strncmp (virt, "ephemeral", 9) != 0)
+      continue;
+    p = virt + 9;
+    n = strtol (p, &end, 10);
+    if (end == p || *end || n < 0 || n >= EC2_MAX_STORE_DISKS ||
+        im->nr_ephemeral == EC2_MAX_STORE_DISKS)
+      continue;
+    im->ephemeral[im->nr_ephemeral].ephemeral = (int) n;
+    ec2_xml_copy (it, "deviceName", im->ephemeral[im->nr_ephemeral].device,
+                  sizeof im->ephemeral[0].device);
+    im->nr_ephemeral++;
+  }
+  return 0;
+}
+
+int
+ec2_describe_images (struct ec2_client *c, const char *const *ids,
+                     struct ec2_image **ret, size_t *ret_n,
+                     struct v2v_error *err)
+{
+  CLEANUP_STRV char **p = NULL;
+  struct grow g = { .size = sizeof (struct ec2_image) };
+  const struct ec2_filter f = { "image-id", ids };
+  int r;
+
+  if (param_filters (&p, &f, 1) < 0)
+    return nomem (err);
+  r = ec2_describe (c, "DescribeImages", (const char *const *) p,
+                    ITEMS ("imagesSet"), on_image, &g, err);
+  if (r < 0) {
+    free (g.v);
+    return r == -ENOMEM ? nomem (err) : r;
+  }
+  *ret = g.v;
+  *ret_n = g.n;
   return 0;
 }
 

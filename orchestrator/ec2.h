@@ -149,6 +149,7 @@ struct ec2_eni {
 
 struct ec2_instance {
   char id[32];
+  char image_id[32];                  /* the AMI it was launched from */
   char state[16];                     /* pending, running, stopped, ... */
   char type[32];
   char az[32];
@@ -180,11 +181,31 @@ struct ec2_snapshot {
   char **tags;
 };
 
+/* The most instance-store volumes an instance type has (d3en.12xlarge). */
+#define EC2_MAX_STORE_DISKS 24
+
 struct ec2_instance_type {
   char name[32];
   int vcpus;
   int64_t memory_mib;
   int64_t instance_store_gb;          /* 0: none */
+  /* Each instance-store volume's size (instanceStorageInfo's disks,
+   * each repeated its count times): ephemeral0, ephemeral1, ...
+   */
+  int64_t store_disk_gb[EC2_MAX_STORE_DISKS];
+  size_t nr_store_disks;
+};
+
+/* An AMI's instance-store mappings: which device name each ephemeralN
+ * was given (VirtualName ephemeralN, DeviceName /dev/sdb).
+ */
+struct ec2_image {
+  char id[32];
+  struct {
+    char device[32];
+    int ephemeral;                    /* N of ephemeralN */
+  } ephemeral[EC2_MAX_STORE_DISKS];
+  size_t nr_ephemeral;
 };
 
 /* DescribeInstances of IDS (NULL: any) matching FILTERS (NR_FILTERS of
@@ -221,6 +242,13 @@ extern int ec2_describe_instance_types (struct ec2_client *c,
 /* The instance's user data, base64 as EC2 gives it, in *RET (NULL if it
  * has none; the caller frees it).
  */
+/* DescribeImages of IDS (NULL-terminated), by the image-id filter: an
+ * AMI deregistered since is not an error, it is just not listed.
+ */
+extern int ec2_describe_images (struct ec2_client *c, const char *const *ids,
+                                struct ec2_image **ret, size_t *ret_n,
+                                struct v2v_error *err);
+
 extern int ec2_describe_user_data (struct ec2_client *c, const char *id,
                                    char **ret, struct v2v_error *err);
 

@@ -77,6 +77,7 @@ add_instance (struct orch *o, const struct ec2_instance *in)
   snprintf (vm->az, sizeof vm->az, "%s", in->az);
   snprintf (vm->boot_mode, sizeof vm->boot_mode, "%s", in->boot_mode);
   snprintf (vm->root_device, sizeof vm->root_device, "%s", in->root_device);
+  snprintf (vm->image_id, sizeof vm->image_id, "%s", in->image_id);
   /* Counted, never cut: validate refuses more than a VM takes. */
   vm->nr_ebs_listed = in->nr_disks;
   vm->nr_enis_listed = in->nr_enis;
@@ -152,6 +153,49 @@ not_plan (int r, struct v2v_error *err)
   if (r == -EINVAL)
     r = err->code = -EIO;
   return r;
+}
+
+/* Which device name the instance's AMI gave each instance-store volume
+ * (VirtualName ephemeralN), so that the agent can find the guest's fstab
+ * entry for it.  Asked only when some VM has instance store, one call for
+ * all; an AMI deregistered since leaves the names unknown (the agent then
+ * keeps such entries with nofail, as for any name it cannot place).
+ */
+static int
+scratch_devices (struct orch *o, struct v2v_error *err)
+{
+  CLEANUP_STRV char **ids = NULL;
+  struct ec2_image *im = NULL;
+  size_t n = 0;
+  int r;
+
+  for (size_t i = 0; i < o->nr_runs; i++) {
+    const struct orch_vm *vm = &o->runs[i].vm;
+    if (vm->nr_scratch && vm->image_id[0] &&
+        strv_add_unique (&ids, vm->image_id) < 0)
+      return v2v_error_set (err, -ENOMEM, "out of memory");
+  }
+  if (ids == NULL)
+    return 0;
+  r = ec2_describe_images (o->o->source, (const char *const *) ids, &im, &n,
+                           err);
+  if (r < 0)
+    return not_plan (r, err);
+  for (size_t i = 0; i < o->nr_runs; i++) {
+    struct orch_vm *vm = &o->runs[i].vm;
+    for (size_t j = 0; j < n; j++) {
+      if (strcmp (im[j].id, vm->image_id) != 0)
+        continue;
+      for (size_t k = 0; k < im[j].nr_ephemeral; k++) {
+        size_t e = (size_t) im[j].ephemeral[k].ephemeral;
+        if (e < vm->nr_scratch)
+          snprintf (vm->scratch[e].device, sizeof vm->scratch[e].device,
+                    "%s", im[j].ephemeral[k].device);
+      }
+    }
+  }
+  free (im);
+  return 0;
 }
 
 static const char *const migratable[] = { "pending", "running", "stopping",
@@ -263,12 +307,17 @@ orch_facts_load (struct orch *o, struct v2v_error *err)
         vm->memory_mib = t[j].memory_mib;
         if (t[j].instance_store_gb > 0)
           snprintf (vm->instance_store, sizeof vm->instance_store,
-                    "%lld GB of instance store (not migrated: it is not EBS)",
+                    "%lld GB of instance store (its data is not migrated: "
+                    "the VM gets empty scratch disks of its size)",
                     (long long) t[j].instance_store_gb);
+        vm->nr_scratch = 0;
+        for (size_t k = 0; k < t[j].nr_store_disks &&
+                           k < ORCH_MAX_SCRATCH; k++)
+          vm->scratch[vm->nr_scratch++].size_gb = t[j].store_disk_gb[k];
       }
     free (t);
   }
-  return 0;
+  return scratch_devices (o, err);
 }
 
 /* --- Batched polls ----------------------------------------------------- */

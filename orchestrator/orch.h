@@ -51,6 +51,16 @@ struct orch_nic {
   int device_index;
 };
 
+/* An instance-store volume: not migrated (it is not EBS), but the VM
+ * gets an empty disk of its size in its place, serial ephemeralN.
+ */
+struct orch_scratch {
+  int64_t size_gb;
+  char device[32];              /* the AMI's name for it, or "" */
+};
+
+#define ORCH_MAX_SCRATCH 24
+
 struct orch_vm {
   const struct plan_vm *pv;
   char id[32];
@@ -64,6 +74,7 @@ struct orch_vm {
   char az[32];
   char boot_mode[24];           /* legacy-bios, uefi, uefi-preferred, "" */
   char root_device[32];
+  char image_id[32];
   int vcpus;
   int64_t memory_mib;
   char *user_data;              /* base64, as EC2 gives it, or NULL */
@@ -74,6 +85,8 @@ struct orch_vm {
   size_t nr_ebs_listed, nr_enis_listed; /* as EC2 listed them: more than
                                            the maxima is refused */
   char instance_store[128];     /* not migrated: a note, or "" */
+  struct orch_scratch scratch[ORCH_MAX_SCRATCH]; /* ephemeral0, 1, ... */
+  size_t nr_scratch;
 
   /* From the conversion. */
   struct json_object *result;   /* the agent's termination message */
@@ -92,6 +105,12 @@ extern struct json_object *orch_render_job (const struct plan *p,
                                             const struct orch_vm *vm);
 extern struct json_object *orch_render_vm (const struct plan *p,
                                            const struct orch_vm *vm);
+
+/* The agent's device map for VM (docs/orchestrator.md#device-map), one
+ * entry a line; the caller frees it.  NULL when out of memory.
+ */
+extern char *orch_render_device_map (const struct plan *p,
+                                     const struct orch_vm *vm);
 
 /* "8Gi" and the like. */
 extern void orch_quantity_gib (int64_t gib, char *out, size_t len);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "json.h"
 #include "orch.h"
 
@@ -184,6 +185,64 @@ env_value (const char *name, const char *value)
   return e;
 }
 
+/* The NICs the VM gets: those whose subnet the network map does not
+ * ignore.  Their target network, or NULL.
+ */
+static const struct plan_net *
+vm_nic_network (const struct plan *p, const struct orch_nic *nic)
+{
+  const struct plan_net *n = plan_network (p, nic->subnet);
+
+  return n == NULL || n->target == NET_IGNORED ? NULL : n;
+}
+
+/* A block device mapping's DeviceName as the agent takes it: many AMIs
+ * call the root device "/dev/sda1", which on EC2 names the whole volume.
+ */
+static void
+device_name (const char *dev, char *out, size_t len)
+{
+  size_t n = strlen (dev);
+
+  if (strncmp (dev, "/dev/", 5) == 0)
+    while (n > 5 && dev[n - 1] >= '0' && dev[n - 1] <= '9')
+      n--;
+  snprintf (out, len, "%.*s", (int) n, dev);
+}
+
+char *
+orch_render_device_map (const struct plan *p, const struct orch_vm *vm)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream (&buf, &len);
+  char dev[32];
+
+  if (f == NULL)
+    return NULL;
+  for (size_t i = 0; i < vm->nr_disks; i++) {
+    device_name (vm->disks[i].device, dev, sizeof dev);
+    fprintf (f, "disk %zu=%s,%s\n", i, dev, vm->disks[i].src_volume);
+  }
+  /* Instance store: the VM disks after the EBS ones (orch_render_vm). */
+  for (size_t k = 0; k < vm->nr_scratch; k++) {
+    fprintf (f, "disk %zu=ephemeral%zu", vm->nr_disks + k, k);
+    if (vm->scratch[k].device[0]) {
+      device_name (vm->scratch[k].device, dev, sizeof dev);
+      fprintf (f, ",%s", dev);
+    }
+    fputc ('\n', f);
+  }
+  for (size_t i = 0; i < vm->nr_nics; i++)
+    if (vm_nic_network (p, &vm->nics[i]))
+      fprintf (f, "nic %d=%s\n", vm->nics[i].device_index, vm->nics[i].mac);
+  if (fclose (f) != 0) {
+    free (buf);
+    return NULL;
+  }
+  return buf;
+}
+
 struct json_object *
 orch_render_job (const struct plan *p, const struct orch_vm *vm)
 {
@@ -232,6 +291,16 @@ orch_render_job (const struct plan *p, const struct orch_vm *vm)
     json_object_array_add (args, S ("--legacy-drivers"));
     json_object_array_add (args, S ("yes"));
   }
+  /* A static EC2 address cannot work behind the pod network's
+   * masquerade: the agent switches such NICs to DHCP.
+   */
+  for (size_t i = 0; i < vm->nr_nics; i++) {
+    const struct plan_net *n = vm_nic_network (p, &vm->nics[i]);
+    if (n && n->target == NET_POD) {
+      json_object_array_add (args, S ("--network=dhcp"));
+      break;
+    }
+  }
   ADD (c, "args", args);
   json_object_array_add (env, env_field ("POD_NAME", "metadata.name"));
   json_object_array_add (env, env_field ("POD_NAMESPACE", "metadata.namespace"));
@@ -240,6 +309,9 @@ orch_render_job (const struct plan *p, const struct orch_vm *vm)
   json_object_array_add (env, env_value ("V2V_source", "ec2"));
   json_object_array_add (env, env_value ("V2V_vmName", vm->id));
   json_object_array_add (env, env_value ("V2V_NewName", vm->name));
+  CLEANUP_FREE char *map = orch_render_device_map (p, vm);
+  if (map)
+    json_object_array_add (env, env_value ("V2V_DEVICE_MAP", map));
   ADD (c, "env", env);
 
   for (size_t i = 0; i < vm->nr_disks; i++) {
@@ -400,6 +472,29 @@ orch_render_vm (const struct plan *p, const struct orch_vm *vm)
     ADD (v, "persistentVolumeClaim", pvc);
     json_object_array_add (vols, v);
   }
+  /* Instance store: its data is not migrated, but the guest gets its
+   * scratch space back, found by serial (the agent points its fstab entry
+   * at /dev/disk/by-id/virtio-ephemeralN).
+   */
+  for (size_t k = 0; k < vm->nr_scratch; k++) {
+    struct json_object *d = json_object_new_object ();
+    struct json_object *dd = json_object_new_object ();
+    struct json_object *v = json_object_new_object ();
+    struct json_object *ed = json_object_new_object ();
+    char name[32], serial[32], cap[32];
+    snprintf (name, sizeof name, "scratch%zu", k);
+    snprintf (serial, sizeof serial, "ephemeral%zu", k);
+    snprintf (cap, sizeof cap, "%" PRIi64 "G", vm->scratch[k].size_gb);
+    ADD (d, "name", S (name));
+    ADD (dd, "bus", S (bus));
+    ADD (d, "disk", dd);
+    ADD (d, "serial", S (serial));
+    json_object_array_add (disks, d);
+    ADD (ed, "capacity", S (cap));
+    ADD (v, "name", S (name));
+    ADD (v, "emptyDisk", ed);
+    json_object_array_add (vols, v);
+  }
   if (vm->user_data) {
     struct json_object *d = json_object_new_object ();
     struct json_object *dd = json_object_new_object ();
@@ -417,10 +512,10 @@ orch_render_vm (const struct plan *p, const struct orch_vm *vm)
 
   const char *model = compat ? "e1000e" : hint (vm, "nicModel", "virtio");
   for (size_t i = 0; i < vm->nr_nics; i++) {
-    const struct plan_net *n = plan_network (p, vm->nics[i].subnet);
+    const struct plan_net *n = vm_nic_network (p, &vm->nics[i]);
     struct json_object *iface, *net;
     char name[32];
-    if (n == NULL || n->target == NET_IGNORED)
+    if (n == NULL)
       continue;
     snprintf (name, sizeof name, "nic%zu", i);
     iface = json_object_new_object ();

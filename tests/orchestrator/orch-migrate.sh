@@ -22,6 +22,10 @@
 #   orch-migrate.sh credentials     refused credentials: exit 4, who refused
 #   orch-migrate.sh after-cleanup   a migrated instance is not migrated again
 #   orch-migrate.sh nic-order       interfaces in ENI device-index order
+#   orch-migrate.sh device-map      the Job's V2V_DEVICE_MAP (EC2 device
+#                                   names, source volume ids, ENIs by
+#                                   device index), --network=dhcp, and an
+#                                   emptyDisk per instance-store volume
 #   orch-migrate.sh terminated      terminated instances are not migrated
 #   orch-migrate.sh volume-tags     source volume tags copied (not aws:)
 #   orch-migrate.sh too-many        41 disks, 17 NICs: refused up front
@@ -190,6 +194,15 @@ convert|compat)
     vm=$(kube_kind VirtualMachine | jq '.[0].spec.template.spec')
     echo "$vm" | jq -e '.domain.firmware.bootloader.bios != null' >/dev/null ||
         fail "the agent's firmware hint (bios) was not used"
+    # The device map: each PVC's EC2 device name and source volume, each
+    # NIC the VM gets by device index; nic0 is on the pod network.
+    echo "$spec" | jq -e '.spec.template.spec.containers[0] |
+        ([.env[] | select(.name == "V2V_DEVICE_MAP") | .value] ==
+         ["disk 0=/dev/xvda,vol-0000000000000000a\ndisk 1=/dev/xvdb,vol-0000000000000000b\ndisk 2=/dev/xvdf,vol-0000000000000000c\nnic 0=02:00:00:00:00:01\nnic 1=02:00:00:00:00:02\n"])
+        and (.args | index("--network=dhcp") != null)' >/dev/null ||
+        fail "no device map or --network=dhcp: $(echo "$spec" | jq -c '.spec.template.spec.containers[0] | {env, args}')"
+    ec2_requests | jq -e 'all(.[]; .action != "DescribeImages")' >/dev/null ||
+        fail "DescribeImages for an instance type without instance store"
     if [ "$scenario" = compat ]; then
         echo "$spec" | jq -e '.spec.template.spec.containers[0].args |
             index("--compat=fix") != null' >/dev/null || fail "no --compat=fix"
@@ -457,6 +470,63 @@ after-cleanup)
     grep -q "$INSTANCE.*100%.*Succeeded.*VirtualMachine vms/web-1" "$T/status" ||
         fail "status: $(cat "$T/status")"
     echo "PASS: after-cleanup: a migrated instance is not migrated again"
+    ;;
+device-map)
+    # An instance type with two instance-store volumes, an AMI that maps
+    # them to /dev/sdc and /dev/sdd, a root device named /dev/sda1 (as
+    # many AMIs name it: the whole volume), and ENIs listed 1, 0.
+    EC2_SEED_FILTER='.instances[0].InstanceType = "m5d.4xlarge" |
+        .instances[0].RootDeviceName = "/dev/sda1" |
+        .instances[0].BlockDeviceMappings[1].DeviceName = "/dev/sda1" |
+        .instances[0].InstanceStore = [
+            {"DeviceName": "/dev/sdd", "VirtualName": "ephemeral1"},
+            {"DeviceName": "/dev/sdc", "VirtualName": "ephemeral0"}] |
+        .instances[0].NetworkInterfaces |= [.[1] + {"DeviceIndex": 1},
+                                            .[0] + {"DeviceIndex": 0}]'
+    converted_result
+    KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.3 --kubelet-result $T/result.json"
+    start_fakes
+    write_plan '.'
+    migrate || { tail -20 "$T/orch.log"; fail "migrate exited $?"; }
+    spec=$(curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" |
+           jq '[.[] | select(.method == "POST" and (.path | endswith("/jobs")))][0].body')
+    map=$(echo "$spec" | jq -r '.spec.template.spec.containers[0].env[] |
+                                select(.name == "V2V_DEVICE_MAP") | .value')
+    want='disk 0=/dev/sda,vol-0000000000000000a
+disk 1=/dev/xvdb,vol-0000000000000000b
+disk 2=/dev/xvdf,vol-0000000000000000c
+disk 3=ephemeral0,/dev/sdc
+disk 4=ephemeral1,/dev/sdd
+nic 0=02:00:00:00:00:01
+nic 1=02:00:00:00:00:02'
+    [ "$map" = "$want" ] || fail "V2V_DEVICE_MAP:
+$map
+want:
+$want"
+    # The agent takes it as it is (it parses the map before anything
+    # else and exits 2 on a bad one).
+    V2V_DEVICE_MAP=$map "$V2V_AGENT" convert --help > /dev/null ||
+        fail "the agent refuses the Job's device map"
+    echo "$spec" | jq -e '.spec.template.spec.containers[0].args ==
+        ["run", "--network=dhcp"]' >/dev/null ||
+        fail "args: $(echo "$spec" | jq -c '.spec.template.spec.containers[0].args')"
+    vm=$(kube_kind VirtualMachine | jq '.[0].spec.template.spec')
+    echo "$vm" | jq -e '
+        [.domain.devices.disks[] | [.name, .serial, .bootOrder]] ==
+          [["disk0", null, 1], ["disk1", null, null], ["disk2", null, null],
+           ["scratch0", "ephemeral0", null], ["scratch1", "ephemeral1", null],
+           ["cloudinit", null, null]] and
+        ([.volumes[] | select(.emptyDisk) | [.name, .emptyDisk.capacity]] ==
+          [["scratch0", "300G"], ["scratch1", "300G"]]) and
+        ([.domain.devices.interfaces[].macAddress] ==
+          ["02:00:00:00:00:01", "02:00:00:00:00:02"])' >/dev/null ||
+        fail "VM devices: $(echo "$vm" | jq -c '{d: .domain.devices, v: .volumes}')"
+    # The AMI is asked once, by the image-id filter.
+    ec2_requests | jq -e '[.[] | select(.action == "DescribeImages")] |
+        length == 1 and (.[0].params | to_entries | map(.value) |
+        index("ami-0123456789abcdef0") != null)' >/dev/null ||
+        fail "DescribeImages: $(ec2_requests | jq -c '[.[] | select(.action == "DescribeImages")]')"
+    echo "PASS: device-map: the Job's map, --network=dhcp, a scratch disk per instance-store volume"
     ;;
 nic-order)
     # EC2 lists the ENIs as device index 0, 2, 1: the VM's interfaces

@@ -46,7 +46,17 @@ sample_vm (struct orch_vm *vm, bool uefi, bool with_result)
   strcpy (vm->nics[0].subnet, "subnet-0aaaaaaaaaaaaaaa1");
   strcpy (vm->nics[1].mac, "02:00:00:00:00:02");
   strcpy (vm->nics[1].subnet, "subnet-0aaaaaaaaaaaaaaa2");
+  vm->nics[1].device_index = 1;
   vm->nr_nics = 2;
+  /* The second variant has instance store: two scratch disks, one of
+   * them with no device name (its AMI did not map it).
+   */
+  if (uefi) {
+    vm->scratch[0].size_gb = 75;
+    strcpy (vm->scratch[0].device, "/dev/sdb");
+    vm->scratch[1].size_gb = 300;
+    vm->nr_scratch = 2;
+  }
   if (with_result)
     json_parse ("{\"outcome\":\"Succeeded\",\"kubevirtHints\":"
                 "{\"firmware\":\"efi\",\"diskBus\":\"virtio\","

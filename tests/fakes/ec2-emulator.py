@@ -52,6 +52,8 @@ from fakeserver import BodyError, DropConnection, FaultRuleError
 API_VERSION = "2016-11-15"
 XMLNS = f"http://ec2.amazonaws.com/doc/{API_VERSION}/"
 MAX_BODY = 1024 * 1024
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 # AWS refuses a SigV4 request whose date is more than 15 minutes away from
 # its own clock.
 MAX_SKEW = 15 * 60
@@ -417,6 +419,11 @@ class State(fakeserver.FakeState):
                 "MultiAttachEnabled": False,
                 "_account": v["Account"], "_tags": dict(v.get("Tags", {})),
                 "_file": v.get("File"), "_own_file": False,
+                # The snapshot model: the bytes a first snapshot copies
+                # (EBS copies only written blocks), and the bytes the
+                # guest wrote in all (emulated, see vol_written).
+                "_used": int(float(v.get("UsedGiB", v["Size"])) * GIB),
+                "_written": 0.0,
             }
             self.volumes[vol["VolumeId"]] = vol
         for s in self.seed.get("instances", []):
@@ -482,6 +489,9 @@ class State(fakeserver.FakeState):
                 "_userdata": s.get("UserData"),
                 "_instance_store": s.get("InstanceStore", []),
                 "_reservation": "r-" + uuid.uuid4().hex[:17],
+                # Since when the guest writes to its volumes (running).
+                "_run_since": t if s.get("State", "running") == "running"
+                else None,
             }
             # Terminated instances stay listed for about an hour, with
             # no volumes or network interfaces left.
@@ -502,10 +512,12 @@ class State(fakeserver.FakeState):
             due = inst.get("_due")
             if due is not None and t >= due[0]:
                 inst["State"] = {"Name": due[1]}
+                if due[1] == "running":
+                    inst["_run_since"] = due[0]
                 del inst["_due"]
         for snap in self.snapshots.values():
             if snap["State"] == "pending":
-                lat = self.args.snapshot_latency
+                lat = snap["_duration"]
                 done = 1.0 if lat <= 0 else (t - snap["StartTime"]) / lat
                 if done >= 1.0:
                     snap["State"] = "completed"
@@ -517,6 +529,54 @@ class State(fakeserver.FakeState):
             if due is not None and t >= due:
                 vol["State"] = "available"
                 del vol["_due"]
+
+    # The snapshot timing model.  EBS snapshots are incremental: a
+    # volume's first snapshot copies every written block, a later one only
+    # the blocks changed since the volume's previous snapshot.  Here the
+    # guest writes --write-rate MiB/s to each volume while its instance
+    # runs (none while it is stopped), and a snapshot copies
+    # --snapshot-rate MiB/s, both in emulated seconds (--time-scale of them
+    # pass each real second): a snapshot taken while the instance runs is
+    # slow, the delta after it stopped is fast.
+
+    def vol_written(self, vol, t):
+        """Emulated bytes written to VOL from its seeding until T."""
+        w = vol["_written"]
+        for a in vol["Attachments"]:
+            inst = self.instances.get(a["InstanceId"])
+            if inst and inst.get("_run_since") is not None:
+                w += self.args.write_rate * MIB * self.args.time_scale * \
+                    max(0.0, t - inst["_run_since"])
+        return w
+
+    def instance_stops(self, inst, t):
+        """INST leaves running at T: its guest writes no more."""
+        if inst.get("_run_since") is None:
+            return
+        for b in inst["BlockDeviceMappings"]:
+            vol = self.volumes.get(b["Ebs"]["VolumeId"])
+            if vol:
+                vol["_written"] = self.vol_written(vol, t)
+        inst["_run_since"] = None
+
+    def snapshot_timing(self, vol, t):
+        """(bytes to copy, real seconds) of a snapshot of VOL taken at T:
+        the bytes written since the volume's latest completed snapshot,
+        or the used bytes for its first."""
+        mark = self.vol_written(vol, t)
+        prev = [s for s in self.snapshots.values()
+                if s["VolumeId"] == vol["VolumeId"] and
+                s["State"] == "completed" and "_mark" in s]
+        if prev:
+            last = max(prev, key=lambda s: s["StartTime"])
+            delta = min(vol["_used"], mark - last["_mark"])
+        else:
+            delta = vol["_used"]
+        secs = self.args.snapshot_latency
+        if self.args.snapshot_rate > 0:
+            secs += delta / (self.args.snapshot_rate * MIB *
+                             self.args.time_scale)
+        return mark, int(delta), secs
 
     def remove_file(self, res):
         if res.get("_own_file") and res.get("_file"):
@@ -914,6 +974,7 @@ def change_state(ctx, p, start):
                                f"The instance '{iid}' is not in a state "
                                f"from which it can be stopped.")
             if prev == "running":
+                ctx.state.instance_stops(inst, now())
                 inst["State"] = {"Name": "stopping"}
                 inst["_due"] = (now() + lat, "stopped")
         cur = inst["State"]["Name"]
@@ -1050,7 +1111,9 @@ def do_create_snapshots(ctx, p):
         sid = new_id("snap")
         stags = dict(vol["_tags"]) if copy_tags == "volume" else {}
         stags.update(tags)
+        mark, delta, secs = ctx.state.snapshot_timing(vol, t)
         snap = {"SnapshotId": sid, "VolumeId": vol["VolumeId"],
+                "_mark": mark, "_delta": delta, "_duration": secs,
                 "State": "pending", "StartTime": t, "Progress": "0%",
                 "VolumeSize": vol["Size"], "Encrypted": vol["Encrypted"],
                 "KmsKeyId": vol["KmsKeyId"],
@@ -1621,6 +1684,18 @@ def main():
                     help="seconds in stopping/pending (default 0)")
     ap.add_argument("--snapshot-latency", type=float, default=0.0,
                     help="seconds a snapshot stays pending (default 0)")
+    ap.add_argument("--write-rate", type=float, default=0.0,
+                    help="MiB/s the guest writes to each volume while its "
+                    "instance runs, in emulated seconds (default 0)")
+    ap.add_argument("--snapshot-rate", type=float, default=0.0,
+                    help="MiB/s a snapshot copies, in emulated seconds; a "
+                    "snapshot copies the bytes written since the volume's "
+                    "previous completed snapshot, all used bytes for its "
+                    "first (default 0: no copy time, only "
+                    "--snapshot-latency)")
+    ap.add_argument("--time-scale", type=float, default=1.0,
+                    help="emulated seconds that pass each real second, for "
+                    "--write-rate and --snapshot-rate (default 1)")
     ap.add_argument("--volume-latency", type=float, default=0.0,
                     help="seconds a volume stays creating (default 0)")
     ap.add_argument("--page-size", type=int, default=0,
@@ -1635,6 +1710,10 @@ def main():
     fakeserver.check_server_options(ap, args)
     if not 0.0 <= args.throttle_rate <= 1.0:
         ap.error("--throttle-rate is a probability, 0 to 1")
+    if args.write_rate < 0 or args.snapshot_rate < 0 or \
+            args.time_scale <= 0:
+        ap.error("--write-rate and --snapshot-rate must be 0 or more, "
+                 "--time-scale more than 0")
     if args.page_size < 0:
         ap.error("--page-size must be 0 or more")
     if args.backing_dir:

@@ -624,6 +624,61 @@ class Latencies(EmulatorTest):
         self.assertEqual(owners[vol["VolumeId"]], ACCT_B)
 
 
+class SnapshotTiming(EmulatorTest):
+    """Incremental snapshots: the first copies the used bytes, a later one
+    what the guest wrote since the previous completed one, nothing written
+    while stopped.  Emulated: 1024 MiB/s copies, 64 MiB/s writes, 20
+    emulated seconds a real one."""
+    WRITE, COPY, SCALE = 64, 1024, 20
+    ARGS = ("--write-rate", str(WRITE), "--snapshot-rate", str(COPY),
+            "--time-scale", str(SCALE))
+
+    def snap(self, ec2):
+        sid = ec2.create_snapshots(InstanceSpecification={
+            "InstanceId": INSTANCE, "ExcludeBootVolume": True})[
+            "Snapshots"][0]["SnapshotId"]
+        _, state = self.emu.control("GET", "/_fake/state")
+        return [s for s in state["snapshots"] if s["SnapshotId"] == sid][0]
+
+    def wait(self, ec2, sid):
+        ec2.get_waiter("snapshot_completed").wait(
+            SnapshotIds=[sid], WaiterConfig={"Delay": 0.05,
+                                             "MaxAttempts": 100})
+
+    def test_first_slow_delta_fast(self):
+        ec2 = self.emu.client()
+        used = 10 * 1024 ** 3   # vol-00000000000000002: 10 GiB
+        first = self.snap(ec2)
+        self.assertEqual(first["delta"], used)
+        self.assertAlmostEqual(first["duration"],
+                               used / (self.COPY * 2 ** 20 * self.SCALE))
+        time.sleep(first["duration"] / 2)
+        s = ec2.describe_snapshots(SnapshotIds=[first["SnapshotId"]])[
+            "Snapshots"][0]
+        self.assertEqual(s["State"], "pending")
+        self.assertRegex(s["Progress"], r"^[1-9][0-9]?%$")
+        self.wait(ec2, first["SnapshotId"])
+        time.sleep(0.3)
+        # Running: the delta is what was written since the first started.
+        second = self.snap(ec2)
+        wrote = self.WRITE * 2 ** 20 * self.SCALE * (
+            second["StartTime"] - first["StartTime"])
+        self.assertAlmostEqual(second["delta"], wrote, delta=wrote * 0.05)
+        self.assertLess(second["delta"], used)
+        self.wait(ec2, second["SnapshotId"])
+        ec2.stop_instances(InstanceIds=[INSTANCE])
+        stopped = time.time()
+        third = self.snap(ec2)
+        wrote = self.WRITE * 2 ** 20 * self.SCALE * (
+            stopped - second["StartTime"])
+        self.assertLessEqual(third["delta"], wrote)
+        self.assertLess(third["duration"], first["duration"] / 2)
+        self.wait(ec2, third["SnapshotId"])
+        time.sleep(0.2)
+        # Stopped: nothing written since.
+        self.assertEqual(self.snap(ec2)["delta"], 0)
+
+
 class ThrottleStorm(EmulatorTest):
     ARGS = ("--throttle-rate", "0.5", "--seed-random", "7")
 

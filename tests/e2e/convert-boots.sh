@@ -105,7 +105,7 @@ uuid)
 xen)
     fstab_of > "$work/fstab"
     grep -q '^UUID=.* /data ' "$work/fstab" && grep -q '^UUID=.* /boot ' "$work/fstab" &&
-    grep -q '^/dev/disk/by-id/virtio-ephemeral0 .*nofail,x-systemd.device-timeout=10s,x-systemd.makefs' \
+    grep -q '^/dev/disk/by-id/virtio-ephemeral0 .* defaults,nofail,x-systemd.makefs ' \
         "$work/fstab" && grep -q '^/dev/mapper/vg0-root ' "$work/fstab" ||
         fail "xen fstab: $(cat "$work/fstab")" ;;
 nitro)

@@ -112,6 +112,8 @@ ec2_instances_free (struct ec2_instance *v, size_t n)
   for (size_t i = 0; v && i < n; i++) {
     free (v[i].disks);
     free (v[i].enis);
+    strv_free (v[i].tags);
+    strv_free (v[i].security_groups);
   }
   free (v);
 }
@@ -132,6 +134,16 @@ on_instance (xmlNodePtr item, void *opaque)
   ec2_xml_copy (item, "bootMode", in->boot_mode, sizeof in->boot_mode);
   ec2_xml_copy (item, "rootDeviceName", in->root_device,
                 sizeof in->root_device);
+  in->core_count = (int) ec2_xml_int (item, "cpuOptions/coreCount");
+  in->threads_per_core = (int) ec2_xml_int (item, "cpuOptions/threadsPerCore");
+  if (ec2_xml_tags (item, &in->tags) < 0)
+    return -ENOMEM;
+  for (xmlNodePtr it = ec2_xml_items (item, "groupSet"); it;
+       it = ec2_xml_next (it)) {
+    char *id = ec2_xml_text (it, "groupId");
+    if (id != NULL && strv_push (&in->security_groups, id) < 0)
+      return -ENOMEM;
+  }
   for (xmlNodePtr it = ec2_xml_items (item, "blockDeviceMapping"); it;
        it = ec2_xml_next (it)) {
     struct ec2_block_device *d;
@@ -237,6 +249,9 @@ on_instance_type (xmlNodePtr item, void *opaque)
     return -ENOMEM;
   ec2_xml_copy (item, "instanceType", t->name, sizeof t->name);
   t->vcpus = (int) ec2_xml_int (item, "vCpuInfo/defaultVCpus");
+  t->default_cores = (int) ec2_xml_int (item, "vCpuInfo/defaultCores");
+  t->default_threads_per_core =
+    (int) ec2_xml_int (item, "vCpuInfo/defaultThreadsPerCore");
   t->memory_mib = ec2_xml_int (item, "memoryInfo/sizeInMiB");
   t->instance_store_gb = ec2_xml_int (item,
                                       "instanceStorageInfo/totalSizeInGB");
@@ -463,6 +478,12 @@ on_snapshot (xmlNodePtr item, void *opaque)
   ec2_xml_copy (item, "volumeId", s->volume_id, sizeof s->volume_id);
   ec2_xml_copy (item, "status", s->state, sizeof s->state);
   ec2_xml_copy (item, "startTime", s->start_time, sizeof s->start_time);
+  /* "45%"; EC2 may leave it out of a snapshot just created. */
+  char progress[16];
+  ec2_xml_copy (item, "progress", progress, sizeof progress);
+  s->progress = -1;
+  if (progress[0] >= '0' && progress[0] <= '9')
+    s->progress = (int) strtol (progress, NULL, 10);
   return ec2_xml_tags (item, &s->tags);
 }
 

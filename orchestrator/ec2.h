@@ -155,6 +155,9 @@ struct ec2_instance {
   char az[32];
   char boot_mode[24];                 /* legacy-bios, uefi, "" */
   char root_device[32];
+  int core_count, threads_per_core;   /* CpuOptions; 0: not given */
+  char **tags;                        /* key, value, ..., NULL, or NULL */
+  char **security_groups;             /* sg-... ids, NULL-terminated */
   struct ec2_block_device *disks;     /* EBS volumes, as EC2 lists them */
   size_t nr_disks;
   struct ec2_eni *enis;               /* as EC2 lists them: any order */
@@ -178,6 +181,7 @@ struct ec2_snapshot {
   char volume_id[32];
   char state[16];                     /* pending, completed, error */
   char start_time[32];                /* ISO 8601: compares as a string */
+  int progress;                       /* "45%": 45; -1 if not given */
   char **tags;
 };
 
@@ -187,6 +191,7 @@ struct ec2_snapshot {
 struct ec2_instance_type {
   char name[32];
   int vcpus;
+  int default_cores, default_threads_per_core; /* 0: not given */
   int64_t memory_mib;
   int64_t instance_store_gb;          /* 0: none */
   /* Each instance-store volume's size (instanceStorageInfo's disks,

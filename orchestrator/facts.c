@@ -78,6 +78,14 @@ add_instance (struct orch *o, const struct ec2_instance *in)
   snprintf (vm->boot_mode, sizeof vm->boot_mode, "%s", in->boot_mode);
   snprintf (vm->root_device, sizeof vm->root_device, "%s", in->root_device);
   snprintf (vm->image_id, sizeof vm->image_id, "%s", in->image_id);
+  vm->cores = in->core_count;
+  vm->threads = in->threads_per_core;
+  for (size_t i = 0; in->tags && in->tags[i]; i++)
+    if (strv_add (&vm->tags, in->tags[i]) < 0)
+      return -ENOMEM;
+  for (size_t i = 0; in->security_groups && in->security_groups[i]; i++)
+    if (strv_add (&vm->security_groups, in->security_groups[i]) < 0)
+      return -ENOMEM;
   /* Counted, never cut: validate refuses more than a VM takes. */
   vm->nr_ebs_listed = in->nr_disks;
   vm->nr_enis_listed = in->nr_enis;
@@ -305,6 +313,13 @@ orch_facts_load (struct orch *o, struct v2v_error *err)
           continue;
         vm->vcpus = t[j].vcpus;
         vm->memory_mib = t[j].memory_mib;
+        /* CpuOptions say how the instance was launched; without them,
+         * the type's defaults.
+         */
+        if (vm->cores <= 0 || vm->threads <= 0) {
+          vm->cores = t[j].default_cores;
+          vm->threads = t[j].default_threads_per_core;
+        }
         if (t[j].instance_store_gb > 0)
           snprintf (vm->instance_store, sizeof vm->instance_store,
                     "%lld GB of instance store (its data is not migrated: "
@@ -333,7 +348,8 @@ extra_snapshot (struct vm_run *r, const char *id)
               "%s", id);
 }
 
-/* One of the plan's snapshots.  There may be two sets for a VM (a
+/* One of the plan's snapshots, a pre-copy one (tagged phase=pre) or a
+ * final one.  There may be two sets of a kind for a VM (a
  * CreateSnapshots sent again by an older run after its answer was lost,
  * two runs at once): the earliest good one is kept, the others are to
  * be deleted; a failed one is never kept over a good one.
@@ -343,23 +359,33 @@ saw_snapshot (struct orch *o, const struct ec2_snapshot *s)
 {
   struct vm_run *r;
   struct orch_disk *d = find_disk (o, s->volume_id, &r);
+  const char *kind = ec2_tag (s->tags, ORCH_TAG_PHASE);
+  bool pre = kind && strcmp (kind, "pre") == 0;
+  char *id, *state, *start;
+  int *progress;
 
   if (d == NULL)
     return;
-  if (d->snapshot[0] && strcmp (d->snapshot, s->id) != 0) {
+  id = pre ? d->pre_snapshot : d->snapshot;
+  state = pre ? d->pre_state : d->snapshot_state;
+  start = pre ? d->pre_start : d->snapshot_start;
+  progress = pre ? &d->pre_progress : &d->snapshot_progress;
+  if (id[0] && strcmp (id, s->id) != 0) {
     bool failed = strcmp (s->state, "error") == 0;
-    bool have_failed = strcmp (d->snapshot_state, "error") == 0;
-    int c = strcmp (s->start_time, d->snapshot_start);
-    bool earlier = c < 0 || (c == 0 && strcmp (s->id, d->snapshot) < 0);
+    bool have_failed = strcmp (state, "error") == 0;
+    int c = strcmp (s->start_time, start);
+    bool earlier = c < 0 || (c == 0 && strcmp (s->id, id) < 0);
     if (failed || (!have_failed && !earlier)) {
       extra_snapshot (r, s->id);
       return;
     }
-    extra_snapshot (r, d->snapshot);
+    extra_snapshot (r, id);
   }
-  snprintf (d->snapshot, sizeof d->snapshot, "%s", s->id);
-  snprintf (d->snapshot_state, sizeof d->snapshot_state, "%s", s->state);
-  snprintf (d->snapshot_start, sizeof d->snapshot_start, "%s", s->start_time);
+  /* The sizes are those of struct orch_disk's fields. */
+  snprintf (id, sizeof d->snapshot, "%s", s->id);
+  snprintf (state, sizeof d->snapshot_state, "%s", s->state);
+  snprintf (start, sizeof d->snapshot_start, "%s", s->start_time);
+  *progress = strcmp (s->state, "completed") == 0 ? 100 : s->progress;
 }
 
 /* One of the plan's volumes: ours are tagged with the volume they copy. */
@@ -465,10 +491,14 @@ orch_delete_snapshots (struct orch *o, struct vm_run *r)
 
   for (size_t i = 0; i < r->vm.nr_disks; i++) {
     struct orch_disk *d = &r->vm.disks[i];
-    if (d->snapshot[0] == '\0')
-      continue;
-    failed += delete_snapshot (o, r, d->snapshot) < 0;
-    d->snapshot[0] = '\0';
+    if (d->snapshot[0]) {
+      failed += delete_snapshot (o, r, d->snapshot) < 0;
+      d->snapshot[0] = '\0';
+    }
+    if (d->pre_snapshot[0]) {
+      failed += delete_snapshot (o, r, d->pre_snapshot) < 0;
+      d->pre_snapshot[0] = '\0';
+    }
   }
   return failed;
 }

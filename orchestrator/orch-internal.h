@@ -53,9 +53,25 @@ struct vm_run {
   /* The phases' own state. */
   bool stop_sent, snapshots_sent, job_created;
   int snapshot_tries;           /* CreateSnapshots sent, answered or not */
+  bool pre_sent;                /* the same for the pre-copy snapshots */
+  int pre_tries;
+  int progress;                 /* waiting on snapshots: the least one's
+                                   Progress (0: not known) */
+  double eta_s;                 /* and when they should be done, or -1 */
+  double stopped_at;            /* epoch s StopInstances was sent, or 0 */
+  double downtime_s;            /* stopped to guest healthy, or 0 */
   char extra_snaps[ORCH_MAX_DISKS][32]; /* a second set, to delete */
   size_t nr_extra_snaps;
   double job_start;
+
+  /* The health gate (phase-verify.c); all but verify_start is in the
+   * record, so a resumed run goes on.
+   */
+  double verify_start;          /* monotonic: the gate's first look */
+  char verdict[16];             /* "", healthy, unhealthy */
+  char problems[512];           /* the health line's, or the timeout's */
+  char console_tail[1024];      /* the console's last lines when unhealthy */
+  char final[16];               /* RolledBack, Degraded; "": Succeeded */
 };
 
 struct orch {
@@ -81,13 +97,25 @@ struct orch_phase {
   unsigned flags;
 };
 
-extern const struct orch_phase orch_phase_validate, orch_phase_stop,
+extern const struct orch_phase orch_phase_validate, orch_phase_presnapshot,
+  orch_phase_stop,
   orch_phase_snapshot, orch_phase_share, orch_phase_volumes,
-  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_cleanup;
+  orch_phase_bind, orch_phase_convert, orch_phase_vm, orch_phase_verify,
+  orch_phase_cleanup;
 extern const struct orch_phase *const orch_phases[];
 extern const size_t orch_nr_phases;
 /* The index of phase NAME, or orch_nr_phases. */
 extern size_t orch_phase_index (const char *name);
+
+/* --- phase-snapshot.c: shared with phase-presnapshot.c ----------------- */
+
+/* One step of taking R's snapshots: the pre-copy ones (PRE) or the
+ * final ones; waits on them with their progress in R.
+ */
+extern enum orch_step orch_snapshot_step (struct orch *o, struct vm_run *r,
+                                          bool pre);
+/* Delete R's snapshots, pre-copy and final, and any second set. */
+extern unsigned orch_snapshot_undo (struct orch *o, struct vm_run *r);
 
 /* --- runner.c --------------------------------------------------------- */
 
@@ -119,9 +147,21 @@ extern void orch_free_runs (struct orch *o);
 /* --- records.c: the plan's ConfigMap ---------------------------------- */
 
 extern int orch_records_load (struct orch *o, struct v2v_error *err);
-/* Write R's record with OUTCOME (Running, Succeeded, Failed). */
+/* Write R's record with OUTCOME (Running, Succeeded, Failed,
+ * RolledBack, Degraded).
+ */
 extern void orch_record (struct orch *o, struct vm_run *r,
                          const char *outcome);
+/* The wall clock in seconds: the downtime spans runs (a resume). */
+extern double orch_wall_s (void);
+/* R's downtime ends (once): its guest is verified healthy, or (not
+ * verified) its VirtualMachine is created; UNTIL says which.
+ */
+extern void orch_downtime_end (struct vm_run *r, const char *until);
+/* The downtime REC says, or 0. */
+extern double orch_record_downtime (struct json_object *rec);
+/* Take back from an earlier run's record REC what spans runs. */
+extern void orch_record_resume (struct vm_run *r, struct json_object *rec);
 /* The record of VM ID from an earlier run (caller puts it), or NULL. */
 extern struct json_object *orch_record_old (struct orch *o, const char *id);
 /* The VirtualMachines migrations made in the target namespace. */

@@ -19,6 +19,10 @@ struct json_object;
 #define ORCH_TAG_PLAN    "v2v-kubevirt/plan"
 #define ORCH_TAG_VM      "v2v-kubevirt/vm"
 #define ORCH_TAG_VOLUME  "v2v-kubevirt/source-volume"
+/* On the pre-copy snapshots (preSnapshot), taken while the instance
+ * runs: "pre".  The final ones have none.
+ */
+#define ORCH_TAG_PHASE   "v2v-kubevirt/phase"
 #define ORCH_LABEL_PLAN  "v2v.kubevirt.io/plan"
 #define ORCH_LABEL_VM    "v2v.kubevirt.io/vm"
 #define ORCH_LABEL_VOLUME "v2v.kubevirt.io/source-volume"
@@ -39,6 +43,12 @@ struct orch_disk {
   char snapshot[32];            /* snap-... */
   char snapshot_state[16];
   char snapshot_start[32];      /* its StartTime: the earliest set wins */
+  int snapshot_progress;        /* DescribeSnapshots' Progress, or -1 */
+  /* The pre-copy snapshot (preSnapshot), the same way. */
+  char pre_snapshot[32];
+  char pre_state[16];
+  char pre_start[32];
+  int pre_progress;
   char volume[32];              /* vol-... created in the target */
   char volume_state[16];
   char pv[96], pvc[96];
@@ -76,7 +86,10 @@ struct orch_vm {
   char root_device[32];
   char image_id[32];
   int vcpus;
+  int cores, threads;           /* per socket, per core (CpuOptions) */
   int64_t memory_mib;
+  char **tags;                  /* the instance's: key, value, ..., NULL */
+  char **security_groups;       /* its sg-... ids, NULL-terminated */
   char *user_data;              /* base64, as EC2 gives it, or NULL */
   struct orch_disk disks[ORCH_MAX_DISKS];
   size_t nr_disks;              /* root first, then by device name */
@@ -114,5 +127,38 @@ extern char *orch_render_device_map (const struct plan *p,
 
 /* "8Gi" and the like. */
 extern void orch_quantity_gib (int64_t gib, char *out, size_t len);
+
+/* --- render-instance.c: the instance's own attributes ----------------- */
+
+/* Labels made from the instance's tags go under this prefix: tag K=V is
+ * label tags.v2v.kubevirt.io/K=V when K and V are valid as a label's
+ * name and value.  All tags, verbatim, are in the annotation
+ * ORCH_ANNOTATION_TAGS (a JSON object).
+ */
+#define ORCH_TAG_LABEL_PREFIX "tags.v2v.kubevirt.io/"
+#define ORCH_ANNOTATION_TAGS  "v2v.kubevirt.io/source-tags"
+/* Each security group of the instance is a label on its VM's template
+ * (value "true"), so that NetworkPolicies can select the VMs migrated
+ * with a group.
+ */
+#define ORCH_SG_LABEL_PREFIX  "security-groups.v2v.kubevirt.io/"
+
+/* Kubernetes' label syntax: a name part (1-63 of [-A-Za-z0-9_.],
+ * alphanumeric at both ends), a value (the same, or empty).
+ */
+extern bool orch_label_name_valid (const char *s);
+extern bool orch_label_value_valid (const char *s);
+
+/* Add VM's tags that make valid labels to LABELS. */
+extern void orch_render_tag_labels (const struct orch_vm *vm,
+                                    struct json_object *labels);
+/* Add ORCH_ANNOTATION_TAGS to ANNOTATIONS (if VM has tags). */
+extern void orch_render_tag_annotation (const struct orch_vm *vm,
+                                        struct json_object *annotations);
+/* Add the VM's security group labels to LABELS. */
+extern void orch_render_sg_labels (const struct orch_vm *vm,
+                                   struct json_object *labels);
+/* spec.domain.cpu: 1 socket, the instance's cores and threads per core. */
+extern struct json_object *orch_render_cpu (const struct orch_vm *vm);
 
 #endif /* V2V_ORCH_H */

@@ -36,7 +36,11 @@ stop_run (struct orch *o, struct vm_run *r)
       return STEP_FAIL;
     }
     r->stop_sent = true;
+    /* The downtime starts here (kept in the record for a resume). */
+    if (r->stopped_at == 0)
+      r->stopped_at = orch_wall_s ();
     log_info ("%s: stopping the instance", vm->id);
+    orch_record (o, r, "Running");
     orch_crash_point ("stop");
   }
   return STEP_WAIT;

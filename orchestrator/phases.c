@@ -9,6 +9,7 @@
 
 const struct orch_phase *const orch_phases[] = {
   &orch_phase_validate,
+  &orch_phase_presnapshot,
   &orch_phase_stop,
   &orch_phase_snapshot,
   &orch_phase_share,
@@ -16,6 +17,7 @@ const struct orch_phase *const orch_phases[] = {
   &orch_phase_bind,
   &orch_phase_convert,
   &orch_phase_vm,
+  &orch_phase_verify,
   &orch_phase_cleanup,
 };
 const size_t orch_nr_phases = sizeof orch_phases / sizeof orch_phases[0];

@@ -306,10 +306,20 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
   p->delete_guest_conversion_pod =
     boolean (root, "deleteGuestConversionPod", true, pr);
   p->request_kvm = boolean (root, "requestKVM", true, pr);
+  p->pre_snapshot = boolean (root, "preSnapshot", true, pr);
   p->max_in_flight = number (root, "maxInFlight", 10, 1, 1000, pr);
   p->poll_interval_s = number (root, "pollIntervalSeconds", 5, 0.05, 600, pr);
   p->job_timeout_s = number (root, "jobTimeoutSeconds", 4 * 3600, 1,
                              7 * 86400, pr);
+  p->verify_timeout_s = number (root, "verifyTimeoutSeconds", 900, 10,
+                                86400, pr);
+  {
+    CLEANUP_FREE char *u = str (root, "onUnhealthy", false, pr, "");
+    p->keep_unhealthy = u && strcmp (u, "keep") == 0;
+    if (u && !p->keep_unhealthy && strcmp (u, "rollback") != 0)
+      problem (pr, "onUnhealthy '%s' must be rollback (the default) or keep",
+               u);
+  }
   if (!p->skip_guest_conversion && p->conversion_image == NULL)
     problem (pr, "conversionImage is required unless skipGuestConversion");
   credentials (root, "sourceCredentials", &p->source_creds, NULL, pr);
@@ -327,7 +337,8 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
     "installLegacyDrivers", "deleteGuestConversionPod", "maxInFlight",
     "conversionImage", "agentServiceAccount", "requestKVM",
     "sourceCredentials", "targetCredentials", "pollIntervalSeconds",
-    "jobTimeoutSeconds", NULL
+    "jobTimeoutSeconds", "preSnapshot", "verifyTimeoutSeconds",
+    "onUnhealthy", NULL
   };
   json_object_object_foreach (root, key, unused) {
     size_t i;

@@ -55,11 +55,14 @@ struct plan {
   char *conversion_image;
   char *agent_service_account;
   bool request_kvm;             /* devices.kubevirt.io/kvm: 1 (default) */
+  bool pre_snapshot;            /* snapshot while running first (default) */
   struct plan_credentials source_creds;
   struct plan_credentials target_creds;
   bool cross_account;           /* target credentials were given */
   double poll_interval_s;
   double job_timeout_s;
+  double verify_timeout_s;      /* the guest's health line, from its start */
+  bool keep_unhealthy;          /* onUnhealthy: keep (else rollback) */
 };
 
 /* Parse and check PATH.  On failure ERR lists every problem found, one

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "json.h"
@@ -40,6 +41,28 @@ orch_record (struct orch *o, struct vm_run *r, const char *outcome)
     json_object_object_add (rec, "error", json_object_new_string (r->error));
   if (r->note[0])
     json_object_object_add (rec, "note", json_object_new_string (r->note));
+  /* Waiting on snapshots: how far, and when they should be done. */
+  if (r->progress > 0 && r->progress < 100)
+    json_object_object_add (rec, "progress",
+                            json_object_new_int (r->progress));
+  if (r->eta_s > 0)
+    json_object_object_add (rec, "etaSeconds",
+                            json_object_new_int64 ((int64_t) (r->eta_s + 0.5)));
+  if (r->stopped_at > 0)
+    json_object_object_add (rec, "stoppedAt",
+                            json_object_new_double (r->stopped_at));
+  if (r->verdict[0]) {
+    json_object_object_add (rec, "verdict",
+                            json_object_new_string (r->verdict));
+    json_object_object_add (rec, "problems",
+                            json_object_new_string (r->problems));
+  }
+  if (r->console_tail[0])
+    json_object_object_add (rec, "consoleTail",
+                            json_object_new_string (r->console_tail));
+  if (r->downtime_s > 0)
+    json_object_object_add (rec, "downtimeSeconds",
+                            json_object_new_double (r->downtime_s));
   json_object_object_add (data, r->vm.id, json_object_new_string
                           (json_object_to_json_string_ext
                            (rec, JSON_C_TO_STRING_PLAIN)));
@@ -98,6 +121,63 @@ orch_records_load (struct orch *o, struct v2v_error *err)
   o->records = json_object_object_get_ex (cm, "data", &data) && data
     ? json_object_get (data) : json_object_new_object ();
   return 0;
+}
+
+double
+orch_wall_s (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* The one place downtime is measured: from StopInstances (the stop
+ * phase) to the guest verified healthy (phase-verify.c), or, when it
+ * is not verified, to its VirtualMachine created.
+ */
+void
+orch_downtime_end (struct vm_run *r, const char *until)
+{
+  if (r->stopped_at > 0 && r->downtime_s == 0) {
+    r->downtime_s = orch_wall_s () - r->stopped_at;
+    log_info ("%s: downtime %.1f s (stopped to %s)", r->vm.id, r->downtime_s,
+              until);
+  }
+}
+
+static double
+record_double (struct json_object *rec, const char *key)
+{
+  struct json_object *v;
+
+  if (rec && json_object_object_get_ex (rec, key, &v) &&
+      (json_object_is_type (v, json_type_double) ||
+       json_object_is_type (v, json_type_int)))
+    return json_object_get_double (v);
+  return 0;
+}
+
+double
+orch_record_downtime (struct json_object *rec)
+{
+  return record_double (rec, "downtimeSeconds");
+}
+
+void
+orch_record_resume (struct vm_run *r, struct json_object *rec)
+{
+  const char *s;
+
+  r->stopped_at = record_double (rec, "stoppedAt");
+  r->downtime_s = record_double (rec, "downtimeSeconds");
+  /* The health gate's verdict, acted on without the console again. */
+  if (json_get_string (rec, "verdict", &s, NULL) == 0)
+    snprintf (r->verdict, sizeof r->verdict, "%s", s);
+  if (json_get_string (rec, "problems", &s, NULL) == 0)
+    snprintf (r->problems, sizeof r->problems, "%s", s);
+  if (json_get_string (rec, "consoleTail", &s, NULL) == 0)
+    snprintf (r->console_tail, sizeof r->console_tail, "%s", s);
 }
 
 struct json_object *

@@ -412,19 +412,20 @@ orch_render_vm (const struct plan *p, const struct orch_vm *vm)
 
   ADD (ann, "v2v.kubevirt.io/source-instance", S (vm->id));
   ADD (ann, "v2v.kubevirt.io/source-instance-type", S (vm->type));
+  orch_render_tag_annotation (vm, ann);
   ADD (meta, "annotations", ann);
+  orch_render_tag_labels (vm, json_object_object_get (meta, "labels"));
   /* Up if the instance was: the migration is the instance, moved. */
   ADD (spec, "runStrategy", S (strcmp (vm->prior_state, "running") == 0
                                ? "Always" : "Halted"));
-  ADD (tmeta, "labels", labels (p, vm, NULL));
+  struct json_object *tlabels = labels (p, vm, NULL);
+  orch_render_tag_labels (vm, tlabels);
+  orch_render_sg_labels (vm, tlabels);
+  ADD (tmeta, "labels", tlabels);
   ADD (tmpl, "metadata", tmeta);
 
-  /* CPU and memory from DescribeInstanceTypes. */
-  struct json_object *cpu = json_object_new_object ();
-  ADD (cpu, "sockets", json_object_new_int (1));
-  ADD (cpu, "cores", json_object_new_int (vm->vcpus > 0 ? vm->vcpus : 1));
-  ADD (cpu, "threads", json_object_new_int (1));
-  ADD (domain, "cpu", cpu);
+  /* CPU from CpuOptions, memory from DescribeInstanceTypes. */
+  ADD (domain, "cpu", orch_render_cpu (vm));
   struct json_object *mem = json_object_new_object ();
   snprintf (buf, sizeof buf, "%" PRIi64 "Mi",
             vm->memory_mib > 0 ? vm->memory_mib : 1024);
@@ -540,6 +541,10 @@ orch_render_vm (const struct plan *p, const struct orch_vm *vm)
   ADD (devices, "disks", disks);
   ADD (devices, "interfaces", ifaces);
   ADD (devices, "rng", json_object_new_object ());
+  /* virt-launcher's guest-console-log container: the health gate reads
+   * the guest's first-boot probe there (phase-verify.c).
+   */
+  ADD (devices, "logSerialConsole", json_object_new_boolean (true));
   ADD (domain, "devices", devices);
   ADD (tspec, "domain", domain);
   ADD (tspec, "networks", nets);

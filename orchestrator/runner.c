@@ -162,9 +162,10 @@ advance (struct orch *o, struct vm_run *r)
               now_s () - r->phase_start);
     if (++r->phase == orch_nr_phases) {
       r->st = RUN_DONE;
-      orch_record (o, r, "Succeeded");
-      log_info ("%s: migrated to %s/%s", r->vm.id, o->p->target_namespace,
-                r->vm.name);
+      orch_record (o, r, r->final[0] ? r->final : "Succeeded");
+      if (r->final[0] == '\0')
+        log_info ("%s: migrated to %s/%s", r->vm.id, o->p->target_namespace,
+                  r->vm.name);
       return;
     }
     enter (r);
@@ -187,6 +188,8 @@ orch_free_runs (struct orch *o)
   for (size_t i = 0; i < o->nr_runs; i++) {
     struct orch_vm *vm = &o->runs[i].vm;
     free (vm->user_data);
+    strv_free (vm->tags);
+    strv_free (vm->security_groups);
     json_object_put (vm->result);
     for (size_t j = 0; j < vm->nr_disks; j++)
       strv_free (vm->disks[j].src_tags);
@@ -216,6 +219,21 @@ resume (struct orch *o, struct json_object *migrated)
     if (rec)
       json_get_string (rec, "outcome", &outcome, NULL);
     vm_name = orch_migrated_as (migrated, run->vm.id);
+    if (strcmp (outcome, "RolledBack") == 0 ||
+        strcmp (outcome, "Degraded") == 0) {
+      /* Verified unhealthy: the VM is kept for diagnosis, and only
+       * `cleanup --purge` and a new migration take it back.
+       */
+      run->st = RUN_DONE;
+      run->phase = orch_nr_phases;
+      snprintf (run->final, sizeof run->final, "%s", outcome);
+      orch_record_resume (run, rec);
+      if (json_get_string (rec, "error", &s, NULL) == 0)
+        snprintf (run->error, sizeof run->error, "%s", s);
+      finished++;
+      log_info ("%s: %s earlier (%s)", run->vm.id, outcome, run->problems);
+      continue;
+    }
     if ((vm_name && strcmp (outcome, "Running") != 0) ||
         strcmp (outcome, "Succeeded") == 0) {
       /* Migrated: its source is never stopped again, nor its disks
@@ -239,6 +257,7 @@ resume (struct orch *o, struct json_object *migrated)
       size_t p = orch_phase_index (s);
       if (p > 0 && p < orch_nr_phases) {
         run->phase = p;
+        orch_record_resume (run, rec);
         run->looks = looks_upto (p - 1);
         log_info ("%s: resuming at %s", run->vm.id, s);
       }
@@ -252,7 +271,7 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
 {
   struct orch o = { .o = opts, .p = opts->plan, .run_id = time (NULL) };
   CLEANUP_JSON struct json_object *migrated = NULL;
-  size_t active = 0, finished, failed = 0;
+  size_t active = 0, finished, failed = 0, unhealthy = 0;
   struct vm_run *refused = NULL;
   int r;
 
@@ -291,9 +310,12 @@ orch_migrate (const struct orch_options *opts, struct v2v_error *err)
     if (orch_poll_round (&o, err) < 0)
       log_warn ("polling: %s (trying again next round)", err->msg);
   }
-  log_info ("plan %s: %zu VM(s) migrated, %zu failed", o.p->name,
-            o.nr_runs - failed, failed);
-  r = failed ? 1 : 0;
+  for (size_t i = 0; i < o.nr_runs; i++)
+    unhealthy += o.runs[i].final[0] != '\0';
+  log_info ("plan %s: %zu VM(s) migrated, %zu failed, %zu unhealthy "
+            "(rolled back or degraded)", o.p->name,
+            o.nr_runs - failed - unhealthy, failed, unhealthy);
+  r = failed || unhealthy ? 1 : 0;
   /* Credentials refused: that is what the user must fix first. */
   if (refused)
     r = v2v_error_set (err, -EACCES, "%s: %s", refused->vm.id,

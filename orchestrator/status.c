@@ -3,6 +3,8 @@
  * deleted (those instances are migrated).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,8 +35,8 @@ print_unrecorded (struct orch *o, struct json_object *migrated,
                                             &rec)))
       continue;
     json_get_string (vm, "metadata.name", &name, NULL);
-    printf ("%-22s %-10s %7d%%  %-9s VirtualMachine %s/%s exists\n",
-            json_object_get_string (id), "done", 100, "Succeeded",
+    printf ("%-22s %-10s %7d%%  %-10s %8s  VirtualMachine %s/%s exists\n",
+            json_object_get_string (id), "done", 100, "Succeeded", "-",
             o->p->target_namespace, name);
     shown++;
   }
@@ -61,8 +63,8 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     return r;
   if (cm)
     json_object_object_get_ex (cm, "data", &data);
-  printf ("%-22s %-10s %8s  %-9s %s\n", "VM", "PHASE", "PROGRESS", "OUTCOME",
-          "ERROR");
+  printf ("%-22s %-10s %8s  %-10s %8s  %s\n", "VM", "PHASE", "PROGRESS",
+          "OUTCOME", "DOWNTIME", "ERROR");
   shown = print_unrecorded (&o, migrated, data);
   if (data == NULL || json_object_object_length (data) == 0) {
     if (shown == 0)
@@ -72,6 +74,8 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
   json_object_object_foreach (data, id, v) {
     CLEANUP_JSON struct json_object *rec = NULL;
     const char *phase = "?", *outcome = "?", *error = "", *note = "";
+    int64_t progress = -1, eta = 0;
+    char extra[96] = "";
     size_t idx;
     if (json_parse (json_object_get_string (v), json_object_get_string_len (v),
                     0, &rec, NULL) < 0)
@@ -80,10 +84,22 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     json_get_string (rec, "outcome", &outcome, NULL);
     json_get_string (rec, "error", &error, NULL);
     json_get_string (rec, "note", &note, NULL);
+    /* Waiting on snapshots: their progress is the VM's, with an ETA. */
+    json_get_int64 (rec, "progress", &progress, NULL);
+    json_get_int64 (rec, "etaSeconds", &eta, NULL);
     idx = orch_phase_index (phase);
-    printf ("%-22s %-10s %7zu%%  %-9s %s\n", id, phase,
-            strcmp (outcome, "Succeeded") == 0 ? 100
-            : idx * 100 / orch_nr_phases, outcome, error[0] ? error : note);
+    if (progress < 0)
+      progress = strcmp (outcome, "Succeeded") == 0 ? 100
+        : (int64_t) (idx * 100 / orch_nr_phases);
+    if (eta > 0)
+      snprintf (extra, sizeof extra, "snapshots %" PRId64 "%%, ETA %" PRId64
+                " s", progress, eta);
+    else if (orch_record_downtime (rec) > 0)
+      snprintf (extra, sizeof extra, "downtime %.1f s",
+                orch_record_downtime (rec));
+    printf ("%-22s %-10s %7" PRId64 "%%  %-9s %s%s%s\n", id, phase, progress,
+            outcome, error[0] ? error : note,
+            extra[0] && (error[0] || note[0]) ? "; " : "", extra);
   }
   return 0;
 }

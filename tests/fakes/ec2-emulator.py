@@ -29,6 +29,7 @@ import datetime
 import fnmatch
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import random
@@ -278,31 +279,68 @@ def reply_xml(op, result, request_id):
 
 # --- instance types ----------------------------------------------------------
 
-# A small table; the orchestrator sizes the KubeVirt VM from it.  The
-# third member is the instance store, (count, GB each), as EC2 lists it.
+# A small table; the orchestrator sizes the KubeVirt VM from it:
+# name -> (vCPUs, MiB, instance store as (count, GB each) or None,
+# threads per core, hypervisor).  The default cores are vCPUs / threads
+# per core, as EC2 lists them (m5.large: 1 core of 2 threads; t2.medium
+# and m7a.large: 2 cores of 1 thread).
 INSTANCE_TYPES = {
-    "t3.micro": (2, 1024, None),
-    "c5.large": (2, 4096, None),
-    "m5.large": (2, 8192, None),
-    "r5.large": (2, 16384, None),
-    "m5.xlarge": (4, 16384, None),
+    "t3.micro": (2, 1024, None, 2, "nitro"),
+    "c5.large": (2, 4096, None, 2, "nitro"),
+    "m5.large": (2, 8192, None, 2, "nitro"),
+    "r5.large": (2, 16384, None, 2, "nitro"),
+    "m5.xlarge": (4, 16384, None, 2, "nitro"),
     # With local NVMe instance store, whose data a migration cannot carry.
-    "m5d.large": (2, 8192, (1, 75)),
-    "m5d.4xlarge": (16, 65536, (2, 300)),
+    "m5d.large": (2, 8192, (1, 75), 2, "nitro"),
+    "m5d.4xlarge": (16, 65536, (2, 300), 2, "nitro"),
+    # One thread per core: Xen's t2, AMD's m7a.
+    "t2.medium": (2, 4096, None, 1, "xen"),
+    "m7a.large": (2, 8192, None, 1, "nitro"),
 }
 
 
+def cpu_info(name):
+    """EC2's VCpuInfo of an instance type: the defaults, and what
+    CpuOptions may choose at launch (ValidCores, ValidThreadsPerCore)."""
+    vcpus, _, _, threads, _ = INSTANCE_TYPES[name]
+    cores = vcpus // threads
+    return {"DefaultVCpus": vcpus, "DefaultCores": cores,
+            "DefaultThreadsPerCore": threads,
+            "ValidCores": list(range(1, cores + 1)),
+            "ValidThreadsPerCore": [1, 2] if threads == 2 else [1]}
+
+
+def cpu_options(itype, seed):
+    """An instance's CpuOptions: the type's defaults, or what the seed
+    launched it with, which must be one EC2 would have accepted."""
+    info = cpu_info(itype)
+    if seed is None:
+        return {"CoreCount": info["DefaultCores"],
+                "ThreadsPerCore": info["DefaultThreadsPerCore"]}
+    if set(seed) - {"CoreCount", "ThreadsPerCore"}:
+        raise ValueError(f"CpuOptions {seed!r}: only CoreCount and "
+                         f"ThreadsPerCore")
+    out = {"CoreCount": int(seed.get("CoreCount", info["DefaultCores"])),
+           "ThreadsPerCore": int(seed.get("ThreadsPerCore",
+                                          info["DefaultThreadsPerCore"]))}
+    if out["CoreCount"] not in info["ValidCores"] or \
+            out["ThreadsPerCore"] not in info["ValidThreadsPerCore"]:
+        raise ValueError(f"CpuOptions {seed!r} are not valid for {itype} "
+                         f"(cores {info['ValidCores']}, threads per core "
+                         f"{info['ValidThreadsPerCore']})")
+    return out
+
+
 def instance_type_info(name):
-    vcpus, mib, store = INSTANCE_TYPES[name]
+    vcpus, mib, store, _, hypervisor = INSTANCE_TYPES[name]
     info = {
         "InstanceType": name,
         "CurrentGeneration": True,
         "SupportedRootDeviceTypes": ["ebs"],
         "SupportedVirtualizationTypes": ["hvm"],
-        "Hypervisor": "nitro",
+        "Hypervisor": hypervisor,
         "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
-        "VCpuInfo": {"DefaultVCpus": vcpus, "DefaultCores": vcpus // 2 or 1,
-                     "DefaultThreadsPerCore": 2 if vcpus > 1 else 1},
+        "VCpuInfo": cpu_info(name),
         "MemoryInfo": {"SizeInMiB": mib},
         "InstanceStorageSupported": store is not None,
         "EbsInfo": {"EbsOptimizedSupport": "default",
@@ -341,6 +379,95 @@ def check_id(kind, rid):
 
 def new_id(kind):
     return f"{kind}-{uuid.uuid4().hex[:17]}"
+
+
+# --- security groups and subnets (seeded; read only) ------------------------
+
+# EC2 answers the protocol numbers it has names for with the names.
+PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}
+GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def seed_permission(where, perm):
+    """One IpPermission of a seed, checked as AuthorizeSecurityGroup*
+    would: a protocol, ports as it requires, at least one peer."""
+    known = {"IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges",
+             "UserIdGroupPairs", "PrefixListIds"}
+    if set(perm) - known:
+        raise ValueError(f"{where}: unknown fields {set(perm) - known}")
+    proto = str(perm["IpProtocol"]).lower()
+    proto = PROTOCOL_NAMES.get(proto, proto)
+    if proto not in ("tcp", "udp", "icmp", "icmpv6", "-1") and not (
+            proto.isdigit() and 0 <= int(proto) <= 255):
+        raise ValueError(f"{where}: IpProtocol {proto!r}")
+    out = {"IpProtocol": proto}
+    if proto in ("tcp", "udp"):
+        lo, hi = int(perm["FromPort"]), int(perm["ToPort"])
+        if not 0 <= lo <= hi <= 65535:
+            raise ValueError(f"{where}: ports {lo}-{hi}")
+        out["FromPort"], out["ToPort"] = lo, hi
+    elif proto in ("icmp", "icmpv6"):
+        # The ICMP type and code; -1 is any.
+        lo, hi = int(perm.get("FromPort", -1)), int(perm.get("ToPort", -1))
+        if not (-1 <= lo <= 255 and -1 <= hi <= 255):
+            raise ValueError(f"{where}: ICMP type {lo} code {hi}")
+        out["FromPort"], out["ToPort"] = lo, hi
+    elif "FromPort" in perm or "ToPort" in perm:
+        raise ValueError(f"{where}: protocol {proto} takes no ports")
+    peers = 0
+    for r in perm.get("IpRanges", []):
+        ipaddress.IPv4Network(r["CidrIp"])
+        peers += 1
+    for r in perm.get("Ipv6Ranges", []):
+        ipaddress.IPv6Network(r["CidrIpv6"])
+        peers += 1
+    for r in perm.get("UserIdGroupPairs", []):
+        if not GROUP_ID.match(r.get("GroupId", "")):
+            raise ValueError(f"{where}: group pair {r!r}")
+        peers += 1
+    for r in perm.get("PrefixListIds", []):
+        if not re.fullmatch(r"pl-[0-9a-f]{8,17}", r.get("PrefixListId", "")):
+            raise ValueError(f"{where}: prefix list {r!r}")
+        peers += 1
+    if peers == 0:
+        raise ValueError(f"{where}: a rule needs a source or destination")
+    for k in ("IpRanges", "Ipv6Ranges", "UserIdGroupPairs", "PrefixListIds"):
+        out[k] = [dict(r) for r in perm.get(k, [])]
+    return out
+
+
+def seed_security_group(g):
+    gid = g["GroupId"]
+    if not GROUP_ID.match(gid):
+        raise ValueError(f"security group id {gid!r}")
+    grp = {"GroupId": gid, "GroupName": g["GroupName"],
+           "Description": g.get("Description", g["GroupName"]),
+           "VpcId": g.get("VpcId", "vpc-0abc"), "OwnerId": g["Account"],
+           "_account": g["Account"], "_tags": dict(g.get("Tags", {}))}
+    grp["IpPermissions"] = [seed_permission(f"{gid} inbound {i}", p)
+                            for i, p in enumerate(g.get("IpPermissions", []))]
+    # A new group allows all outbound traffic, as EC2 makes one.
+    egress = g.get("IpPermissionsEgress",
+                   [{"IpProtocol": "-1",
+                     "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    grp["IpPermissionsEgress"] = [seed_permission(f"{gid} outbound {i}", p)
+                                  for i, p in enumerate(egress)]
+    return grp
+
+
+def seed_subnet(sn):
+    sid = sn["SubnetId"]
+    if not SUBNET_ID.match(sid):
+        raise ValueError(f"subnet id {sid!r}")
+    net = ipaddress.IPv4Network(sn["CidrBlock"])
+    return {"SubnetId": sid, "VpcId": sn.get("VpcId", "vpc-0abc"),
+            "CidrBlock": str(net),
+            "AvailabilityZone": sn["AvailabilityZone"],
+            "AvailableIpAddressCount": net.num_addresses - 5,
+            "DefaultForAz": False, "MapPublicIpOnLaunch": False,
+            "State": "available", "OwnerId": sn["Account"],
+            "_account": sn["Account"], "_tags": dict(sn.get("Tags", {}))}
 
 
 # --- state -------------------------------------------------------------------
@@ -395,6 +522,7 @@ class State(fakeserver.FakeState):
             for r in getattr(self, d, {}).values():
                 self.remove_file(r)
         self.instances, self.volumes, self.snapshots = {}, {}, {}
+        self.groups, self.subnets = {}, {}
         self.tokens = {}
         try:
             self.load_seed()
@@ -403,6 +531,12 @@ class State(fakeserver.FakeState):
 
     def load_seed(self):
         t = now()
+        for sn in self.seed.get("subnets", []):
+            sub = seed_subnet(sn)
+            self.subnets[sub["SubnetId"]] = sub
+        for g in self.seed.get("security_groups", []):
+            grp = seed_security_group(g)
+            self.groups[grp["GroupId"]] = grp
         for v in self.seed.get("volumes", []):
             check_id("vol", v["VolumeId"])
             vt = v.get("VolumeType", "gp3")
@@ -461,6 +595,16 @@ class State(fakeserver.FakeState):
                                    "AttachTime": t,
                                    "DeleteOnTermination": True,
                                    "AttachmentId": new_id("eni-attach")}})
+            groups = []
+            for gid in s.get("SecurityGroups", []):
+                grp = self.groups.get(gid)
+                if grp is None or grp["_account"] != s["Account"]:
+                    raise ValueError(f"instance {s['InstanceId']}: no "
+                                     f"security group {gid} in its account")
+                groups.append({"GroupId": gid,
+                               "GroupName": grp["GroupName"]})
+            for e in enis:
+                e["Groups"] = groups
             first = enis[0] if enis else {}
             inst = {
                 "InstanceId": s["InstanceId"],
@@ -484,6 +628,9 @@ class State(fakeserver.FakeState):
                 "RootDeviceType": "ebs",
                 "VirtualizationType": "hvm",
                 "BootMode": s.get("BootMode", "legacy-bios"),
+                "CpuOptions": cpu_options(s["InstanceType"],
+                                          s.get("CpuOptions")),
+                "SecurityGroups": groups,
                 "State": {"Name": s.get("State", "running")},
                 "_account": s["Account"], "_tags": dict(s.get("Tags", {})),
                 "_userdata": s.get("UserData"),
@@ -627,6 +774,8 @@ class State(fakeserver.FakeState):
             return {k.lstrip("_"): v for k, v in d.items()}
         return {"instances": [strip(i) for i in self.instances.values()],
                 "volumes": [strip(v) for v in self.volumes.values()],
+                "security_groups": [strip(g) for g in self.groups.values()],
+                "subnets": [strip(n) for n in self.subnets.values()],
                 "snapshots": [strip(s) for s in self.snapshots.values()]}
 
 

@@ -758,29 +758,108 @@ class Blocked(Exception):
         self.message = message
 
 
-def check_kubelet_settings(d, where):
-    """A {mode, delay, result} dict from the control API, checked."""
-    if not isinstance(d, dict):
-        raise ApiError(400, f"{where}: must be a JSON object")
-    unknown = set(d) - {"mode", "delay", "result", "job_regex"}
-    if unknown:
-        raise ApiError(400, f"{where}: unknown keys {sorted(unknown)}")
-    if "mode" in d and d["mode"] not in KUBELET_MODES:
-        raise ApiError(400, f"{where}: mode must be one of "
-                       f"{', '.join(KUBELET_MODES)}")
-    if "delay" in d and not (isinstance(d["delay"], (int, float))
-                             and not isinstance(d["delay"], bool)
-                             and 0 <= d["delay"] <= 3600):
-        raise ApiError(400, f"{where}: delay must be 0..3600 seconds")
-    if "result" in d and d["result"] is not None and \
-            not isinstance(d["result"], dict):
-        raise ApiError(400, f"{where}: result must be a JSON object or null")
-    if "job_regex" in d:
-        try:
-            re.compile(d["job_regex"])
-        except (re.error, TypeError) as e:
-            raise ApiError(400, f"{where}: job_regex: {e}")
-    return dict(d)
+class SimSettings:
+    """The settings of a simulated controller (the kubelet here, KubeVirt
+    in virt_launcher.py), in one place for both: defaults from the command
+    line, changed by POST /_fake/NAME ({key: value, ..., "rules": [...]}),
+    and rules, each with REGEX_KEY, whose keys apply to the objects whose
+    name matches (the first rule that matches).  MODES are the modes;
+    CHECKS maps each other key to a function of its value that returns
+    what is wrong with it, or None.  Used under the fake's state lock."""
+
+    def __init__(self, what, modes, regex_key, checks, default):
+        self.what = what
+        self.modes = modes
+        self.regex_key = regex_key
+        self.checks = checks
+        self.initial = dict(default)
+        self.reset()
+
+    def reset(self):
+        self.default = dict(self.initial)
+        self.rules = []
+
+    def check(self, d, where):
+        if not isinstance(d, dict):
+            raise ApiError(400, f"{where}: must be a JSON object")
+        unknown = set(d) - {"mode", self.regex_key, *self.checks}
+        if unknown:
+            raise ApiError(400, f"{where}: unknown keys {sorted(unknown)}")
+        if "mode" in d and d["mode"] not in self.modes:
+            raise ApiError(400, f"{where}: mode must be one of "
+                           f"{', '.join(self.modes)}")
+        for k, check in self.checks.items():
+            wrong = check(d[k]) if k in d else None
+            if wrong:
+                raise ApiError(400, f"{where}: {k} {wrong}")
+        if self.regex_key in d:
+            try:
+                re.compile(d[self.regex_key])
+            except (re.error, TypeError) as e:
+                raise ApiError(400, f"{where}: {self.regex_key}: {e}")
+        return dict(d)
+
+    def configure(self, data):
+        if not isinstance(data, dict):
+            raise ApiError(400, f"{self.what} settings must be a JSON object")
+        top = self.check({k: v for k, v in data.items() if k != "rules"},
+                         f"{self.what} settings")
+        if self.regex_key in top:
+            raise ApiError(400, f"{self.what}: {self.regex_key} belongs in "
+                           "a rule")
+        rules = None
+        if "rules" in data:
+            if not isinstance(data["rules"], list):
+                raise ApiError(400, f"{self.what} rules must be a JSON list")
+            rules = []
+            for i, r in enumerate(data["rules"]):
+                r = self.check(r, f"{self.what} rule {i}")
+                if self.regex_key not in r:
+                    raise ApiError(400, f"{self.what} rule {i} needs "
+                                   f"{self.regex_key}")
+                rules.append(r)
+        self.default.update(top)
+        if rules is not None:
+            self.rules = rules
+
+    def for_name(self, name):
+        s = dict(self.default)
+        for r in self.rules:
+            if re.search(r[self.regex_key], name):
+                s.update({k: v for k, v in r.items() if k != self.regex_key})
+                break
+        return s
+
+    def as_dict(self):
+        return {**self.default, "rules": [dict(r) for r in self.rules]}
+
+    def any_mode_but(self, mode):
+        """Is some object possibly in a mode other than MODE?"""
+        return self.default["mode"] != mode or \
+            any(r.get("mode", mode) != mode for r in self.rules)
+
+
+def seconds_upto(limit):
+    """A SimSettings check: a number of seconds, 0..LIMIT."""
+    def check(v):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                0 <= v <= limit:
+            return None
+        return f"must be 0..{limit} seconds"
+    return check
+
+
+def one_of(*values, what):
+    """A SimSettings check: one of VALUES (WHAT says which, in words)."""
+    def check(v):
+        return None if any(v is x or v == x and type(v) is type(x)
+                           for x in values) else f"must be {what}"
+    return check
+
+
+def kubelet_result_ok(v):
+    return None if v is None or isinstance(v, dict) else \
+        "must be a JSON object or null"
 
 
 def rand_suffix(n=5):
@@ -820,54 +899,27 @@ class Kubelet:
             guess = os.path.join(os.path.dirname(os.path.abspath(args.cert)),
                                  "ca.crt")
             self.ca = guess if os.path.exists(guess) else None
-        self.reset_settings()
+        self.sim = SimSettings(
+            "kubelet", KUBELET_MODES, "job_regex",
+            {"delay": seconds_upto(3600), "result": kubelet_result_ok},
+            {"mode": self.args.kubelet, "delay": self.args.kubelet_delay,
+             "result": self.result_file})
         self.stop = threading.Event()
         # KubeVirt's controllers and virt-launcher (virt_launcher.py).
         self.virt = virt_launcher.VirtLauncher(self, sys.modules[__name__])
 
-    def reset_settings(self):
-        self.default = {"mode": self.args.kubelet,
-                        "delay": self.args.kubelet_delay,
-                        "result": self.result_file}
-        self.rules = []
-
     def settings(self):
-        return {**self.default, "rules": [dict(r) for r in self.rules],
+        return {**self.sim.as_dict(),
                 "running": sorted(r.job_name for r in self.runs.values()
                                   if not r.finished),
                 "errors": list(self.errors)}
 
     def configure(self, data):
         """POST /_fake/kubelet.  Locked."""
-        if not isinstance(data, dict):
-            raise ApiError(400, "kubelet settings must be a JSON object")
-        unknown = set(data) - {"mode", "delay", "result", "rules"}
-        if unknown:
-            raise ApiError(400, f"kubelet settings: unknown keys "
-                           f"{sorted(unknown)}")
-        top = check_kubelet_settings(
-            {k: v for k, v in data.items() if k != "rules"}, "kubelet")
-        rules = None
-        if "rules" in data:
-            if not isinstance(data["rules"], list):
-                raise ApiError(400, "kubelet rules must be a JSON list")
-            rules = []
-            for i, r in enumerate(data["rules"]):
-                r = check_kubelet_settings(r, f"kubelet rule {i}")
-                if "job_regex" not in r:
-                    raise ApiError(400, f"kubelet rule {i} needs job_regex")
-                rules.append(r)
-        self.default.update(top)
-        if rules is not None:
-            self.rules = rules
+        self.sim.configure(data)
 
     def settings_for(self, job_name):
-        s = dict(self.default)
-        for r in self.rules:
-            if re.search(r["job_regex"], job_name):
-                s.update({k: v for k, v in r.items() if k != "job_regex"})
-                break
-        return s
+        return self.sim.for_name(job_name)
 
     def shutdown(self):
         """The fake is stopping: no container outlives it."""
@@ -891,7 +943,7 @@ class Kubelet:
             run.abort.set()
         self.runs = {}
         self.errors = []
-        self.reset_settings()
+        self.sim.reset()
         self.virt.reset()
 
     def node_for(self, spec):

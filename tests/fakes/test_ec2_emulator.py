@@ -514,6 +514,70 @@ class Terminated(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def run_seeded(test, extra, fn):
+    """Start an emulator on seed() changed by EXTRA (a function of the
+    seed), and call FN with it; or, if FN is None, expect it to refuse
+    the seed."""
+    tmp = tempfile.mkdtemp(prefix="ec2-emulator-test-")
+    try:
+        s = seed()
+        extra(s)
+        path = os.path.join(tmp, "seed.json")
+        with open(path, "w") as f:
+            json.dump(s, f)
+        if fn is None:
+            with test.assertRaises(RuntimeError):
+                Emulator(tmp, "--seed", path).stop()
+            return
+        emu = Emulator(tmp, "--seed", path)
+        try:
+            fn(emu)
+        finally:
+            emu.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class CpuOptions(unittest.TestCase):
+    """An instance's CpuOptions: the type's defaults, or what it was
+    launched with, which must be valid for the type."""
+
+    def test_defaults_and_launched(self):
+        def extra(s):
+            s["instances"].append({
+                "InstanceId": "i-0fedcba9876543210", "Account": ACCT_A,
+                "InstanceType": "m5.xlarge", "State": "stopped",
+                "AvailabilityZone": "us-east-1a",
+                "CpuOptions": {"CoreCount": 2, "ThreadsPerCore": 1}})
+
+        def check(emu):
+            a = emu.client()
+            got = {i["InstanceId"]: i["CpuOptions"]
+                   for r in a.describe_instances()["Reservations"]
+                   for i in r["Instances"]}
+            self.assertEqual(got, {
+                INSTANCE: {"CoreCount": 1, "ThreadsPerCore": 2},
+                "i-0fedcba9876543210": {"CoreCount": 2,
+                                        "ThreadsPerCore": 1}})
+            t = {x["InstanceType"]: x["VCpuInfo"]
+                 for x in a.describe_instance_types(
+                     InstanceTypes=["m5.xlarge", "t2.medium"])[
+                         "InstanceTypes"]}
+            self.assertEqual(t["m5.xlarge"]["DefaultCores"], 2)
+            self.assertEqual(t["m5.xlarge"]["ValidThreadsPerCore"], [1, 2])
+            self.assertEqual((t["t2.medium"]["DefaultCores"],
+                              t["t2.medium"]["DefaultThreadsPerCore"]),
+                             (2, 1))
+        run_seeded(self, extra, check)
+
+    def test_invalid_refused(self):
+        for bad in ({"CoreCount": 3}, {"ThreadsPerCore": 3},
+                    {"CoreCount": 1, "Threads": 1}):
+            def extra(s, bad=bad):
+                s["instances"][0]["CpuOptions"] = bad
+            run_seeded(self, extra, None)
+
+
 class Libcurl(EmulatorTest):
     """The orchestrator signs with libcurl's CURLOPT_AWS_SIGV4; the curl
     tool uses the same code, so it shows what the emulator makes of it."""

@@ -360,35 +360,6 @@ class Log:
                 self.file = None
 
 
-# --- settings -----------------------------------------------------------------
-
-def check_settings(d, where, ApiError):
-    if not isinstance(d, dict):
-        raise ApiError(400, f"{where}: must be a JSON object")
-    unknown = set(d) - {"mode", "delay", "console", "exit", "vm_regex"}
-    if unknown:
-        raise ApiError(400, f"{where}: unknown keys {sorted(unknown)}")
-    if "mode" in d and d["mode"] not in LAUNCHER_MODES:
-        raise ApiError(400, f"{where}: mode must be one of "
-                       f"{', '.join(LAUNCHER_MODES)}")
-    if "delay" in d and not (isinstance(d["delay"], (int, float)) and
-                             not isinstance(d["delay"], bool) and
-                             0 <= d["delay"] <= 600):
-        raise ApiError(400, f"{where}: delay must be 0..600 seconds")
-    if "console" in d and d["console"] is not None and \
-            not isinstance(d["console"], str):
-        raise ApiError(400, f"{where}: console must be a string or null")
-    if "exit" in d and d["exit"] not in (None, "Succeeded", "Failed"):
-        raise ApiError(400, f"{where}: exit must be null, \"Succeeded\" or "
-                       "\"Failed\"")
-    if "vm_regex" in d:
-        try:
-            re.compile(d["vm_regex"])
-        except (re.error, TypeError) as e:
-            raise ApiError(400, f"{where}: vm_regex: {e}")
-    return dict(d)
-
-
 class VirtLauncher:
     """virt-controller, virt-api's lifecycle subresources, virt-handler and
     virt-launcher.  Its state is under the fake's state.lock."""
@@ -408,53 +379,32 @@ class VirtLauncher:
         if getattr(self.args, "virt_console", None):
             with open(self.args.virt_console, encoding="utf-8") as f:
                 self.console_file = f.read()
-        self.reset_settings()
+        k = self.k
+        self.sim = k.SimSettings(
+            "virt-launcher", LAUNCHER_MODES, "vm_regex",
+            {"delay": k.seconds_upto(600),
+             "console": lambda v: None if v is None or isinstance(v, str)
+             else "must be a string or null",
+             "exit": k.one_of(None, "Succeeded", "Failed",
+                              what='null, "Succeeded" or "Failed"')},
+            {"mode": getattr(self.args, "virt_launcher", "off"),
+             "delay": getattr(self.args, "virt_delay", 0.5),
+             "console": self.console_file, "exit": None})
 
-    # -- settings --
-
-    def reset_settings(self):
-        self.default = {"mode": getattr(self.args, "virt_launcher", "off"),
-                        "delay": getattr(self.args, "virt_delay", 0.5),
-                        "console": self.console_file, "exit": None}
-        self.rules = []
+    # -- settings (the kube fake's SimSettings, shared with its kubelet) --
 
     def settings(self):
-        return {**self.default, "rules": [dict(r) for r in self.rules],
+        return {**self.sim.as_dict(),
                 "running": sorted(f"{r.ns}/{r.name}" for r in
                                   self.runs.values() if not r.finished),
                 "boots_max": getattr(self.args, "virt_max_boots", 1)}
 
     def configure(self, data):
         """POST /_fake/virt-launcher.  Locked."""
-        ApiError = self.k.ApiError
-        if not isinstance(data, dict):
-            raise ApiError(400, "virt-launcher settings must be a JSON object")
-        top = check_settings({k: v for k, v in data.items() if k != "rules"},
-                             "virt-launcher", ApiError)
-        if "vm_regex" in top:
-            raise ApiError(400, "virt-launcher: vm_regex belongs in a rule")
-        rules = None
-        if "rules" in data:
-            if not isinstance(data["rules"], list):
-                raise ApiError(400, "virt-launcher rules must be a JSON list")
-            rules = []
-            for i, r in enumerate(data["rules"]):
-                r = check_settings(r, f"virt-launcher rule {i}", ApiError)
-                if "vm_regex" not in r:
-                    raise ApiError(400, f"virt-launcher rule {i} needs "
-                                   "vm_regex")
-                rules.append(r)
-        self.default.update(top)
-        if rules is not None:
-            self.rules = rules
+        self.sim.configure(data)
 
     def settings_for(self, name):
-        s = dict(self.default)
-        for r in self.rules:
-            if re.search(r["vm_regex"], name):
-                s.update({k: v for k, v in r.items() if k != "vm_regex"})
-                break
-        return s
+        return self.sim.for_name(name)
 
     def reset(self):
         """Locked: every guest stops, the settings of the command line."""
@@ -464,7 +414,7 @@ class VirtLauncher:
         self.once_done = set()
         self.stopped = set()
         self.restart_at = {}
-        self.reset_settings()
+        self.sim.reset()
 
     def shutdown(self):
         """The fake is stopping: no guest outlives it."""
@@ -530,8 +480,7 @@ class VirtLauncher:
 
     def sync(self):
         with self.state.lock:
-            if self.default["mode"] == "off" and \
-                    all(r.get("mode", "off") == "off" for r in self.rules):
+            if not self.sim.any_mode_but("off"):
                 return
             for key, vm in self.objects("virtualmachines"):
                 self.sync_vm(vm)

@@ -87,9 +87,17 @@ JSON
  {"apiVersion": "v1", "kind": "Node",
   "metadata": {"name": "node-b", "labels": {"topology.kubernetes.io/zone": "us-east-1c"}}}]
 JSON
+    # The simulated virt-launcher, canned: a started VM's console says
+    # the guest is healthy (console_says changes that for one test).
+    cat > "$T/console.txt" <<'TEXT'
+[    0.000000] Linux version 6.1.0-27-amd64 (simulated console)
+[  OK  ] Reached target multi-user.target - Multi-User System.
+V2V-HEALTH {"version":1,"probe":"linux","status":"healthy","problems":[],"system":"running","failed_units":[]}
+TEXT
     # shellcheck disable=SC2086 # KUBELET_ARGS is a list of options
     start_kube_fake --token "$KUBE_TOKEN" --seed "$T/kube-seed.json" \
-        ${KUBELET_ARGS:-}
+        --virt-launcher canned --virt-delay 0.1 \
+        --virt-console "$T/console.txt" ${KUBELET_ARGS:-}
     cat > "$T/kubeconfig" <<YAML
 apiVersion: v1
 kind: Config
@@ -99,6 +107,21 @@ clusters: [{name: fake, cluster: {server: "$KUBE", certificate-authority: certs/
 users: [{name: orch, user: {token: $KUBE_TOKEN}}]
 YAML
     export KUBECONFIG=$T/kubeconfig
+}
+
+# console_says TEXT: what the simulated guest's serial console says from
+# now on (canned: the VMs started next), each line ended.
+console_says () {
+    jq -n --arg c "$1"$'\n' '{console: $c}' |
+        curl -sf -X POST --cacert "$T/certs/ca.crt" -H 'Content-Type: application/json' \
+            --data-binary @- "$KUBE/_fake/virt-launcher" >/dev/null ||
+        fail "could not configure the simulated virt-launcher"
+}
+
+# record: this plan's record of the instance, as JSON.
+record () {
+    kube_kind ConfigMap | jq --arg i "$INSTANCE" '.[] |
+        select(.metadata.name == "v2v-plan-wave1") | .data[$i] | fromjson'
 }
 
 # write_plan [JQ FILTER]: the default plan, adjusted by the filter.
@@ -117,6 +140,10 @@ JSON
 }
 
 ec2_state () { curl -sf "$EC2/_fake/state"; }
+# jq: a CreateSnapshots request of the pre-copy set (tagged phase=pre).
+PRE_SNAPSHOTS='def pre_snapshots: .params | to_entries |
+    any(.value == "v2v-kubevirt/phase");'
+
 ec2_requests () { curl -sf "$EC2/_fake/requests"; }
 kube_objects () { curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/objects"; }
 # kube_kind KIND: the stored objects of that kind, as a JSON array.
@@ -170,10 +197,12 @@ check_migrated () {
     vm=$(kube_kind VirtualMachine)
     [ "$(echo "$vm" | jq length)" -eq 1 ] || fail "want 1 VirtualMachine"
     echo "$vm" | jq -e --arg fw "$firmware" '.[0] | .metadata.name == "web-1" and
-        .spec.template.spec.domain.cpu.cores == 2 and
+        .spec.template.spec.domain.cpu == {"sockets": 1, "cores": 1,
+                                           "threads": 2} and
         .spec.template.spec.domain.memory.guest == "8192Mi" and
         .spec.template.spec.domain.firmware.bootloader[$fw] != null and
         .spec.runStrategy == "Always" and
+        .spec.template.spec.domain.devices.logSerialConsole == true and
         (.spec.template.spec.domain.devices.disks[0] | .name == "disk0" and
             .bootOrder == 1) and
         (.spec.template.spec.volumes[0].persistentVolumeClaim.claimName ==

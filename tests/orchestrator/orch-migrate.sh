@@ -7,6 +7,9 @@
 #   orch-migrate.sh throttle        a throttling storm (30 % of calls 503)
 #   orch-migrate.sh crash-resume    SIGKILL after each phase's first change,
 #                                   then a re-run: no duplicates, all clean
+#   orch-migrate.sh presnapshot     pre-copy snapshots while running, then
+#                                   the delta: call sequence, progress,
+#                                   less downtime than without
 #   orch-migrate.sh bad-plan        every problem listed, nothing called
 #   orch-migrate.sh convert         the conversion Job (simulated kubelet):
 #                                   its spec, and the agent's hints in the VM
@@ -31,6 +34,10 @@
 #   orch-migrate.sh too-many        41 disks, 17 NICs: refused up front
 #   orch-migrate.sh cleanup-fail    failed deletes named, exit 1
 #   orch-migrate.sh usage           exit 2
+#   orch-migrate.sh verify-rollback the guest is unhealthy: VM halted,
+#                                   source started again, status says why
+#   orch-migrate.sh verify-keep     onUnhealthy keep: Degraded, VM runs
+#   orch-migrate.sh verify-timeout  no health line in time: rolled back
 set -euo pipefail
 scenario=$1
 TEST_CASE=$scenario
@@ -38,7 +45,7 @@ TEST_CASE=$scenario
 
 migrate () {
     local rc=0
-    timeout 300 "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
+    timeout "${MIGRATE_TIMEOUT:-300}" "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
     return $rc
 }
 
@@ -56,7 +63,8 @@ JSON
 case $scenario in
 skip)
     start_fakes
-    write_plan '.skipGuestConversion = true'
+    # The cold path (no pre-copy); orch-presnapshot checks the other.
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
     rc=0; migrate || rc=$?
     [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
     check_migrated
@@ -120,7 +128,7 @@ crash-resume)
     KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.2 --kubelet-result $T/result.json"
     start_fakes
     write_plan '.'
-    for phase in stop snapshot volumes bind convert vm cleanup; do
+    for phase in presnapshot stop snapshot volumes bind convert vm verify cleanup; do
         curl -sf -X POST "$EC2/_fake/reset" >/dev/null
         curl -sf -X DELETE "$EC2/_fake/requests" >/dev/null
         curl -sf -X POST --cacert "$T/certs/ca.crt" "$KUBE/_fake/reset" >/dev/null
@@ -135,14 +143,77 @@ crash-resume)
         [ "$n" -eq 1 ] || fail "$phase: $n conversion Jobs created, want 1"
         req=$(ec2_requests)
         for a in CreateSnapshots:1 CreateVolume:3 StopInstances:1; do
-            n=$(echo "$req" | jq --arg a "${a%:*}" '[.[] | select(.action == $a
-                and .status == 200)] | length')
+            n=$(echo "$req" | jq --arg a "${a%:*}" "$PRE_SNAPSHOTS"'[.[] | select(.action == $a
+                and .status == 200) | select(pre_snapshots | not)] | length')
             [ "$n" -eq "${a#*:}" ] ||
                 fail "$phase: ${a%:*} succeeded $n times, want ${a#*:}"
         done
+        # preSnapshot (default on): one pre-copy set too.
+        n=$(echo "$req" | jq "$PRE_SNAPSHOTS"'[.[] | select(.action ==
+            "CreateSnapshots" and .status == 200) | select(pre_snapshots)] |
+            length')
+        [ "$n" -eq 1 ] || fail "$phase: $n pre-copy snapshot sets, want 1"
         echo "ok: killed after $phase, resumed without duplicates"
     done
     echo "PASS: crash-resume"
+    ;;
+presnapshot)
+    # Snapshots while the instance runs, then the delta: the emulated
+    # guest writes 64 MiB/s to each volume; a snapshot copies 1 GiB/s;
+    # 16 emulated seconds a real one.  The 16 GiB volume's first snapshot
+    # takes 1 s; its delta after the pre-copy a fraction of that.
+    EC2_LATENCY="--state-latency 0.3 --volume-latency 0.4 --page-size 2
+        --write-rate 64 --snapshot-rate 1024 --time-scale 16"
+    start_fakes
+    downtime () {
+        kube_kind ConfigMap | jq -r --arg i "$INSTANCE" \
+            '.[] | select(.metadata.name == "v2v-plan-wave1") | .data[$i] |
+             fromjson | .downtimeSeconds'
+    }
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
+    migrate || { tail -20 "$T/orch.log"; fail "cold: migrate exited $?"; }
+    check_migrated
+    cold=$(downtime)
+    curl -sf -X POST "$EC2/_fake/reset" >/dev/null
+    curl -sf -X POST --cacert "$T/certs/ca.crt" "$KUBE/_fake/reset" >/dev/null
+    : > "$T/orch.log"
+    write_plan '.skipGuestConversion = true'
+    migrate || { tail -20 "$T/orch.log"; fail "migrate exited $?"; }
+    check_migrated
+    warm=$(downtime)
+    # The call sequence: pre-copy snapshots, stop, final snapshots,
+    # volumes from the final ones, every snapshot deleted.
+    req=$(ec2_requests)
+    seq=$(echo "$req" | jq -c "$PRE_SNAPSHOTS"'[.[] | select(.polling != true
+        and .status == 200) | if .action == "CreateSnapshots" and
+        pre_snapshots then "CreateSnapshots(pre)" else .action end] |
+        reduce .[] as $a ([]; if .[-1] == $a then . else . + [$a] end)')
+    [ "$seq" = '["CreateSnapshots(pre)","StopInstances","CreateSnapshots","CreateVolume","DeleteSnapshot"]' ] ||
+        fail "call sequence: $seq"
+    echo "$req" | jq -e '[.[] | select(.action == "CreateVolume" and
+        .status == 200) | .params.SnapshotId] as $from |
+        [.[] | select(.action == "DeleteSnapshot" and .status == 200) |
+         .params.SnapshotId] as $deleted |
+        ($from | length) == 3 and ($deleted | length) == 6 and
+        all($from[]; . as $s | $deleted | index($s) != null)' >/dev/null ||
+        fail "volumes not from the final snapshots, or snapshots left"
+    # Only 1 + D calls more than a cold migration: 4 + 3·D.
+    calls=$(non_polling_calls)
+    [ "$calls" -le 13 ] || fail "$calls non-polling EC2 calls (max 13)"
+    # The progress reached the record (and so status), with an ETA.
+    curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" | jq -e '
+        any(.[]; .method == "PATCH" and (.path | test("configmaps/v2v-plan")) and
+            ((.body.data // {}) | to_entries | any(.value | fromjson |
+             .phase == "presnapshot" and .progress > 0 and .etaSeconds >= 0)))' \
+        >/dev/null || fail "no pre-copy progress in the plan's ConfigMap"
+    grep -q "pre-copy snapshots [0-9]*%" "$T/orch.log" ||
+        fail "no pre-copy progress logged"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -q "$INSTANCE.*Succeeded.*downtime [0-9.]* s" "$T/status" ||
+        fail "status shows no downtime: $(cat "$T/status")"
+    awk -v c="$cold" -v w="$warm" 'BEGIN { exit !(c >= 1.0 && w < c) }' ||
+        fail "downtime with preSnapshot $warm s, without $cold s"
+    echo "PASS: presnapshot: downtime $warm s, $cold s without; $calls calls"
     ;;
 bad-plan)
     start_fakes
@@ -175,8 +246,22 @@ convert|compat)
     [ "$(echo "$job" | jq length)" -eq 0 ] || fail "the Job was not deleted"
     # ... and its Pod with it (propagationPolicy=Background): a Job's
     # Pods are orphaned by default.
-    [ "$(kube_kind Pod | jq length)" -eq 0 ] ||
+    # (The VM's virt-launcher Pod runs on.)
+    [ "$(kube_kind Pod | jq '[.[] | select(.metadata.labels["job-name"])] | length')" -eq 0 ] ||
         fail "the conversion Pod was left behind: $(kube_kind Pod | jq -c '[.[].metadata.name]')"
+    # The health gate read the guest's line from the console log, and
+    # the downtime (StopInstances sent -> healthy) is kept and shown.
+    rec=$(record)
+    echo "$rec" | jq -e '.outcome == "Succeeded" and .verdict == "healthy" and
+        .downtimeSeconds > 0 and .downtimeSeconds < 120' >/dev/null ||
+        fail "record: $rec"
+    curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" | jq -e '
+        any(.[]; .method == "GET" and (.path | test("/pods/virt-launcher-web-1-[a-z0-9]+/log$")) and
+            .query.container == "guest-console-log" and .status == 200)' >/dev/null ||
+        fail "the console was not read from the virt-launcher Pod's guest-console-log"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -Eq "$INSTANCE.*100%.*Succeeded.*downtime [0-9]+\.[0-9] s" "$T/status" ||
+        fail "status shows no downtime: $(cat "$T/status")"
     spec=$(curl -sf --cacert "$T/certs/ca.crt" "$KUBE/_fake/requests" |
            jq '[.[] | select(.method == "POST" and (.path | endswith("/jobs")))][0].body')
     echo "$spec" | jq -e '.spec.template.spec as $p |
@@ -215,6 +300,93 @@ convert|compat)
             fail "VM devices: $(echo "$vm" | jq -c .domain.devices)"
     fi
     echo "PASS: $scenario: Job ran, VM made with the agent's hints"
+    ;;
+verify-rollback|verify-keep|verify-timeout)
+    # The guest comes up unhealthy (a unit that fails off EC2), or says
+    # nothing in time: rollback (the default) halts the VM and starts the
+    # source again; keep leaves it running, Degraded.
+    converted_result
+    KUBELET_ARGS="--kubelet succeed --kubelet-delay 0.2 --kubelet-result $T/result.json"
+    start_fakes
+    if [ "$scenario" = verify-timeout ]; then
+        console_says "$(printf '%s\n' '[    1.234567] simulated kernel' \
+            'Begin: Running /scripts/local-block ... done.' \
+            'Gave up waiting for root file system device.')"
+        write_plan '.verifyTimeoutSeconds = 10'
+        want_problem='no health line within 10 s'
+        want_tail='Gave up waiting for root file system device'
+    else
+        console_says "$(printf '%s\n' '[  OK  ] Reached target multi-user.target.' \
+            '[FAILED] Failed to start aws-only.service - Needs EC2.' \
+            'V2V-HEALTH {"version":1,"probe":"linux","status":"unhealthy","problems":["the system is degraded","failed units: aws-only.service"],"system":"degraded","failed_units":["aws-only.service"]}')"
+        if [ "$scenario" = verify-keep ]; then
+            write_plan '.onUnhealthy = "keep"'
+        else
+            write_plan '.'
+        fi
+        want_problem='failed units: aws-only.service'
+        want_tail='Failed to start aws-only.service'
+    fi
+    rc=0; migrate || rc=$?
+    [ $rc -eq 1 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc, want 1"; }
+    rec=$(record)
+    want_outcome=RolledBack; [ "$scenario" != verify-keep ] || want_outcome=Degraded
+    echo "$rec" | jq -e --arg o "$want_outcome" --arg p "$want_problem" \
+        --arg t "$want_tail" '.outcome == $o and .verdict == "unhealthy" and
+        (.problems | contains($p)) and (.error | contains($p)) and
+        (.consoleTail | contains($t)) and (has("downtimeSeconds") | not)' \
+        >/dev/null || fail "record: $rec"
+    "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
+    grep -q "$INSTANCE.*$want_outcome.*$want_problem" "$T/status" ||
+        fail "status: $(cat "$T/status")"
+    reason=MigrationRolledBack; [ "$scenario" != verify-keep ] || reason=MigrationDegraded
+    kube_kind Event | jq -e --arg r "$reason" --arg p "$want_problem" 'any(.[];
+        .reason == $r and .type == "Warning" and
+        .involvedObject.kind == "VirtualMachine" and
+        .involvedObject.name == "web-1" and (.message | contains($p)))' \
+        >/dev/null || fail "no $reason Event: $(kube_kind Event | jq -c '[.[] | {reason, message}]')"
+    starts=$(ec2_requests | jq '[.[] | select(.action == "StartInstances" and .status == 200)] | length')
+    vm=$(kube_kind VirtualMachine)
+    if [ "$scenario" = verify-keep ]; then
+        [ "$starts" -eq 0 ] || fail "keep started the source ($starts)"
+        echo "$vm" | jq -e '.[0].spec.runStrategy == "Always"' >/dev/null ||
+            fail "keep: the VM does not run: $(echo "$vm" | jq -c '.[0].spec.runStrategy')"
+    else
+        [ "$starts" -eq 1 ] || fail "StartInstances $starts times, want 1"
+        # StopInstances, then (after the verdict) StartInstances.
+        ec2_requests | jq -e '[.[] | select(.status == 200 and (.action ==
+            "StopInstances" or .action == "StartInstances")) | .action] ==
+            ["StopInstances", "StartInstances"]' >/dev/null ||
+            fail "EC2 calls: $(ec2_requests | jq -c '[.[] | .action]')"
+        echo "$vm" | jq -e '.[0].spec.runStrategy == "Halted"' >/dev/null ||
+            fail "rollback: the VM is not halted: $(echo "$vm" | jq -c '.[0].spec.runStrategy')"
+        for _ in $(seq 50); do
+            st=$(ec2_state | jq -r --arg i "$INSTANCE" '.instances[] |
+                select(.InstanceId == $i) | .State | .Name? // .')
+            [ "$st" != running ] || break
+            sleep 0.2
+        done
+        [ "$st" = running ] || fail "the source is $st, not running again"
+        # The volumes and PVCs are kept for diagnosis.
+        [ "$(kube_kind PersistentVolumeClaim | jq length)" -eq 3 ] ||
+            fail "the PVCs were not kept"
+        # A re-run changes nothing: no second StartInstances.
+        before=$(ec2_requests | jq length)
+        rc=0; migrate || rc=$?
+        [ $rc -eq 1 ] || fail "the re-run exited $rc, want 1"
+        n=$(ec2_requests | jq --argjson b "$before" '[.[$b:][] | select(.polling != true)] | length')
+        [ "$n" -eq 0 ] || fail "a re-run of a rolled-back plan made $n EC2 change(s)"
+        # Plain cleanup keeps the halted VM; --purge removes it.
+        "$orch" cleanup --plan "$PLAN" >/dev/null 2>>"$T/orch.log" ||
+            fail "cleanup exited $?"
+        [ "$(kube_kind VirtualMachine | jq length)" -eq 1 ] ||
+            fail "plain cleanup deleted the halted VM"
+        "$orch" cleanup --plan "$PLAN" --purge >/dev/null 2>>"$T/orch.log" ||
+            fail "cleanup --purge exited $?"
+        [ "$(kube_kind VirtualMachine | jq length)" -eq 0 ] ||
+            fail "cleanup --purge kept the VM"
+    fi
+    echo "PASS: $scenario: $want_outcome, $want_problem"
     ;;
 job-fail)
     cat > "$T/result.json" <<'JSON'
@@ -383,7 +555,8 @@ lost-answer)
            {"action": "CreateVolume", "times": 1, "after": true,
             "drop": true}]' > "$T/faults.json"
     start_fakes --faults "$T/faults.json"
-    write_plan '.skipGuestConversion = true'
+    # The cold path (no pre-copy); orch-presnapshot checks the other.
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
     rc=0; migrate || rc=$?
     [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
     check_migrated
@@ -636,7 +809,8 @@ cleanup-fail)
     # A delete that fails is reported, and cleanup exits 1; once EC2
     # lets it, a second cleanup finishes the job.
     start_fakes
-    write_plan '.skipGuestConversion = true'
+    # The cold path (no pre-copy); orch-presnapshot checks the other.
+    write_plan '.skipGuestConversion = true | .preSnapshot = false'
     rc=0; V2V_ORCH_CRASH_AFTER=bind migrate || rc=$?
     [ $rc -eq 137 ] || fail "the crash point did not fire ($rc)"
     curl -sf -X POST -d '[{"action": "DeleteSnapshot", "status": 400,

@@ -2,9 +2,8 @@
 # The main job, end to end, on a built-in demo disk:
 #   1. install dependencies and build;
 #   2. build a real Debian 12 disk laid out like an EC2 Nitro AMI (GPT +
-#      UEFI, root on /dev/nvme0n1p1, a data volume named by its volume id,
-#      two ENIs in netplan matched by MAC, cloud-init on the Ec2
-#      datasource, an SSM agent, an initramfs with only nvme + ena);
+#      UEFI, root on /dev/nvme0n1p1, ifupdown on ens5, cloud-init on the
+#      Ec2 datasource, an SSM agent, an initramfs with only nvme + ena);
 #   3. boot it as KubeVirt would (q35, virtio) and show that it fails;
 #   4. convert it in place with v2v-agent convert;
 #   5. boot it again and print the change report and the health verdict.
@@ -34,16 +33,10 @@ step "2. demo guest ($variant layout, like an EC2 AMI)"
 mkdir -p build/demo
 tests/fixtures/fixture-guest.sh "$variant" "build/demo/$variant.img"
 cp --sparse=always "build/demo/$variant.img" build/demo/converted.img
-# The instance's data volume and ENIs, as the orchestrator would attach
-# them and name them to the agent (docs/standalone.md).
-. tests/fixtures/lib.sh
+# The instance's data volume and instance store, as the orchestrator
+# would attach them and name them to the agent (docs/standalone.md).
 disks=(build/demo/converted.img) map=() vm=()
 case $variant in
-nitro)
-    cp --sparse=always "build/demo/$variant-data.img" build/demo/data.img
-    disks+=(build/demo/data.img)
-    map=(--disk-name "1=$NITRO_DATA_VOLUME" --nic "0=$NITRO_MAC0" --nic "1=$NITRO_MAC1")
-    vm=(--nic "$NITRO_MAC0" --nic "$NITRO_MAC1") ;;
 xen)
     cp --sparse=always "build/demo/$variant-data.img" build/demo/data.img
     disks+=(build/demo/data.img)

@@ -14,17 +14,10 @@
 # (unconverted-fails.sh proves the same fixture does not boot as built.)
 #
 # The layouts of the fleet ride along (build-guest.sh):
-#   nitro  its data volume (by-id, by volume id) attached second, and two
-#          NICs that keep their MACs: converted with the device map
-#          (--disk-name, --nic); boots with /data mounted and an IPv4 on
-#          ens5 and on ens6;
 #   xen    root and swap on LVM, /boot on xvda1, its data volume (/dev/xvdf)
 #          attached second and instance store (/dev/xvdb) in the map:
 #          boots with /boot, /data and the scratch disk on /mnt mounted,
-#          and swap on;
-#   uuid   its /srv volume (/dev/xvdg) is not attached and no map names
-#          it: the report warns, the entry gets nofail, and the guest
-#          boots healthy without it.
+#          and swap on.
 set -euo pipefail
 variant=$1 firmware=$2 fixture=$3
 TEST_CASE=$variant
@@ -41,11 +34,6 @@ cp --sparse=always "$fixture" "$img"
 disks=("$img")
 map=() boot=() rootfs=/dev/sda1 root_source=/dev/vda1
 case $variant in
-nitro)
-    disks+=("$work/$variant-data.img")
-    map=(--disk-name "1=$NITRO_DATA_VOLUME" --nic "0=$NITRO_MAC0"
-         --nic "1=$NITRO_MAC1")
-    boot=(--nic "$NITRO_MAC0" --nic "$NITRO_MAC1") ;;
 xen)
     disks+=("$work/$variant-data.img")
     map=(--disk-name 1=/dev/xvdf --disk-name 2=ephemeral0,/dev/xvdb)
@@ -69,7 +57,10 @@ validate_report "$work/report.json"
 [ "$(jq_report .status)" = converted ] || fail "status $(jq_report .status)"
 [ "$(jq_report .kubevirt_hints.firmware)" = "$firmware" ] ||
     fail "firmware hint $(jq_report .kubevirt_hints.firmware), want $firmware"
-for path in /etc/fstab /etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg \
+# uuid's fstab is by LABEL= already: nothing to change there.
+fstab=/etc/fstab
+[ "$variant" = uuid ] && fstab=
+for path in $fstab /etc/cloud/cloud.cfg.d/zz-v2v-kubevirt.cfg \
             /etc/systemd/system/amazon-ssm-agent.service \
             /etc/chrony/chrony.conf /etc/initramfs-tools/modules \
             /usr/local/sbin/v2v-kubevirt-health \
@@ -86,35 +77,22 @@ jq -e '[.changes[] | select(.action == "edit")] |
     "$work/report.json" >/dev/null || fail "an edit lacks backup or checksums"
 jq -e '.steps | any(.step == "initramfs" and .result == "applied")' \
     "$work/report.json" >/dev/null || fail "initramfs was not rebuilt"
+if [ "$variant" = uuid ]; then
+    jq -e '.steps | any(.step == "fstab" and .result == "skipped")' \
+        "$work/report.json" >/dev/null || fail "fstab by LABEL= was changed"
+fi
 # What each layout's fstab became, read back from the converted disk.
 fstab_of () {
     guestfish --ro $(printf -- '-a %s ' "${disks[@]}") -m "$rootfs" \
         cat /etc/fstab
 }
 case $variant in
-uuid)
-    # The LABEL= root is left as it was; the unattached /srv only gets
-    # nofail and a short timeout, and the report says why.
-    fstab_of > "$work/fstab"
-    grep -qx 'LABEL=cloudimg-rootfs  /     ext4  defaults,discard  0 1' \
-        "$work/fstab" || fail "the LABEL= root entry changed: $(cat "$work/fstab")"
-    grep -qx '/dev/xvdg              /srv  ext4  defaults,nofail,x-systemd.device-timeout=10s          0 2' \
-        "$work/fstab" || fail "/srv did not get nofail: $(cat "$work/fstab")"
-    jq -e '.warnings | any(startswith("/etc/fstab: /dev/xvdg (/srv) is on no disk being converted"))' \
-        "$work/report.json" >/dev/null || fail "no warning names /dev/xvdg" ;;
 xen)
     fstab_of > "$work/fstab"
     grep -q '^UUID=.* /data ' "$work/fstab" && grep -q '^UUID=.* /boot ' "$work/fstab" &&
     grep -q '^/dev/disk/by-id/virtio-ephemeral0 .* defaults,nofail,x-systemd.makefs ' \
         "$work/fstab" && grep -q '^/dev/mapper/vg0-root ' "$work/fstab" ||
         fail "xen fstab: $(cat "$work/fstab")" ;;
-nitro)
-    fstab_of > "$work/fstab"
-    grep -q '^UUID=.* /data ' "$work/fstab" || fail "nitro fstab: $(cat "$work/fstab")"
-    jq -e '[.changes[] | select(.path | startswith("/etc/systemd/network/10-v2v-kubevirt-"))
-            | .path] == ["/etc/systemd/network/10-v2v-kubevirt-ens5.link",
-                         "/etc/systemd/network/10-v2v-kubevirt-ens6.link"]' \
-        "$work/report.json" >/dev/null || fail "not one .link per NIC" ;;
 esac
 
 echo "== boot $variant on virtio"
@@ -131,16 +109,8 @@ health --arg r "$root_source" '.health.root == {"source": $r, "mode": "rw"}' ||
     fail "root is not read-write on the virtio disk ($root_source)"
 health --arg k "$hostkey" '.health.ssh_host_key == $k' ||
     fail "SSH host keys changed: cloud-init saw a new instance"
-if [ "$variant" = nitro ]; then
-    # Each ENI's NIC by its MAC, with its EC2 name and its own address.
-    health --arg m0 "$NITRO_MAC0" --arg m1 "$NITRO_MAC1" \
-        '[.health.nics[] | [.name, .mac, .ipv4]] | sort ==
-         [["ens5", $m0, ["10.0.2.15"]], ["ens6", $m1, ["10.0.3.15"]]]' ||
-        fail "the NICs: $(echo "$verdict" | jq -c '.health.nics')"
-else
-    health '.health.nics | length == 1 and all(.ipv4 == ["10.0.2.15"])' ||
-        fail "the NIC has not its address"
-fi
+health '.health.nics | length == 1 and all(.ipv4 == ["10.0.2.15"])' ||
+    fail "the NIC has not its address"
 # qemu's user networking with restrict=on offers no router by DHCP: the
 # default route is IPv6's, from its router advertisement.
 health '.health.default_route.ipv6.dev as $d
@@ -153,14 +123,13 @@ health '.health.failed_units == [] and .health.system == "running"' ||
     fail "failed units"
 health '.health.aws_agents["amazon-ssm-agent.service"] == "masked"' ||
     fail "the SSM agent is not masked"
-# Every fstab mount is mounted, but uuid's /srv, whose volume was never
-# attached: reported missing, and the guest healthy without it.
+# Every fstab mount is mounted.
 case $variant in
-nitro) want='{"/": "mounted", "/boot/efi": "mounted", "/data": "mounted"}'
+nitro) want='{"/": "mounted", "/boot/efi": "mounted"}'
        swap='[]' ;;
 xen)   want='{"/": "mounted", "/boot": "mounted", "/data": "mounted", "/mnt": "mounted"}'
        swap='[{"spec": "/dev/mapper/vg0-swap", "state": "active"}]' ;;
-uuid)  want='{"/": "mounted", "/srv": "missing"}'
+uuid)  want='{"/": "mounted"}'
        swap='[]' ;;
 esac
 health --argjson w "$want" '[.health.mounts[] | {(.target): .state}] | add == $w' ||

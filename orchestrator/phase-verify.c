@@ -65,6 +65,15 @@ console_tail (const char *text, size_t len, char *out, size_t outlen)
   out[n] = '\0';
 }
 
+/* The last non-empty line of TEXT (for an Event's one-line message). */
+static const char *
+last_line (const char *text)
+{
+  const char *nl = strrchr (text, '\n');
+
+  return nl && nl[1] ? nl + 1 : text;
+}
+
 /* The VMI's phase into PHASE and its uid into UID: 0, or -ENOENT while
  * there is none yet.
  */
@@ -332,8 +341,8 @@ verify_run (struct orch *o, struct vm_run *r)
     orch_fail (r, "unhealthy (onUnhealthy: keep, the VM runs): %s",
                r->problems);
     snprintf (msg, sizeof msg, "the guest is unhealthy after the migration "
-              "of %s; kept running (onUnhealthy: keep): %s", r->vm.id,
-              r->problems);
+              "of %s; kept running (onUnhealthy: keep): %s; console: %.200s",
+              r->vm.id, r->problems, last_line (r->console_tail));
     post_event (o, r, "MigrationDegraded", msg);
     return STEP_DONE;
   }
@@ -345,7 +354,8 @@ verify_run (struct orch *o, struct vm_run *r)
              ? ", source started again" : "", r->problems);
   snprintf (msg, sizeof msg, "the guest is unhealthy after the migration "
             "of %s; rolled back: VM halted, source started again, volumes "
-            "kept: %s", r->vm.id, r->problems);
+            "kept: %s; console: %.200s", r->vm.id, r->problems,
+            last_line (r->console_tail));
   post_event (o, r, "MigrationRolledBack", msg);
   return STEP_DONE;
 }

@@ -35,12 +35,24 @@ print_unrecorded (struct orch *o, struct json_object *migrated,
                                             &rec)))
       continue;
     json_get_string (vm, "metadata.name", &name, NULL);
-    printf ("%-22s %-10s %7d%%  %-10s %8s  VirtualMachine %s/%s exists\n",
-            json_object_get_string (id), "done", 100, "Succeeded", "-",
+    printf ("%-22s %-10s %7d%%  %-10s VirtualMachine %s/%s exists\n",
+            json_object_get_string (id), "done", 100, "Succeeded",
             o->p->target_namespace, name);
     shown++;
   }
   return shown;
+}
+
+/* TEXT's lines, each indented under its VM's line. */
+static void
+print_console (const char *text)
+{
+  printf ("    console's last lines:\n");
+  while (*text) {
+    size_t n = strcspn (text, "\n");
+    printf ("    | %.*s\n", (int) n, text);
+    text += n + (text[n] == '\n');
+  }
 }
 
 int
@@ -63,8 +75,8 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     return r;
   if (cm)
     json_object_object_get_ex (cm, "data", &data);
-  printf ("%-22s %-10s %8s  %-10s %8s  %s\n", "VM", "PHASE", "PROGRESS",
-          "OUTCOME", "DOWNTIME", "ERROR");
+  printf ("%-22s %-10s %8s  %-10s %s\n", "VM", "PHASE", "PROGRESS",
+          "OUTCOME", "ERROR");
   shown = print_unrecorded (&o, migrated, data);
   if (data == NULL || json_object_object_length (data) == 0) {
     if (shown == 0)
@@ -74,6 +86,7 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
   json_object_object_foreach (data, id, v) {
     CLEANUP_JSON struct json_object *rec = NULL;
     const char *phase = "?", *outcome = "?", *error = "", *note = "";
+    const char *tail;
     int64_t progress = -1, eta = 0;
     char extra[96] = "";
     size_t idx;
@@ -97,9 +110,12 @@ orch_status (const struct orch_options *opts, struct v2v_error *err)
     else if (orch_record_downtime (rec) > 0)
       snprintf (extra, sizeof extra, "downtime %.1f s",
                 orch_record_downtime (rec));
-    printf ("%-22s %-10s %7" PRId64 "%%  %-9s %s%s%s\n", id, phase, progress,
+    printf ("%-22s %-10s %7" PRId64 "%%  %-10s %s%s%s\n", id, phase, progress,
             outcome, error[0] ? error : note,
             extra[0] && (error[0] || note[0]) ? "; " : "", extra);
+    /* An unhealthy guest (phase-verify.c): its console's last lines. */
+    if (json_get_string (rec, "consoleTail", &tail, NULL) == 0)
+      print_console (tail);
   }
   return 0;
 }

@@ -339,11 +339,14 @@ verify-rollback|verify-keep|verify-timeout)
     "$orch" status --plan "$PLAN" > "$T/status" 2>>"$T/orch.log"
     grep -q "$INSTANCE.*$want_outcome.*$want_problem" "$T/status" ||
         fail "status: $(cat "$T/status")"
+    grep -q "^    | .*$want_tail" "$T/status" ||
+        fail "status shows not the console's last lines: $(cat "$T/status")"
     reason=MigrationRolledBack; [ "$scenario" != verify-keep ] || reason=MigrationDegraded
     kube_kind Event | jq -e --arg r "$reason" --arg p "$want_problem" 'any(.[];
         .reason == $r and .type == "Warning" and
         .involvedObject.kind == "VirtualMachine" and
-        .involvedObject.name == "web-1" and (.message | contains($p)))' \
+        .involvedObject.name == "web-1" and (.message | contains($p)) and
+        (.message | index("; console: ") != null))' \
         >/dev/null || fail "no $reason Event: $(kube_kind Event | jq -c '[.[] | {reason, message}]')"
     starts=$(ec2_requests | jq '[.[] | select(.action == "StartInstances" and .status == 200)] | length')
     vm=$(kube_kind VirtualMachine)

@@ -75,21 +75,27 @@ print_summary (struct json_object *report)
     for (size_t i = 0; i < json_object_array_length (steps); i++) {
       struct json_object *s = json_object_array_get_idx (steps, i);
       fprintf (stderr, "  %-11s %-8s %s\n",
-               json_object_get_string (json_object_object_get (s, "step")),
-               json_object_get_string (json_object_object_get (s, "result")),
-               json_object_get_string (json_object_object_get (s, "reason")));
+               json_object_get_string (json_object_object_get
+                                       (s, CONVERT_REPORT_STEP_NAME)),
+               json_object_get_string (json_object_object_get
+                                       (s, CONVERT_REPORT_STEP_RESULT)),
+               json_object_get_string (json_object_object_get
+                                       (s, CONVERT_REPORT_STEP_REASON)));
     }
   if (json_object_object_get_ex (report, CONVERT_REPORT_CHANGES, &changes))
     for (size_t i = 0; i < json_object_array_length (changes); i++) {
       struct json_object *c = json_object_array_get_idx (changes, i);
       fprintf (stderr, "  %-10s %s\n",
-               json_object_get_string (json_object_object_get (c, "action")),
-               json_object_get_string (json_object_object_get (c, "path")));
+               json_object_get_string (json_object_object_get
+                                       (c, CONVERT_REPORT_CHANGE_ACTION)),
+               json_object_get_string (json_object_object_get
+                                       (c, CONVERT_REPORT_CHANGE_PATH)));
     }
   if (json_object_object_get_ex (report, CONVERT_REPORT_PREFLIGHT, &v)) {
     struct json_object *arr;
     fprintf (stderr, "compatibility preflight (SATA + e1000e): %s\n",
-             json_object_get_string (json_object_object_get (v, "verdict")));
+             json_object_get_string (json_object_object_get
+                                     (v, CONVERT_REPORT_PREFLIGHT_VERDICT)));
     static const char *const lists[] = { "reasons", "fixes", "warnings" };
     for (size_t l = 0; l < 3; l++)
       if (json_object_object_get_ex (v, lists[l], &arr))

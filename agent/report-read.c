@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "json.h"
 #include "report-read.h"
+#include "result.h"
 #include "utf8.h"
 
 /* convert/report.h: the keys (names only, no code to link). */
@@ -98,8 +99,10 @@ read_mounts (struct json_object *g, struct agent_report_guest *guest,
     /* Entries that did not resolve to a migrated disk (instance store)
      * are not mounted in the converted guest.
      */
-    if ((r = get_text (e, "resolved", &m.device, err)) < 0 ||
-        (r = get_text (e, "mountpoint", &m.mountpoint, err)) < 0) {
+    if ((r = get_text (e, CONVERT_REPORT_FSTAB_RESOLVED,
+                       &m.device, err)) < 0 ||
+        (r = get_text (e, CONVERT_REPORT_FSTAB_MOUNTPOINT,
+                       &m.mountpoint, err)) < 0) {
       free (m.device);
       return r;
     }
@@ -148,8 +151,10 @@ read_guest (struct json_object *g, struct agent_report_guest *guest,
     return r;
   if (r == 0) {
     guest->windows = true;
-    if ((r = get_text (win, "variant", &guest->windows_variant, err)) < 0 ||
-        (r = get_text (win, "systemroot", &guest->windows_systemroot,
+    if ((r = get_text (win, CONVERT_REPORT_WINDOWS_VARIANT,
+                       &guest->windows_variant, err)) < 0 ||
+        (r = get_text (win, CONVERT_REPORT_WINDOWS_SYSTEMROOT,
+                       &guest->windows_systemroot,
                        err)) < 0)
       return r;
   }
@@ -206,9 +211,10 @@ read_disks (struct json_object *report, struct agent_report *r,
     struct json_object *d = json_object_array_get_idx (disks, i);
     struct agent_report_disk *rd = &r->disks[i];
 
-    if (json_get_int64 (d, "index", &rd->index, NULL) < 0)
+    if (json_get_int64 (d, CONVERT_REPORT_DISK_INDEX, &rd->index, NULL) < 0)
       rd->index = (int64_t) i;
-    rd->has_size = json_get_int64 (d, "size", &rd->size, NULL) == 0;
+    rd->has_size = json_get_int64 (d, CONVERT_REPORT_DISK_SIZE,
+                                   &rd->size, NULL) == 0;
     r->nr_disks++;
   }
   return 0;
@@ -225,15 +231,24 @@ read_hints (struct json_object *report, struct agent_report_hints *h,
     return 0;
   if (e < 0)
     return e;
-  if ((e = get_text (o, "firmware", &h->firmware, err)) < 0 ||
-      (e = get_text (o, "diskBus", &h->disk_bus, err)) < 0 ||
-      (e = get_text (o, "nicModel", &h->nic_model, err)) < 0)
-    return e;
-  e = json_get_int64 (o, "bootDiskIndex", &h->boot_disk, err);
+  if ((e = get_text (o, CONVERT_REPORT_HINT_FIRMWARE,
+                     &h->firmware, err)) < 0 ||
+      (e = get_text (o, CONVERT_REPORT_HINT_DISK_BUS,
+                     &h->disk_bus, err)) < 0 ||
+      (e = get_text (o, CONVERT_REPORT_HINT_NIC_MODEL,
+                     &h->nic_model, err)) < 0 ||
+      (e = get_text (o, CONVERT_REPORT_HINT_MACHINE_TYPE, &h->machine_type,
+                     err)) < 0)
+    goto fail;
+  e = json_get_int64 (o, CONVERT_REPORT_HINT_BOOT_DISK, &h->boot_disk, err);
   if (e < 0 && e != -ENOENT)
-    return e;
+    goto fail;
   h->has_boot_disk = e == 0;
   return 0;
+
+ fail:
+  v2v_error_prefix (err, "%s", CONVERT_REPORT_KUBEVIRT_HINTS);
+  return e;
 }
 
 static int
@@ -259,8 +274,8 @@ read_steps (struct json_object *report, struct agent_report *r,
     if (!json_object_is_type (s, json_type_object))
       return v2v_error_set (err, -EINVAL, "steps[%zu]: not an object", i);
     r->nr_steps++;
-    if ((e = get_text (s, "step", &st->name, err)) < 0 ||
-        (e = get_text (s, "result", &st->result, err)) < 0)
+    if ((e = get_text (s, CONVERT_REPORT_STEP_NAME, &st->name, err)) < 0 ||
+        (e = get_text (s, CONVERT_REPORT_STEP_RESULT, &st->result, err)) < 0)
       return e;
   }
   return 0;
@@ -318,6 +333,41 @@ agent_report_read (struct json_object *report,
   return e;
 }
 
+int
+agent_report_check_conversion (const struct agent_report *r,
+                               struct v2v_error *err)
+{
+  const struct agent_report_hints *h = &r->hints;
+  const struct { const char *key; bool present; } hints[] = {
+    { CONVERT_REPORT_HINT_FIRMWARE, h->firmware != NULL },
+    { CONVERT_REPORT_HINT_BOOT_DISK, h->has_boot_disk },
+    { CONVERT_REPORT_HINT_DISK_BUS, h->disk_bus != NULL },
+    { CONVERT_REPORT_HINT_NIC_MODEL, h->nic_model != NULL },
+    { CONVERT_REPORT_HINT_MACHINE_TYPE, h->machine_type != NULL },
+  };
+
+  if (r->status == NULL)
+    return v2v_error_set (err, -EINVAL, "%s is missing: not a conversion's "
+                          "report (docs/report.md)", CONVERT_REPORT_STATUS);
+  if (agent_result_from_name (r->status, AGENT_RESULT_CONVERT |
+                                         AGENT_RESULT_RUN) < 0)
+    return v2v_error_set (err, -EINVAL, "%s: '%s' is no status convert or "
+                          "run ends with (docs/report.md)",
+                          CONVERT_REPORT_STATUS, r->status);
+  if (r->hints_json == NULL)
+    return 0;
+  for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++)
+    if (!hints[i].present)
+      return v2v_error_set (err, -EINVAL, "%s.%s is missing (docs/report.md)",
+                            CONVERT_REPORT_KUBEVIRT_HINTS, hints[i].key);
+  if (h->boot_disk < 0)
+    return v2v_error_set (err, -EINVAL, "%s.%s is %lld, below 0",
+                          CONVERT_REPORT_KUBEVIRT_HINTS,
+                          CONVERT_REPORT_HINT_BOOT_DISK,
+                          (long long) h->boot_disk);
+  return 0;
+}
+
 void
 agent_report_free (struct agent_report *r)
 {
@@ -344,6 +394,7 @@ agent_report_free (struct agent_report *r)
   free (r->hints.firmware);
   free (r->hints.disk_bus);
   free (r->hints.nic_model);
+  free (r->hints.machine_type);
   for (size_t i = 0; i < r->nr_steps; i++) {
     free (r->steps[i].name);
     free (r->steps[i].result);

@@ -39,7 +39,7 @@ struct agent_report_disk {
 
 /* kubevirt_hints, as verify boots by them. */
 struct agent_report_hints {
-  char *firmware, *disk_bus, *nic_model;  /* NULL when absent */
+  char *firmware, *disk_bus, *nic_model, *machine_type; /* NULL: absent */
   bool has_boot_disk;
   int64_t boot_disk;
 };
@@ -79,6 +79,13 @@ extern bool agent_report_step_applied (const struct agent_report *r,
 extern int agent_report_read (struct json_object *report,
                               struct agent_report **ret_report,
                               struct v2v_error *err);
+/* What a conversion's report must hold to be read as one (its
+ * contract, docs/report.md): a "status" that convert or run ends with,
+ * and, when there are kubevirt_hints, each of the hints the schema
+ * requires.  Returns 0, or -EINVAL with ERR naming the key.
+ */
+extern int agent_report_check_conversion (const struct agent_report *r,
+                                          struct v2v_error *err);
 /* Accepts NULL. */
 extern void agent_report_free (struct agent_report *r);
 

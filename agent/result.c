@@ -1,5 +1,7 @@
 /* The one table of how a run ends; see result.h. */
+#include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "result.h"
 #include "string-table.h"
@@ -98,6 +100,16 @@ agent_result_info (enum agent_result result)
   if ((unsigned) result >= AGENT_RESULT__COUNT)
     result = AGENT_RESULT_INTERNAL;
   return &results[result];
+}
+
+int
+agent_result_from_name (const char *name, unsigned commands)
+{
+  for (size_t i = 0; name && i < AGENT_RESULT__COUNT; i++)
+    if (results[i].name && (results[i].commands & commands) &&
+        strcmp (results[i].name, name) == 0)
+      return (int) i;
+  return -EINVAL;
 }
 
 enum agent_result

@@ -125,6 +125,11 @@ extern enum agent_result agent_result_from_convert
   (enum convert_status status, const struct convert_options *opts,
    bool fixes_applied);
 
+/* The result named NAME (a report's "status") that COMMANDS (enum
+ * agent_result_command bits) can end with, or -EINVAL.
+ */
+extern int agent_result_from_name (const char *name, unsigned commands);
+
 static inline bool
 agent_result_succeeded (enum agent_result result)
 {

@@ -59,6 +59,12 @@ struct agent_status {
 /* S as a JSON string, or JSON null for NULL. */
 extern struct json_object *agent_status_internal_string_or_null
   (const char *s);
+/* Called with the lock held: add the run's outcome, reason and exitCode
+ * (null until it ended) to O, as /status and the termination message
+ * both show them.
+ */
+extern void agent_status_internal_add_outcome (struct agent_status *st,
+                                               struct json_object *o);
 /* Seconds spent in PHASE so far, the running stretch included. */
 extern double agent_status_internal_phase_seconds (struct agent_status *st,
                                                    enum agent_phase phase);

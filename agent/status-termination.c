@@ -132,12 +132,7 @@ agent_status_termination_message (struct agent_status *st, size_t max,
     return -ENOMEM;
 
   pthread_mutex_lock (&st->lock);
-  json_object_object_add (o, "outcome", json_object_new_string
-                          (agent_outcome_to_string (st->outcome)));
-  json_object_object_add (o, "reason",
-                          agent_status_internal_string_or_null (st->reason));
-  json_object_object_add (o, "exitCode", st->ended
-                          ? json_object_new_int (st->exit_code) : NULL);
+  agent_status_internal_add_outcome (st, o);
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
   json_object_object_add (o, "guest", guest_summary_locked (st));

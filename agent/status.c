@@ -305,6 +305,18 @@ agent_status_internal_string_or_null (const char *s)
   return s ? json_object_new_string (s) : NULL;
 }
 
+void
+agent_status_internal_add_outcome (struct agent_status *st,
+                                   struct json_object *o)
+{
+  json_object_object_add (o, "outcome", json_object_new_string
+                          (agent_outcome_to_string (st->outcome)));
+  json_object_object_add (o, "reason",
+                          agent_status_internal_string_or_null (st->reason));
+  json_object_object_add (o, "exitCode", st->ended
+                          ? json_object_new_int (st->exit_code) : NULL);
+}
+
 /* Called with the lock held: seconds spent in PHASE so far. */
 double
 agent_status_internal_phase_seconds (struct agent_status *st,
@@ -383,13 +395,7 @@ agent_status_to_json (struct agent_status *st)
   json_object_object_add (o, "progress", json_object_new_int (st->progress));
   json_object_object_add (o, "message",
                           agent_status_internal_string_or_null (st->message));
-  json_object_object_add (o, "outcome",
-                          json_object_new_string
-                          (agent_outcome_to_string (st->outcome)));
-  json_object_object_add (o, "reason",
-                          agent_status_internal_string_or_null (st->reason));
-  json_object_object_add (o, "exitCode", st->ended
-                          ? json_object_new_int (st->exit_code) : NULL);
+  agent_status_internal_add_outcome (st, o);
   json_object_object_add (o, "accelerator",
                           agent_status_internal_string_or_null (st->accel));
   json_object_object_add (o, "guest", agent_status_internal_json_copy

@@ -27,6 +27,7 @@
 #include "convert.h"
 #include "json.h"
 #include "log.h"
+#include "report.h"
 #include "spawn.h"
 #include "strv.h"
 #include "verify.h"
@@ -147,16 +148,19 @@ apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
                json_util_get_last_err ());
     return -1;
   }
-  if (agent_report_read (json, &report, &err) < 0) {
+  if (agent_report_read (json, &report, &err) < 0 ||
+      agent_report_check_conversion (report, &err) < 0) {
     log_error ("--report %s: %s", a->report_file, err.msg);
+    agent_report_free (report);
     return -1;
   }
   struct { const char *key; const char *value; int *field;
            int (*from_string) (const char *s); } h[] = {
-    { "firmware", report->hints.firmware, &a->firmware,
+    { CONVERT_REPORT_HINT_FIRMWARE, report->hints.firmware, &a->firmware,
       verify_firmware_from_string },
-    { "diskBus", report->hints.disk_bus, &a->bus, verify_bus_from_string },
-    { "nicModel", report->hints.nic_model, &a->nic_model,
+    { CONVERT_REPORT_HINT_DISK_BUS, report->hints.disk_bus, &a->bus,
+      verify_bus_from_string },
+    { CONVERT_REPORT_HINT_NIC_MODEL, report->hints.nic_model, &a->nic_model,
       verify_nic_model_from_string },
   };
   for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
@@ -164,8 +168,8 @@ apply_report (struct verify_args *a, bool *ret_has_probe, int *ret_boot_disk)
       continue;
     int k = agent_parse_enum (h[i].key, h[i].value, h[i].from_string);
     if (k < 0) {
-      log_error ("--report %s: kubevirt_hints.%s is not one verify can "
-                 "boot", a->report_file, h[i].key);
+      log_error ("--report %s: %s.%s is not one verify can boot",
+                 a->report_file, CONVERT_REPORT_KUBEVIRT_HINTS, h[i].key);
       agent_report_free (report);
       return -1;
     }
@@ -246,19 +250,21 @@ inject_probe (const struct blockdev_list *list, char *why, size_t whylen)
   }
   snprintf (why, whylen, "not injected: the guest has no Linux root the "
             "probe can run in");
-  if (json_object_object_get_ex (report, "steps", &steps))
+  if (json_object_object_get_ex (report, CONVERT_REPORT_STEPS, &steps))
     for (size_t i = 0; i < json_object_array_length (steps); i++) {
       struct json_object *st = json_object_array_get_idx (steps, i);
-      if (strcmp (json_object_get_string (json_object_object_get (st, "step")),
+      if (strcmp (json_object_get_string (json_object_object_get
+                                          (st, CONVERT_REPORT_STEP_NAME)),
                   "health-probe") != 0)
         continue;
-      if (strcmp (json_object_get_string (json_object_object_get (st, "result")),
+      if (strcmp (json_object_get_string (json_object_object_get
+                                          (st, CONVERT_REPORT_STEP_RESULT)),
                   "applied") == 0) {
         snprintf (why, whylen, "injected into the overlay");
         return "injected";
       }
       snprintf (why, whylen, "%s", json_object_get_string
-                (json_object_object_get (st, "reason")));
+                (json_object_object_get (st, CONVERT_REPORT_STEP_REASON)));
       return strstr (why, "carries the probe") ? "carried" : "none";
     }
   return "none";

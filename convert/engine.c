@@ -12,15 +12,7 @@
 #include "blockdev.h"
 #include "internal.h"
 #include "report.h"
-
-static double
-now_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "timeutil.h"
 
 /* Read a cgroup v2 limit; 0 if unlimited or unknown. */
 static long long
@@ -232,14 +224,19 @@ hints_json (const struct guest *guest, const struct convert_options *opts)
     if (guest->root && strcmp (guest->fs[i].device, guest->root) == 0 &&
         guest->fs[i].disk_index >= 0)
       boot_disk = guest->fs[i].disk_index;
-  json_object_object_add (h, "firmware", json_object_new_string
+  json_object_object_add (h, CONVERT_REPORT_HINT_FIRMWARE,
+                          json_object_new_string
                           (guest->firmware == FIRMWARE_UEFI ? "efi" : "bios"));
-  json_object_object_add (h, "bootDiskIndex", json_object_new_int (boot_disk));
-  json_object_object_add (h, "diskBus", json_object_new_string
+  json_object_object_add (h, CONVERT_REPORT_HINT_BOOT_DISK,
+                          json_object_new_int (boot_disk));
+  json_object_object_add (h, CONVERT_REPORT_HINT_DISK_BUS,
+                          json_object_new_string
                           (compat ? "sata" : "virtio"));
-  json_object_object_add (h, "nicModel", json_object_new_string
+  json_object_object_add (h, CONVERT_REPORT_HINT_NIC_MODEL,
+                          json_object_new_string
                           (compat ? "e1000e" : "virtio"));
-  json_object_object_add (h, "machineType", json_object_new_string ("q35"));
+  json_object_object_add (h, CONVERT_REPORT_HINT_MACHINE_TYPE,
+                          json_object_new_string ("q35"));
   json_object_object_add (h, "rng", json_object_new_boolean (true));
   json_object_object_add (h, "balloon", json_object_new_boolean (true));
   if (guest->os->hints)
@@ -401,26 +398,32 @@ convert_run (const struct blockdev_list *disks,
     double ts = now_s ();
     bool applies = step->applies (&ctx, why, sizeof why);
 
-    json_object_object_add (sj, "step", json_object_new_string (step->name));
-    json_object_object_add (sj, "reason", json_object_new_string (why));
+    json_object_object_add (sj, CONVERT_REPORT_STEP_NAME,
+                            json_object_new_string (step->name));
+    json_object_object_add (sj, CONVERT_REPORT_STEP_REASON,
+                            json_object_new_string (why));
     json_object_array_add (steps, sj);
     if (!applies) {
-      json_object_object_add (sj, "result", json_object_new_string ("skipped"));
+      json_object_object_add (sj, CONVERT_REPORT_STEP_RESULT,
+                              json_object_new_string ("skipped"));
       continue;
     }
     if (opts->dry_run) {
-      json_object_object_add (sj, "result", json_object_new_string ("planned"));
+      json_object_object_add (sj, CONVERT_REPORT_STEP_RESULT,
+                              json_object_new_string ("planned"));
       continue;
     }
     progress (opts, step->name, why);
     if (step->apply (&ctx, err) < 0) {
-      json_object_object_add (sj, "result", json_object_new_string ("failed"));
+      json_object_object_add (sj, CONVERT_REPORT_STEP_RESULT,
+                              json_object_new_string ("failed"));
       json_object_object_add (sj, "error", json_object_new_string (err->msg));
       v2v_error_prefix (err, "step %s", step->name);
       status = CONVERT_ERR_FAILED;
       break;
     }
-    json_object_object_add (sj, "result", json_object_new_string ("applied"));
+    json_object_object_add (sj, CONVERT_REPORT_STEP_RESULT,
+                            json_object_new_string ("applied"));
     json_object_object_add (sj, "seconds",
                             json_object_new_double (now_s () - ts));
   }

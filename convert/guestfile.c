@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "report.h"
 #include "sha256.h"
 
 int
@@ -402,8 +403,10 @@ convert_internal_changelog_json (const struct changelog *log)
     const struct change *c = &log->v[i];
     struct json_object *o = json_object_new_object ();
 
-    json_object_object_add (o, "path", json_object_new_string (c->path));
-    json_object_object_add (o, "action", json_object_new_string (c->action));
+    json_object_object_add (o, CONVERT_REPORT_CHANGE_PATH,
+                            json_object_new_string (c->path));
+    json_object_object_add (o, CONVERT_REPORT_CHANGE_ACTION,
+                            json_object_new_string (c->action));
     json_object_object_add (o, "reason", json_object_new_string (c->reason));
     if (*c->sha_before)
       json_object_object_add (o, "sha256_before",
@@ -424,21 +427,33 @@ convert_internal_changelog_json (const struct changelog *log)
   return arr;
 }
 
-int
-convert_internal_copy (struct convert_ctx *ctx, const char *src,
-                       const char *dst, const char *reason,
-                       struct v2v_error *err)
+/* DST becomes a copy of SRC: a guest file (FROM_HOST false, guestfs_cp)
+ * or a host file (guestfs_upload); one change, logged.
+ */
+static int
+place_file (struct convert_ctx *ctx, const char *src, const char *dst,
+            bool from_host, const char *reason, struct v2v_error *err)
 {
+  guestfs_h *g = ctx->guest->g;
   struct convert_change c;
   int r;
 
   if ((r = convert_internal_change_begin (ctx, &c, dst, true, err)) < 0)
     return r;
-  if (guestfs_cp (ctx->guest->g, src, dst) == -1) {
+  if ((from_host ? guestfs_upload (g, src, dst) : guestfs_cp (g, src, dst))
+      == -1) {
     convert_internal_change_abandon (&c);
-    return convert_internal_gerror (ctx->guest->g, err, "cp", src);
+    return convert_internal_gerror (g, err, from_host ? "upload" : "cp", src);
   }
   return convert_internal_change_end (ctx, &c, NULL, NULL, 0, reason, err);
+}
+
+int
+convert_internal_copy (struct convert_ctx *ctx, const char *src,
+                       const char *dst, const char *reason,
+                       struct v2v_error *err)
+{
+  return place_file (ctx, src, dst, false, reason, err);
 }
 
 int
@@ -506,16 +521,7 @@ convert_internal_upload (struct convert_ctx *ctx, const char *src,
                          const char *dst, const char *reason,
                          struct v2v_error *err)
 {
-  struct convert_change c;
-  int r;
-
-  if ((r = convert_internal_change_begin (ctx, &c, dst, true, err)) < 0)
-    return r;
-  if (guestfs_upload (ctx->guest->g, src, dst) == -1) {
-    convert_internal_change_abandon (&c);
-    return convert_internal_gerror (ctx->guest->g, err, "upload", src);
-  }
-  return convert_internal_change_end (ctx, &c, NULL, NULL, 0, reason, err);
+  return place_file (ctx, src, dst, true, reason, err);
 }
 
 char **

@@ -9,6 +9,7 @@
 
 #include "blockdev.h"
 #include "internal.h"
+#include "report.h"
 
 static struct guest_fs *
 fs_push (struct guest *guest, size_t *cap)
@@ -64,7 +65,7 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       if (fs == NULL)
         return v2v_error_set (err, -ENOMEM, "filesystems");
       fs->device = strdup (devs[d]);
-      fs->disk_index = (int) d;
+      fs->disk_index = (int) disk->index;
       fs->fstype = strdup (disk->fstype);
       fs->uuid = dup_or_null (disk->uuid);
       fs->label = dup_or_null (disk->label);
@@ -90,7 +91,7 @@ collect_filesystems (struct guest *guest, const struct blockdev_list *disks,
       if (fs == NULL)
         return v2v_error_set (err, -ENOMEM, "filesystems");
       fs->device = strdup (dev);
-      fs->disk_index = (int) d;
+      fs->disk_index = (int) disk->index;
       fs->partnum = part->number;
       fs->fstype = strdup (part->fstype);
       fs->uuid = dup_or_null (part->uuid);
@@ -461,28 +462,30 @@ convert_internal_guest_json (const struct guest *guest)
   struct json_object *o = json_object_new_object ();
   struct json_object *fst = json_object_new_array ();
 
-  ADD_STR (o, "root", guest->root);
-  ADD_STR (o, "type", guest->type);
-  ADD_STR (o, "distro", guest->distro);
-  ADD_STR (o, "product", guest->product);
-  json_object_object_add (o, "major_version",
+  ADD_STR (o, CONVERT_REPORT_GUEST_ROOT, guest->root);
+  ADD_STR (o, CONVERT_REPORT_GUEST_TYPE, guest->type);
+  ADD_STR (o, CONVERT_REPORT_GUEST_DISTRO, guest->distro);
+  ADD_STR (o, CONVERT_REPORT_GUEST_PRODUCT, guest->product);
+  json_object_object_add (o, CONVERT_REPORT_GUEST_MAJOR,
                           json_object_new_int (guest->major));
-  json_object_object_add (o, "minor_version",
+  json_object_object_add (o, CONVERT_REPORT_GUEST_MINOR,
                           json_object_new_int (guest->minor));
-  ADD_STR (o, "arch", guest->arch);
-  ADD_STR (o, "package_format", guest->pkgfmt);
-  ADD_STR (o, "firmware", guest->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
+  ADD_STR (o, CONVERT_REPORT_GUEST_ARCH, guest->arch);
+  ADD_STR (o, CONVERT_REPORT_GUEST_PACKAGE_FORMAT, guest->pkgfmt);
+  ADD_STR (o, CONVERT_REPORT_GUEST_FIRMWARE,
+           guest->firmware == FIRMWARE_UEFI ? "uefi" : "bios");
   ADD_STR (o, "esp", guest->esp ? guest->esp->device : NULL);
   guest_json_skeleton (o);
   for (size_t i = 0; i < guest->nr_fstab; i++) {
     struct json_object *e = json_object_new_object ();
     ADD_STR (e, "spec", guest->fstab[i].spec);
-    ADD_STR (e, "mountpoint", guest->fstab[i].file);
-    ADD_STR (e, "resolved", guest->fstab[i].fs ? guest->fstab[i].fs->device
+    ADD_STR (e, CONVERT_REPORT_FSTAB_MOUNTPOINT, guest->fstab[i].file);
+    ADD_STR (e, CONVERT_REPORT_FSTAB_RESOLVED,
+             guest->fstab[i].fs ? guest->fstab[i].fs->device
                                                : NULL);
     json_object_array_add (fst, e);
   }
-  json_object_object_add (o, "fstab", fst);
+  json_object_object_add (o, CONVERT_REPORT_GUEST_FSTAB, fst);
   if (guest->os) {
     const struct convert_facts *const *f = guest->os->facts;
     guest->os->guest_json (guest, o);

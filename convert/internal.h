@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "convert.h"
 #include "error.h"
+#include "string-table.h"
 #include "strv.h"
 
 DEFINE_CLEANUP_FUNC (guestfs_h *, guestfs_close)
@@ -42,7 +43,8 @@ enum {
 /* One filesystem the appliance can see, as probed there. */
 struct guest_fs {
   char *device;                 /* appliance name: /dev/sda1 */
-  int disk_index;               /* 0-based, in the order disks were added */
+  int disk_index;               /* the disk's index (blockN, diskN, or
+                                 * position): the device map's numbering */
   int partnum;                  /* 0 for a whole-disk filesystem */
   char *fstype, *uuid, *label, *partuuid;
 };
@@ -328,7 +330,7 @@ extern int convert_internal_preflight (struct convert_ctx *ctx,
 extern struct json_object *
   convert_internal_preflight_json (const struct preflight *pf, bool fix);
 extern void convert_internal_preflight_free (struct preflight *pf);
-extern const char *convert_internal_verdict_name (enum preflight_verdict v);
+DECLARE_STRING_TABLE_LOOKUP (preflight_verdict, enum preflight_verdict);
 /* Add a printf-formatted string to the JSON array ARR. */
 extern void convert_internal_json_addf (struct json_object *arr,
                                         const char *fmt, ...)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "timeutil.h"
 
 /* After the deadline, how often to look for qemu again: libguestfs runs
  * short-lived qemu processes to query its features before the appliance
@@ -103,17 +104,6 @@ kill_our_qemu (void)
   return n;
 }
 
-static void
-timespec_add_ms (struct timespec *ts, long ms)
-{
-  ts->tv_sec += ms / 1000;
-  ts->tv_nsec += (ms % 1000) * 1000000L;
-  if (ts->tv_nsec >= 1000000000L) {
-    ts->tv_sec++;
-    ts->tv_nsec -= 1000000000L;
-  }
-}
-
 static void *
 watchdog_thread (void *arg)
 {
@@ -133,8 +123,7 @@ watchdog_thread (void *arg)
      * knows the count is final.
      */
     w->killed += kill_our_qemu ();
-    clock_gettime (CLOCK_MONOTONIC, &next);
-    timespec_add_ms (&next, WATCHDOG_POLL_MS);
+    next = timespec_after_ms (CLOCK_MONOTONIC, WATCHDOG_POLL_MS);
   }
   pthread_mutex_unlock (&w->lock);
   return NULL;
@@ -161,8 +150,7 @@ convert_internal_launch (guestfs_h *g, unsigned timeout_s,
   if (r != 0)
     return v2v_error_errno (err, -r, "launch watchdog: cond");
   pthread_mutex_init (&w.lock, NULL);
-  clock_gettime (CLOCK_MONOTONIC, &w.deadline);
-  w.deadline.tv_sec += timeout_s;
+  w.deadline = timespec_after_ms (CLOCK_MONOTONIC, (int64_t) timeout_s * 1000);
 
   if ((r = pthread_create (&thread, NULL, watchdog_thread, &w)) != 0) {
     pthread_cond_destroy (&w.cond);

@@ -153,12 +153,36 @@ netplan_pin_cb (const struct netplan_iface *f, void *opaque)
     pin_add (o->pins, o->n, name, mac);
 }
 
+/* The keys that name an interface and pin its MAC, per stack whose
+ * files are KEY=VALUE lines (netplan's YAML and ifupdown are read
+ * apart).
+ */
+static const struct nic_keys {
+  unsigned kind;
+  const char *name, *mac;
+} nic_keys[] = {
+  { NET_IFCFG, "DEVICE", "HWADDR" },
+  { NET_WICKED, "DEVICE", "HWADDR" },
+  { NET_NM_KEYFILE, "interface-name", "mac-address" },
+  { NET_NETWORKD, "Name", "MACAddress" },
+};
+
+static const struct nic_keys *
+nic_keys_of (unsigned kind)
+{
+  for (size_t i = 0; i < sizeof nic_keys / sizeof nic_keys[0]; i++)
+    if (nic_keys[i].kind == kind)
+      return &nic_keys[i];
+  return NULL;
+}
+
 void
 convert_internal_nic_pins (char *const *lines, unsigned kind,
                            const char *name_hint, struct nic_pin **pins,
                            size_t *n)
 {
   char name[64] = "", mac[64] = "", buf[64];
+  const struct nic_keys *keys;
 
   if (name_hint)
     snprintf (name, sizeof name, "%s", name_hint);
@@ -167,30 +191,14 @@ convert_internal_nic_pins (char *const *lines, unsigned kind,
     netplan_ifaces (lines, netplan_pin_cb, &o);
     return;
   }
+  keys = nic_keys_of (kind);
+  if (keys == NULL)
+    return;
   for (size_t i = 0; lines[i]; i++) {
-    const char *l = lines[i];
-    switch (kind) {
-    case NET_IFCFG: case NET_WICKED:
-      if (key_value (l, "DEVICE", buf, sizeof buf))
-        snprintf (name, sizeof name, "%s", buf);
-      if (key_value (l, "HWADDR", buf, sizeof buf))
-        snprintf (mac, sizeof mac, "%s", buf);
-      break;
-    case NET_NM_KEYFILE:
-      if (key_value (l, "interface-name", buf, sizeof buf))
-        snprintf (name, sizeof name, "%s", buf);
-      if (key_value (l, "mac-address", buf, sizeof buf))
-        snprintf (mac, sizeof mac, "%s", buf);
-      break;
-    case NET_NETWORKD:
-      if (key_value (l, "Name", buf, sizeof buf))
-        snprintf (name, sizeof name, "%s", buf);
-      if (key_value (l, "MACAddress", buf, sizeof buf))
-        snprintf (mac, sizeof mac, "%s", buf);
-      break;
-    default:
-      return;
-    }
+    if (key_value (lines[i], keys->name, buf, sizeof buf))
+      snprintf (name, sizeof name, "%s", buf);
+    if (key_value (lines[i], keys->mac, buf, sizeof buf))
+      snprintf (mac, sizeof mac, "%s", buf);
   }
   if (name[0] && mac[0])
     pin_add (pins, n, name, mac);
@@ -202,6 +210,7 @@ convert_internal_nic_static (char *const *lines, unsigned kind,
 {
   char name[64] = "", buf[64];
   bool is_static = false, has_addr = false, in_ipv4 = false;
+  const struct nic_keys *keys = nic_keys_of (kind);
 
   if (name_hint)
     snprintf (name, sizeof name, "%s", name_hint);
@@ -212,6 +221,8 @@ convert_internal_nic_static (char *const *lines, unsigned kind,
   }
   for (size_t i = 0; lines[i]; i++) {
     const char *l = lines[i];
+    if (keys && key_value (l, keys->name, buf, sizeof buf))
+      snprintf (name, sizeof name, "%s", buf);
     switch (kind) {
     case NET_IFUPDOWN:
       if (sscanf (l, " iface %63s inet static", buf) == 1 &&
@@ -219,8 +230,6 @@ convert_internal_nic_static (char *const *lines, unsigned kind,
         (void) strv_add_unique (names, buf);
       break;
     case NET_IFCFG: case NET_WICKED:
-      if (key_value (l, "DEVICE", buf, sizeof buf))
-        snprintf (name, sizeof name, "%s", buf);
       if (key_value (l, "BOOTPROTO", buf, sizeof buf))
         is_static = strcmp (buf, "none") == 0 || strcmp (buf, "static") == 0;
       if (key_value (l, "IPADDR", buf, sizeof buf) ||
@@ -228,16 +237,12 @@ convert_internal_nic_static (char *const *lines, unsigned kind,
         has_addr = true;
       break;
     case NET_NM_KEYFILE:
-      if (key_value (l, "interface-name", buf, sizeof buf))
-        snprintf (name, sizeof name, "%s", buf);
       if (l[0] == '[')
         in_ipv4 = strncmp (l, "[ipv4]", 6) == 0;
       if (in_ipv4 && key_value (l, "method", buf, sizeof buf))
         is_static = has_addr = strcmp (buf, "manual") == 0;
       break;
     case NET_NETWORKD:
-      if (key_value (l, "Name", buf, sizeof buf))
-        snprintf (name, sizeof name, "%s", buf);
       if (key_value (l, "Address", buf, sizeof buf) && strchr (buf, '.'))
         is_static = has_addr = true;
       break;

@@ -16,17 +16,16 @@
 #include <string.h>
 
 #include "internal.h"
+#include "report.h"
+#include "string-table.h"
 
-const char *
-convert_internal_verdict_name (enum preflight_verdict v)
-{
-  switch (v) {
-  case PREFLIGHT_BOOTABLE: return "bootable";
-  case PREFLIGHT_WITH_FIXES: return "bootable-with-fixes";
-  case PREFLIGHT_WONT_BOOT: return "will-not-boot";
-  }
-  return "unknown";
-}
+static const char *const preflight_verdict_table[] = {
+  [PREFLIGHT_BOOTABLE] = "bootable",
+  [PREFLIGHT_WITH_FIXES] = "bootable-with-fixes",
+  [PREFLIGHT_WONT_BOOT] = "will-not-boot",
+};
+DEFINE_STRING_TABLE_LOOKUP (preflight_verdict, enum preflight_verdict,
+                            "unknown")
 
 void
 convert_internal_json_addf (struct json_object *arr, const char *fmt, ...)
@@ -83,8 +82,9 @@ convert_internal_preflight_json (const struct preflight *pf, bool fix)
 
   json_object_object_add (o, "mode", json_object_new_string (fix ? "fix"
                                                              : "check"));
-  json_object_object_add (o, "verdict", json_object_new_string
-                          (convert_internal_verdict_name (pf->verdict)));
+  json_object_object_add (o, CONVERT_REPORT_PREFLIGHT_VERDICT,
+                          json_object_new_string
+                          (preflight_verdict_to_string (pf->verdict)));
   json_object_object_add (o, "reasons", json_object_get (pf->reasons));
   json_object_object_add (o, "fixes", json_object_get (pf->fixes));
   json_object_object_add (o, "warnings", json_object_get (pf->warnings));

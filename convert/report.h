@@ -58,5 +58,35 @@
 #define CONVERT_REPORT_GUEST_PACKAGE_MANAGEMENT "package_management"
 #define CONVERT_REPORT_GUEST_WINDOWS       "windows"
 #define CONVERT_REPORT_GUEST_FSTAB         "fstab"
+/* In each of guest.fstab, and in guest.windows. */
+#define CONVERT_REPORT_FSTAB_MOUNTPOINT    "mountpoint"
+#define CONVERT_REPORT_FSTAB_RESOLVED      "resolved"
+#define CONVERT_REPORT_WINDOWS_VARIANT     "variant"
+#define CONVERT_REPORT_WINDOWS_SYSTEMROOT  "systemroot"
+
+/* In "kubevirt_hints": how the VM is to be built (and verify boots).
+ * The schema requires the first five.
+ */
+#define CONVERT_REPORT_HINT_FIRMWARE       "firmware"
+#define CONVERT_REPORT_HINT_BOOT_DISK      "bootDiskIndex"
+#define CONVERT_REPORT_HINT_DISK_BUS       "diskBus"
+#define CONVERT_REPORT_HINT_NIC_MODEL      "nicModel"
+#define CONVERT_REPORT_HINT_MACHINE_TYPE   "machineType"
+
+/* In each of "steps". */
+#define CONVERT_REPORT_STEP_NAME           "step"
+#define CONVERT_REPORT_STEP_RESULT         "result"
+#define CONVERT_REPORT_STEP_REASON         "reason"
+
+/* In each of "changes". */
+#define CONVERT_REPORT_CHANGE_PATH         "path"
+#define CONVERT_REPORT_CHANGE_ACTION       "action"
+
+/* In "preflight" (and "preflight_after_fixes"). */
+#define CONVERT_REPORT_PREFLIGHT_VERDICT   "verdict"
+
+/* In each of "disks". */
+#define CONVERT_REPORT_DISK_INDEX          "index"
+#define CONVERT_REPORT_DISK_SIZE           "size"
 
 #endif /* V2V_CONVERT_REPORT_H */

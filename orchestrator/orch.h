@@ -27,6 +27,11 @@ struct json_object;
 #define ORCH_LABEL_VM    "v2v.kubevirt.io/vm"
 #define ORCH_LABEL_VOLUME "v2v.kubevirt.io/source-volume"
 
+/* The instance states a migration selects (vmSelector, plan init):
+ * terminated instances stay listed for an hour.
+ */
+extern const char *const orch_migratable_states[];
+
 #define ORCH_MAX_DISKS 40
 #define ORCH_MAX_NICS  16
 

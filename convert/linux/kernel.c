@@ -13,6 +13,15 @@
 #include <string.h>
 
 #include "linux.h"
+#include "string-table.h"
+
+/* The report's name of each initramfs tool. */
+static const char *const initramfs_tool_table[] = {
+  [INITRAMFS_NONE] = "none", [INITRAMFS_TOOLS] = "initramfs-tools",
+  [INITRAMFS_DRACUT] = "dracut", [INITRAMFS_MKINITRD] = "mkinitrd",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (initramfs_tool, enum guest_initramfs_tool,
+                                    "none")
 
 bool
 convert_internal_valid_kernel_version (const char *v)
@@ -490,10 +499,6 @@ linux_kernels_free (struct guest_linux *l)
 void
 linux_kernels_json (const struct guest_linux *l, struct json_object *o)
 {
-  static const char *const tools[] = {
-    [INITRAMFS_NONE] = "none", [INITRAMFS_TOOLS] = "initramfs-tools",
-    [INITRAMFS_DRACUT] = "dracut", [INITRAMFS_MKINITRD] = "mkinitrd",
-  };
   struct json_object *ks = json_object_new_array ();
 
   for (size_t i = 0; i < l->nr_kernels; i++) {
@@ -513,5 +518,6 @@ linux_kernels_json (const struct guest_linux *l, struct json_object *o)
   }
   json_object_object_add (o, "kernels", ks);
   json_object_object_add (o, "initramfs_tool",
-                          json_object_new_string (tools[l->initramfs_tool]));
+                          json_object_new_string
+                          (initramfs_tool_to_string (l->initramfs_tool)));
 }

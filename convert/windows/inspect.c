@@ -419,10 +419,11 @@ win_guest_json (const struct guest *guest, struct json_object *o)
   if (w == NULL)
     return;
   j = json_object_new_object ();
-  json_object_object_add (j, "systemroot",
+  json_object_object_add (j, CONVERT_REPORT_WINDOWS_SYSTEMROOT,
                           json_object_new_string (w->systemroot ? w->systemroot : ""));
   if (w->variant)
-    json_object_object_add (j, "variant", json_object_new_string (w->variant));
+    json_object_object_add (j, CONVERT_REPORT_WINDOWS_VARIANT,
+                            json_object_new_string (w->variant));
   json_object_object_add (j, "build", json_object_new_int (w->build));
   json_object_object_add (j, "service_pack",
                           json_object_new_boolean (w->service_pack));
@@ -438,7 +439,7 @@ win_guest_json (const struct guest *guest, struct json_object *o)
   if (w->pv_uninstall_guid)
     json_object_object_add (j, "pv_uninstaller",
                             json_object_new_string (w->pv_uninstall_guid));
-  json_object_object_add (o, "windows", j);
+  json_object_object_add (o, CONVERT_REPORT_GUEST_WINDOWS, j);
 }
 
 void
@@ -462,5 +463,6 @@ win_hints (const struct guest *guest, const struct convert_options *opts,
                           (win_guest (guest)->rtc_utc ? "utc" : "localtime"));
   if (opts->block_driver == CONVERT_BLOCK_VIRTIO_SCSI &&
       opts->compat == CONVERT_COMPAT_OFF)
-    json_object_object_add (hints, "diskBus", json_object_new_string ("scsi"));
+    json_object_object_add (hints, CONVERT_REPORT_HINT_DISK_BUS,
+                            json_object_new_string ("scsi"));
 }

@@ -9,7 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "string-table.h"
 #include "windows.h"
+
+/* The report's name of each registry value type. */
+static const char *const reg_type_table[] = {
+  [REG_SZ_T] = "sz", [REG_EXPAND_SZ_T] = "expand_sz",
+  [REG_BINARY_T] = "binary", [REG_DWORD_T] = "dword",
+  [REG_MULTI_SZ_T] = "multi_sz",
+};
+DEFINE_PRIVATE_STRING_TABLE_LOOKUP (reg_type, int, "other")
 
 bool
 win_name_eq (const char *a, const char *b)
@@ -108,11 +117,6 @@ win_reg_set_raw (struct win_reg *reg, const char *keypath, const char *name,
                  int type, const char *data, size_t len, const char *shown,
                  struct v2v_error *err)
 {
-  static const char *const names[] = {
-    [REG_SZ_T] = "sz", [REG_EXPAND_SZ_T] = "expand_sz",
-    [REG_BINARY_T] = "binary", [REG_DWORD_T] = "dword",
-    [REG_MULTI_SZ_T] = "multi_sz",
-  };
   guestfs_h *g = reg->ctx->guest->g;
   int64_t node = win_reg_ensure (reg, keypath, err);
 
@@ -120,9 +124,7 @@ win_reg_set_raw (struct win_reg *reg, const char *keypath, const char *name,
     return (int) node;
   if (guestfs_hivex_node_set_value (g, node, name, type, data, len) == -1)
     return convert_internal_gerror (g, err, "hivex_node_set_value", name);
-  record (reg, keypath, name,
-          type >= 0 && type <= REG_MULTI_SZ_T && names[type] ? names[type]
-          : "other", shown);
+  record (reg, keypath, name, reg_type_to_string (type), shown);
   return 0;
 }
 

@@ -63,36 +63,11 @@ expect_diff /boot/grub/grub.cfg <<EOF
 +	linux	/boot/vmlinuz-$kver root=UUID=$uuid ro console=tty0 console=ttyS0,115200 earlyprintk=ttyS0,115200 consoleblank=0
 EOF
 
-# initramfs-tools (MODULES=list): virtio appended to the list, and the
-# guest's update-initramfs rebuilds the image.
-expect_diff /etc/initramfs-tools/modules <<'EOF'
---- a/etc/initramfs-tools/modules
-+++ b/etc/initramfs-tools/modules
-@@ -8,0 +9,5 @@
-+# Added by v2v-kubevirt: the disks and NIC are virtio on KubeVirt
-+virtio_pci
-+virtio_blk
-+virtio_scsi
-+virtio_net
-EOF
-expect_log <<EOF
-lsinitramfs /boot/initrd.img-$kver
-update-initramfs -u -k $kver
-EOF
-expect_initrd /boot/initrd.img-$kver <<'EOF'
-ena ext4 nvme nvme-core virtio virtio_blk virtio_net virtio_pci virtio_ring virtio_scsi xen-blkfront
-EOF
+# initramfs-tools (MODULES=list), as step-initramfs asserts it.
+expect_initramfs_debian "$kver"
 
 # ifupdown says ens5: the .link file gives the virtio NIC that name.
-expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<'EOF'
-# Written by v2v-kubevirt.  On EC2 this guest's NIC was ens5 and its
-# network config still says so; give the KubeVirt virtio NIC that name.
-[Match]
-Driver=virtio_net
-
-[Link]
-Name=ens5
-EOF
+expect_virtio_link ens5
 
 # chrony had the Amazon address alone: Debian's pool is added.
 expect_diff /etc/chrony/chrony.conf <<'EOF'

@@ -30,6 +30,16 @@
 #   expect_log                stdin: the guest tool calls the conversion
 #                             made (new lines of /var/log/phony-tools.log)
 #   expect_step STEP RESULT [REASON]
+#
+# What one step does to one phony guest, asserted alike by the guest's
+# conversion test and by the step's own test (step-STEP.sh):
+#   expect_virtio_link NAME   the .link file naming the virtio NIC NAME
+#   expect_netplan_ubuntu     the network step on the phony Ubuntu
+#   expect_initramfs_debian KVER
+#                             the initramfs step on the phony Debian
+#   expect_bootloader_rhel KVER UUID MID
+#                             the bootloader step on the phony RHEL
+#
 #   check_report              the report lists exactly the changed files,
 #                             its checksums are those read back, every
 #                             backup is the original, and the marker
@@ -277,6 +287,84 @@ selinux_autorelabel () {
     if report -e '.warnings | any(test("no selinuxrelabel feature"))' > /dev/null; then
         echo "+ /.autorelabel"
     fi
+}
+
+expect_virtio_link () {
+    expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<EOF
+# Written by v2v-kubevirt.  On EC2 this guest's NIC was $1 and its
+# network config still says so; give the KubeVirt virtio NIC that name.
+[Match]
+Driver=virtio_net
+
+[Link]
+Name=$1
+EOF
+}
+
+# netplan matched ens5 by the ENI's MAC, which KubeVirt's NIC does not
+# have.  The match (and set-name, which needs it) go; "ens5:" then
+# matches by name, and the .link file names the virtio NIC ens5.
+expect_netplan_ubuntu () {
+    expect_diff /etc/netplan/50-cloud-init.yaml <<'EOF'
+--- a/etc/netplan/50-cloud-init.yaml
++++ b/etc/netplan/50-cloud-init.yaml
+@@ -11,3 +11,3 @@
+-            match:
+-                macaddress: 0a:5e:c2:04:22:04
+-            set-name: ens5
++            #match:  # v2v-kubevirt: EC2 MAC
++                #macaddress: 0a:5e:c2:04:22:04  # v2v-kubevirt: EC2 MAC
++            #set-name: ens5  # v2v-kubevirt: EC2 MAC
+EOF
+    expect_output "netplan mode" 0 stat -c %a "$conv/etc/netplan/50-cloud-init.yaml" <<< 600
+    expect_virtio_link ens5
+}
+
+# initramfs-tools (MODULES=list): virtio appended to the list, and the
+# guest's update-initramfs rebuilds the image.
+expect_initramfs_debian () {
+    local kver=$1
+    expect_diff /etc/initramfs-tools/modules <<'EOF'
+--- a/etc/initramfs-tools/modules
++++ b/etc/initramfs-tools/modules
+@@ -8,0 +9,5 @@
++# Added by v2v-kubevirt: the disks and NIC are virtio on KubeVirt
++virtio_pci
++virtio_blk
++virtio_scsi
++virtio_net
+EOF
+    expect_log <<EOF
+lsinitramfs /boot/initrd.img-$kver
+update-initramfs -u -k $kver
+EOF
+    expect_initrd "/boot/initrd.img-$kver" <<'EOF'
+ena ext4 nvme nvme-core virtio virtio_blk virtio_net virtio_pci virtio_ring virtio_scsi xen-blkfront
+EOF
+}
+
+# grubenv keeps its signature and its 1024 bytes, and kernelopts (which
+# every BLS entry uses) gets root=UUID= and loses hvc0; /etc/default/grub
+# agrees for the next grub2-mkconfig.
+expect_bootloader_rhel () {
+    local kver=$1 uuid=$2 mid=$3
+    expect_output "grubenv size and signature" 0 \
+        sh -c 'stat -c %s "$1"; head -n 1 "$1"' - "$conv/boot/grub2/grubenv" <<EOF
+1024
+# GRUB Environment Block
+EOF
+    expect_output "grubenv variables" 0 grep -v '^#' "$conv/boot/grub2/grubenv" <<EOF
+saved_entry=$mid-$kver
+kernelopts=root=UUID=$uuid ro console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M
+boot_success=1
+EOF
+    expect_diff /etc/default/grub <<'EOF'
+--- a/etc/default/grub
++++ b/etc/default/grub
+@@ -7 +7 @@
+-GRUB_CMDLINE_LINUX="console=hvc0 console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
++GRUB_CMDLINE_LINUX="console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
+EOF
 }
 
 finish () {

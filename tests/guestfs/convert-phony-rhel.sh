@@ -56,27 +56,10 @@ expect_diff /etc/fstab <<EOF
 +/dev/disk/by-id/virtio-ephemeral0	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig,x-systemd.device-timeout=10s	0	2
 EOF
 
-# Bootloader: grubenv keeps its signature and its 1024 bytes, and
-# kernelopts (which every BLS entry uses) gets root=UUID= and loses hvc0;
-# /etc/default/grub agrees for the next grub2-mkconfig.  The BLS entries
-# themselves say $kernelopts and stay as they are.
-expect_output "grubenv size and signature" 0 \
-    sh -c 'stat -c %s "$1"; head -n 1 "$1"' - "$conv/boot/grub2/grubenv" <<EOF
-1024
-# GRUB Environment Block
-EOF
-expect_output "grubenv variables" 0 grep -v '^#' "$conv/boot/grub2/grubenv" <<EOF
-saved_entry=$mid-$kver
-kernelopts=root=UUID=$uuid ro console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M
-boot_success=1
-EOF
-expect_diff /etc/default/grub <<'EOF'
---- a/etc/default/grub
-+++ b/etc/default/grub
-@@ -7 +7 @@
--GRUB_CMDLINE_LINUX="console=hvc0 console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
-+GRUB_CMDLINE_LINUX="console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
-EOF
+# Bootloader: grubenv's kernelopts and /etc/default/grub, as
+# step-bootloader asserts them.  The BLS entries themselves say
+# $kernelopts and stay as they are.
+expect_bootloader_rhel "$kver" "$uuid" "$mid"
 expect_output "BLS options" 0 sh -c 'grep -h "^options" "$1"/*.conf' - \
     "$conv/boot/loader/entries" <<'EOF'
 options $kernelopts $tuned_params
@@ -108,15 +91,7 @@ EOF
 
 # Network: eth0 (net.ifnames=0) is what the keyfile and ifcfg name; the
 # .link file gives the virtio NIC that name, and both MAC pins go.
-expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<'EOF'
-# Written by v2v-kubevirt.  On EC2 this guest's NIC was eth0 and its
-# network config still says so; give the KubeVirt virtio NIC that name.
-[Match]
-Driver=virtio_net
-
-[Link]
-Name=eth0
-EOF
+expect_virtio_link eth0
 expect_diff /etc/sysconfig/network-scripts/ifcfg-eth0 <<'EOF'
 --- a/etc/sysconfig/network-scripts/ifcfg-eth0
 +++ b/etc/sysconfig/network-scripts/ifcfg-eth0

@@ -86,15 +86,7 @@ EOF
 
 # Network: wicked's ifcfg-eth0 names eth0 and pins no MAC, so it stays
 # as it is, and the .link file gives the virtio NIC that name.
-expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<'EOF'
-# Written by v2v-kubevirt.  On EC2 this guest's NIC was eth0 and its
-# network config still says so; give the KubeVirt virtio NIC that name.
-[Match]
-Driver=virtio_net
-
-[Link]
-Name=eth0
-EOF
+expect_virtio_link eth0
 expect_output "the guest's NIC names" 0 report -c .guest.nic_names <<< '["eth0"]'
 
 # chrony: the Amazon address was the only source ('!' is a comment), so

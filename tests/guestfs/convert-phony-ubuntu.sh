@@ -80,30 +80,9 @@ expect_initrd /boot/initrd.img-$kver <<'EOF'
 ena virtio_blk virtio_net virtio_scsi
 EOF
 
-# Network: netplan matched ens5 by the ENI's MAC, which KubeVirt's NIC
-# does not have.  The match (and set-name, which needs it) go; "ens5:"
-# then matches by name, and the .link file names the virtio NIC ens5.
-expect_diff /etc/netplan/50-cloud-init.yaml <<'EOF'
---- a/etc/netplan/50-cloud-init.yaml
-+++ b/etc/netplan/50-cloud-init.yaml
-@@ -11,3 +11,3 @@
--            match:
--                macaddress: 0a:5e:c2:04:22:04
--            set-name: ens5
-+            #match:  # v2v-kubevirt: EC2 MAC
-+                #macaddress: 0a:5e:c2:04:22:04  # v2v-kubevirt: EC2 MAC
-+            #set-name: ens5  # v2v-kubevirt: EC2 MAC
-EOF
-expect_output "netplan mode" 0 stat -c %a "$conv/etc/netplan/50-cloud-init.yaml" <<< 600
-expect_file /etc/systemd/network/10-v2v-kubevirt-virtio.link <<'EOF'
-# Written by v2v-kubevirt.  On EC2 this guest's NIC was ens5 and its
-# network config still says so; give the KubeVirt virtio NIC that name.
-[Match]
-Driver=virtio_net
-
-[Link]
-Name=ens5
-EOF
+# Network: netplan's MAC match goes and the .link file names the virtio
+# NIC ens5, as step-network asserts it.
+expect_netplan_ubuntu
 
 # SSM, installed as a snap: its generated unit is masked, and the snap
 # itself (mount unit, squashfs) is left alone.

@@ -15,23 +15,6 @@ expect_changes <<'EOF2'
 ~ /boot/grub2/grubenv
 ~ /etc/default/grub
 EOF2
-# grubenv keeps its signature and its 1024 bytes.
-expect_output "grubenv size and signature" 0 \
-    sh -c 'stat -c %s "$1"; head -n 1 "$1"' - "$conv/boot/grub2/grubenv" <<EOF2
-1024
-# GRUB Environment Block
-EOF2
-expect_output "grubenv variables" 0 grep -v '^#' "$conv/boot/grub2/grubenv" <<EOF2
-saved_entry=$mid-$kver
-kernelopts=root=UUID=$uuid ro console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M
-boot_success=1
-EOF2
-expect_diff /etc/default/grub <<'EOF2'
---- a/etc/default/grub
-+++ b/etc/default/grub
-@@ -7 +7 @@
--GRUB_CMDLINE_LINUX="console=hvc0 console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
-+GRUB_CMDLINE_LINUX="console=ttyS0,115200n8 net.ifnames=0 nvme_core.io_timeout=4294967295 crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"
-EOF2
+expect_bootloader_rhel "$kver" "$uuid" "$mid"
 check_step_report
 finish

@@ -13,22 +13,6 @@ expect_changes <<EOF2
 ~ /etc/initramfs-tools/modules
 ~ /var/log/phony-tools.log
 EOF2
-expect_diff /etc/initramfs-tools/modules <<'EOF2'
---- a/etc/initramfs-tools/modules
-+++ b/etc/initramfs-tools/modules
-@@ -8,0 +9,5 @@
-+# Added by v2v-kubevirt: the disks and NIC are virtio on KubeVirt
-+virtio_pci
-+virtio_blk
-+virtio_scsi
-+virtio_net
-EOF2
-expect_log <<EOF2
-lsinitramfs /boot/initrd.img-$kver
-update-initramfs -u -k $kver
-EOF2
-expect_initrd /boot/initrd.img-$kver <<'EOF2'
-ena ext4 nvme nvme-core virtio virtio_blk virtio_net virtio_pci virtio_ring virtio_scsi xen-blkfront
-EOF2
+expect_initramfs_debian "$kver"
 check_step_report
 finish

@@ -13,13 +13,11 @@ target_link_libraries(convert-step-dump PRIVATE v2vconvert)
 set(V2V_STEPS_DIR ${CMAKE_BINARY_DIR}/steps)
 
 # STEP=GUEST: the phony guest each step is run on, one where it applies.
-# step-bootloader.sh (bootloader=rhel) is not registered: the dump tool
-# places EC2 device names by the disk's position in its shared appliance,
-# where the step's disk is not disk 0, so root=/dev/xvda1 does not resolve
-# there as it does in a conversion (a tool bug, not the step's).
+# In the shared appliance each step's disk is the guest's disk 0, so EC2
+# device names (root=/dev/xvda1) resolve as in a conversion.
 set(v2v_linux_steps fstab=debian network=ubuntu cloud-init=debian
   aws-agents=al2023 timesync=debian xen=suse initramfs=debian
-  health-probe=debian selinux=rhel compat-ahci=al2023)
+  health-probe=debian selinux=rhel compat-ahci=al2023 bootloader=rhel)
 
 set(v2v_windows_steps
   virtio-drivers=win2k22 boot-storage=win2k22 devicepath=win2k22

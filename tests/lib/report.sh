@@ -7,7 +7,7 @@
 _v2v_report_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 validate_report () {
-    python3 "$_v2v_report_lib/validate-report.py" "$@" || {
+    python3 "$_v2v_report_lib/../tools/validate-report.py" "$@" || {
         # A test's own fail (tests/lib/functions.sh), which names it.
         if declare -F fail >/dev/null; then
             fail "a report breaks docs/report.schema.json: $*"

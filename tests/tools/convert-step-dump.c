@@ -143,9 +143,14 @@ run_step (guestfs_h *g, const struct blockdev_list *all, size_t i,
   if (view == NULL || asprintf (&dir, "%s/%s", outdir, name) < 0)
     die ("out of memory", NULL);
   mkdirs (dir);
-  /* Disk I alone: the others are there, but show inspection nothing. */
+  /* Disk I alone, as the guest's first disk (index 0: the root volume
+   * EC2 names /dev/xvda or /dev/sda, nvme0n1); the others are there, at
+   * the indexes after it, but show inspection nothing.  The appliance's
+   * device order stays that of ALL.
+   */
   for (size_t d = 0; d < all->nr_disks; d++) {
     view[d] = all->disks[d];
+    view[d].index = d == i ? 0 : (unsigned) (d < i ? d + 1 : d);
     if (d != i) {
       view[d].nr_partitions = 0;
       view[d].fstype = NULL;

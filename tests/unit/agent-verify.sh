@@ -157,6 +157,8 @@ cat > "$work/report.json" <<'EOF'
  "kubevirt_hints":{"firmware":"efi","bootDiskIndex":1,"diskBus":"sata","nicModel":"e1000e","machineType":"q35"},
  "steps":[{"step":"health-probe","result":"applied","reason":"x"}]}
 EOF
+# The report verify is given holds to the contract it reads.
+validate_report "$work/report.json"
 truncate -s 32M "$work/data.img"
 run hints "V2V-HEALTH $healthy\n" sleep --report "$work/report.json" --json \
     --nic 52:54:00:00:00:0a --nic 52:54:00:00:00:0b --scratch 64M \
@@ -197,6 +199,26 @@ grep -q "missing.img" "$work/nodisk.err" || fail_later "nodisk: $(cat "$work/nod
 run bootidx "" sleep --report "$work/report.json" "$disk"
 expect_rc 2 bootidx
 grep -q "bootDiskIndex 1, but 1 disks were given" "$work/bootidx.err" || fail_later "bootidx: $(cat "$work/bootidx.err")"
+
+# A malformed report is refused (2, before qemu) naming the key: each of
+# these breaks docs/report.schema.json, as validate-report.py agrees.
+bad_report () {
+    local name=$1 want=$2
+    jq -c "$3" "$work/report.json" > "$work/$name.report.json"
+    ! python3 "$(dirname "$0")/../tools/validate-report.py" "$work/$name.report.json" 2> /dev/null ||
+        fail_later "$name: the schema takes it"
+    run "$name" "" sleep --report "$work/$name.report.json" "$work/data.img" "$disk"
+    expect_rc 2 "$name"
+    grep -qF -- "--report $work/$name.report.json: $want" "$work/$name.err" ||
+        fail_later "$name: $(cat "$work/$name.err")"
+    [ ! -e "$work/argv" ] || fail_later "$name: qemu was started"
+}
+bad_report nostatus "status is missing" 'del(.status)'
+bad_report badstatus "status: 'healthy' is no status" '.status = "healthy"'
+bad_report nobus "kubevirt_hints.diskBus is missing" 'del(.kubevirt_hints.diskBus)'
+bad_report nomachine "kubevirt_hints.machineType is missing" 'del(.kubevirt_hints.machineType)'
+bad_report negdisk "kubevirt_hints.bootDiskIndex is -1, below 0" '.kubevirt_hints.bootDiskIndex = -1'
+bad_report strdisk "kubevirt_hints: bootDiskIndex: expected int" '.kubevirt_hints.bootDiskIndex = "1"'
 
 # convert's --health-probe takes yes, no or always, and names a bad value.
 set +e

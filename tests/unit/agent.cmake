@@ -70,9 +70,6 @@ set_tests_properties(agent-pipeline PROPERTIES
   ENVIRONMENT "V2V_AGENT=${v2v_agent_fakeconvert}")
 
 # The result table against the exit codes and reasons in the docs.
-add_executable(agent-results-dump
-  ${CMAKE_CURRENT_SOURCE_DIR}/agent-results-dump.c)
-target_link_libraries(agent-results-dump PRIVATE v2vagent)
 v2v_test_program(agent_results_dump agent-results-dump)
 add_test(NAME agent-results-docs
   COMMAND sh -c "${agent_results_dump} > agent-results.json && python3 ${CMAKE_CURRENT_SOURCE_DIR}/agent-results-docs.py agent-results.json ${PROJECT_SOURCE_DIR}/docs"

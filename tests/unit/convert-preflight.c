@@ -166,7 +166,7 @@ Test (preflight, bootable_when_no_fix_applies)
   run (compat, &pf);
   cr_assert_eq (json_object_array_length (pf.fixes), 0);
   cr_assert_eq (pf.verdict, PREFLIGHT_BOOTABLE);
-  cr_assert_str_eq (convert_internal_verdict_name (pf.verdict), "bootable");
+  cr_assert_str_eq (preflight_verdict_to_string (pf.verdict), "bootable");
   convert_internal_preflight_free (&pf);
 }
 

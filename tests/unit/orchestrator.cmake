@@ -1,8 +1,13 @@
 # Unit tests for orchestrator/: the EC2 client against a scripted
-# endpoint on 127.0.0.1.
-v2v_unit_test(test-ec2
-  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/orchestrator-ec2.c
-  LIBS v2vec2 PkgConfig::MHD)
+# endpoint on 127.0.0.1 (ec2-testsrv.h), split as the client is: its
+# calls (requests, signing, retries, errors), its XML (hostile answers,
+# paging), its endpoint and credentials.  orchestrator-ec2-test.h holds
+# what they share.
+foreach(part call xml creds)
+  v2v_unit_test(test-ec2-${part}
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/orchestrator-ec2-${part}.c
+    LIBS v2vec2 PkgConfig::MHD)
+endforeach()
 
 # libcurl's SigV4 against AWS's own signer: ec2-sigv4-dump sends one
 # request to the scripted endpoint and prints what the server received;

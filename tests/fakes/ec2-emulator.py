@@ -1874,7 +1874,9 @@ class Handler(fakeserver.FakeHandler):
         version = flat.pop("Version", None)
         entry["action"] = action
         entry["params"] = flat
-        entry["polling"] = bool(action and action.startswith("Describe"))
+        # Reads that change nothing: Describe*, and GetInstanceUefiData.
+        entry["polling"] = bool(action and (action.startswith("Describe") or
+                                            action == "GetInstanceUefiData"))
 
         acct, region = verify_sigv4(state, self.command, url.path,
                                     query_pairs, self.headers, body)

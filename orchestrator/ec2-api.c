@@ -55,6 +55,27 @@ param_filters (char ***p, const struct ec2_filter *f, size_t n)
   return 0;
 }
 
+/* MaxResults for a listing Describe: only with no ids (EC2 refuses both
+ * in one request) and when the client asks for pages, cut to ACTION_MAX,
+ * what the action takes.
+ */
+static int
+param_page (char ***p, struct ec2_client *c, const char *const *ids,
+            unsigned action_max)
+{
+  unsigned n = ec2_internal_page_size (c);
+  char num[16];
+
+  if (n == 0 || (ids && ids[0]))
+    return 0;
+  if (n > action_max)
+    n = action_max;
+  if (n < 5)                    /* EC2's least */
+    n = 5;
+  snprintf (num, sizeof num, "%u", n);
+  return param (p, num, "MaxResults");
+}
+
 /* TagSpecification.1 of RESOURCE with TAGS (key, value, ..., NULL). */
 static int
 param_tags (char ***p, const char *resource, const char *const *tags)
@@ -184,7 +205,8 @@ ec2_describe_instances (struct ec2_client *c, const char *const *ids,
   int r;
 
   if (param_list (&p, "InstanceId", ids) < 0 ||
-      param_filters (&p, filters, nr_filters) < 0)
+      param_filters (&p, filters, nr_filters) < 0 ||
+      param_page (&p, c, ids, 1000) < 0)
     return nomem (err);
   r = ec2_describe (c, "DescribeInstances", (const char *const *) p,
                     ITEMS ("instancesSet"), on_instance, &g, err);
@@ -322,6 +344,8 @@ ec2_describe_images (struct ec2_client *c, const char *const *ids,
 
 int
 ec2_describe_instance_types (struct ec2_client *c, const char *const *types,
+                             const struct ec2_filter *filters,
+                             size_t nr_filters,
                              struct ec2_instance_type **ret, size_t *ret_n,
                              struct v2v_error *err)
 {
@@ -329,7 +353,9 @@ ec2_describe_instance_types (struct ec2_client *c, const char *const *types,
   struct grow g = { .size = sizeof (struct ec2_instance_type) };
   int r;
 
-  if (param_list (&p, "InstanceType", types) < 0)
+  if (param_list (&p, "InstanceType", types) < 0 ||
+      param_filters (&p, filters, nr_filters) < 0 ||
+      param_page (&p, c, types, 100) < 0)
     return nomem (err);
   r = ec2_describe (c, "DescribeInstanceTypes", (const char *const *) p,
                     ITEMS ("instanceTypeSet"), on_instance_type, &g, err);
@@ -393,7 +419,8 @@ ec2_describe_volumes (struct ec2_client *c, const char *const *ids,
   int r;
 
   if (param_list (&p, "VolumeId", ids) < 0 ||
-      param_filters (&p, filters, nr_filters) < 0)
+      param_filters (&p, filters, nr_filters) < 0 ||
+      param_page (&p, c, ids, 500) < 0)
     return nomem (err);
   r = ec2_describe (c, "DescribeVolumes", (const char *const *) p,
                     ITEMS ("volumeSet"), on_volume, &g, err);
@@ -568,4 +595,202 @@ ec2_delete_snapshot (struct ec2_client *c, const char *id,
   CLEANUP_XMLDOC xmlDocPtr doc = NULL;
 
   return ec2_call (c, "DeleteSnapshot", p, &doc, err);
+}
+
+/* --- Subnets ---------------------------------------------------------- */
+
+void
+ec2_subnets_free (struct ec2_subnet *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++)
+    strv_free (v[i].tags);
+  free (v);
+}
+
+static int
+on_subnet (xmlNodePtr item, void *opaque)
+{
+  struct grow *g = opaque;
+  struct ec2_subnet *s = grow_next (g);
+  char def[8];
+
+  if (s == NULL)
+    return -ENOMEM;
+  ec2_xml_copy (item, "subnetId", s->id, sizeof s->id);
+  ec2_xml_copy (item, "vpcId", s->vpc, sizeof s->vpc);
+  ec2_xml_copy (item, "availabilityZone", s->az, sizeof s->az);
+  ec2_xml_copy (item, "cidrBlock", s->cidr, sizeof s->cidr);
+  ec2_xml_copy (item, "state", s->state, sizeof s->state);
+  s->available_ips = ec2_xml_int (item, "availableIpAddressCount");
+  ec2_xml_copy (item, "defaultForAz", def, sizeof def);
+  s->default_for_az = strcmp (def, "true") == 0;
+  return ec2_xml_tags (item, &s->tags);
+}
+
+int
+ec2_describe_subnets (struct ec2_client *c, const char *const *ids,
+                      const struct ec2_filter *filters, size_t nr_filters,
+                      struct ec2_subnet **ret, size_t *ret_n,
+                      struct v2v_error *err)
+{
+  CLEANUP_STRV char **p = NULL;
+  struct grow g = { .size = sizeof (struct ec2_subnet) };
+  int r;
+
+  if (param_list (&p, "SubnetId", ids) < 0 ||
+      param_filters (&p, filters, nr_filters) < 0 ||
+      param_page (&p, c, ids, 1000) < 0)
+    return nomem (err);
+  r = ec2_describe (c, "DescribeSubnets", (const char *const *) p,
+                    ITEMS ("subnetSet"), on_subnet, &g, err);
+  if (r < 0) {
+    ec2_subnets_free (g.v, g.n);
+    return r == -ENOMEM ? nomem (err) : r;
+  }
+  *ret = g.v;
+  *ret_n = g.n;
+  return 0;
+}
+
+/* --- Security groups -------------------------------------------------- */
+
+static void
+rules_free (struct ec2_sg_rule *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++)
+    free (v[i].peers);
+  free (v);
+}
+
+void
+ec2_security_groups_free (struct ec2_security_group *v, size_t n)
+{
+  for (size_t i = 0; v && i < n; i++) {
+    rules_free (v[i].in, v[i].nr_in);
+    rules_free (v[i].out, v[i].nr_out);
+    strv_free (v[i].tags);
+  }
+  free (v);
+}
+
+const struct ec2_security_group *
+ec2_security_group_find (const struct ec2_security_group *v, size_t n,
+                         const char *id)
+{
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (v[i].id, id) == 0)
+      return &v[i];
+  return NULL;
+}
+
+/* The peers of one rule from its SET (ipRanges, ...), each's FIELD. */
+static int
+read_peers (xmlNodePtr perm, const char *set, const char *field,
+            enum ec2_peer_kind kind, struct ec2_sg_rule *rule)
+{
+  for (xmlNodePtr it = ec2_xml_items (perm, set); it; it = ec2_xml_next (it)) {
+    struct ec2_sg_peer *np = realloc (rule->peers,
+                                      (rule->nr_peers + 1) * sizeof *np);
+    if (np == NULL)
+      return -ENOMEM;
+    rule->peers = np;
+    np = &np[rule->nr_peers++];
+    np->kind = kind;
+    ec2_xml_copy (it, field, np->value, sizeof np->value);
+  }
+  return 0;
+}
+
+static int
+read_rules (xmlNodePtr item, const char *set, struct ec2_sg_rule **ret,
+            size_t *ret_n)
+{
+  for (xmlNodePtr it = ec2_xml_items (item, set); it; it = ec2_xml_next (it)) {
+    struct ec2_sg_rule *nr = realloc (*ret, (*ret_n + 1) * sizeof *nr);
+    CLEANUP_FREE char *from = NULL;
+    if (nr == NULL)
+      return -ENOMEM;
+    *ret = nr;
+    nr = &nr[(*ret_n)++];
+    memset (nr, 0, sizeof *nr);
+    ec2_xml_copy (it, "ipProtocol", nr->protocol, sizeof nr->protocol);
+    from = ec2_xml_text (it, "fromPort");
+    nr->has_ports = from != NULL;
+    nr->from_port = (int) ec2_xml_int (it, "fromPort");
+    nr->to_port = (int) ec2_xml_int (it, "toPort");
+    if (read_peers (it, "ipRanges", "cidrIp", EC2_PEER_CIDR, nr) < 0 ||
+        read_peers (it, "ipv6Ranges", "cidrIpv6", EC2_PEER_CIDR6, nr) < 0 ||
+        read_peers (it, "groups", "groupId", EC2_PEER_GROUP, nr) < 0 ||
+        read_peers (it, "prefixListIds", "prefixListId",
+                    EC2_PEER_PREFIX_LIST, nr) < 0)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+static int
+on_security_group (xmlNodePtr item, void *opaque)
+{
+  struct grow *g = opaque;
+  struct ec2_security_group *sg = grow_next (g);
+
+  if (sg == NULL)
+    return -ENOMEM;
+  ec2_xml_copy (item, "groupId", sg->id, sizeof sg->id);
+  ec2_xml_copy (item, "groupName", sg->name, sizeof sg->name);
+  ec2_xml_copy (item, "vpcId", sg->vpc, sizeof sg->vpc);
+  ec2_xml_copy (item, "groupDescription", sg->description,
+                sizeof sg->description);
+  if (read_rules (item, "ipPermissions", &sg->in, &sg->nr_in) < 0 ||
+      read_rules (item, "ipPermissionsEgress", &sg->out, &sg->nr_out) < 0)
+    return -ENOMEM;
+  return ec2_xml_tags (item, &sg->tags);
+}
+
+int
+ec2_describe_security_groups (struct ec2_client *c, const char *const *ids,
+                              const struct ec2_filter *filters,
+                              size_t nr_filters,
+                              struct ec2_security_group **ret, size_t *ret_n,
+                              struct v2v_error *err)
+{
+  CLEANUP_STRV char **p = NULL;
+  struct grow g = { .size = sizeof (struct ec2_security_group) };
+  int r;
+
+  if (param_list (&p, "GroupId", ids) < 0 ||
+      param_filters (&p, filters, nr_filters) < 0 ||
+      param_page (&p, c, ids, 1000) < 0)
+    return nomem (err);
+  r = ec2_describe (c, "DescribeSecurityGroups", (const char *const *) p,
+                    ITEMS ("securityGroupInfo"), on_security_group, &g, err);
+  if (r < 0) {
+    ec2_security_groups_free (g.v, g.n);
+    return r == -ENOMEM ? nomem (err) : r;
+  }
+  *ret = g.v;
+  *ret_n = g.n;
+  return 0;
+}
+
+/* --- UEFI ------------------------------------------------------------- */
+
+int
+ec2_get_uefi_data (struct ec2_client *c, const char *id, char **ret,
+                   struct v2v_error *err)
+{
+  const char *p[] = { "InstanceId", id, NULL };
+  CLEANUP_XMLDOC xmlDocPtr doc = NULL;
+  char *data;
+  int r;
+
+  if ((r = ec2_call (c, "GetInstanceUefiData", p, &doc, err)) < 0)
+    return r;
+  data = ec2_xml_text (xmlDocGetRootElement (doc), "uefiData");
+  if (data && *data == '\0') {
+    free (data);
+    data = NULL;
+  }
+  *ret = data;
+  return 0;
 }

@@ -45,6 +45,7 @@ struct ec2_client {
   void *on_retry_opaque;
 
   char label[200];              /* "source account (environment)" */
+  unsigned page_size;           /* MaxResults of listing Describes; 0: none */
   char last_error_code[128];
   struct ec2_action_count *counts;
   size_t ncounts;
@@ -200,6 +201,18 @@ void
 ec2_client_set_label (struct ec2_client *c, const char *label)
 {
   snprintf (c->label, sizeof c->label, "%s", label ? label : "");
+}
+
+void
+ec2_client_set_page_size (struct ec2_client *c, unsigned n)
+{
+  c->page_size = n;
+}
+
+unsigned
+ec2_internal_page_size (const struct ec2_client *c)
+{
+  return c->page_size;
 }
 
 const char *

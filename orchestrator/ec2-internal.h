@@ -66,6 +66,9 @@ extern int ec2_call_flags (struct ec2_client *c, const char *action,
                            const char *const *params, unsigned flags,
                            xmlDocPtr *ret_doc, struct v2v_error *err);
 
+/* What ec2_client_set_page_size set (0: none). */
+extern unsigned ec2_internal_page_size (const struct ec2_client *c);
+
 /* --- XML and pagination (ec2-xml.c) ------------------------------------ */
 
 /* Parse LEN bytes of BODY, the response to ACTION, refusing DTDs and

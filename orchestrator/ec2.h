@@ -104,6 +104,14 @@ extern void ec2_client_set_retry_hook (struct ec2_client *c,
  */
 extern void ec2_client_set_label (struct ec2_client *c, const char *label);
 
+/* Ask listing Describe calls (those naming no ids, which EC2 cannot
+ * page) for pages of at most N items (EC2's MaxResults, cut to what each
+ * action takes: 1000, DescribeVolumes 500, DescribeInstanceTypes 100);
+ * 0, the default, sends no MaxResults and EC2 answers everything at once.
+ * Every page is still one call.
+ */
+extern void ec2_client_set_page_size (struct ec2_client *c, unsigned n);
+
 /* EC2's error code from the last call that failed with one, such as "InvalidVolume.NotFound"; "" otherwise.  Owned by C,
  * valid until the next call.
  */
@@ -188,6 +196,44 @@ struct ec2_snapshot {
 /* The most instance-store volumes an instance type has (d3en.12xlarge). */
 #define EC2_MAX_STORE_DISKS 24
 
+struct ec2_subnet {
+  char id[32];
+  char vpc[32];
+  char az[32];
+  char cidr[48];
+  char state[16];
+  int64_t available_ips;
+  bool default_for_az;
+  char **tags;
+};
+
+/* One source or destination of a security group rule. */
+enum ec2_peer_kind { EC2_PEER_CIDR, EC2_PEER_CIDR6, EC2_PEER_GROUP,
+                     EC2_PEER_PREFIX_LIST };
+struct ec2_sg_peer {
+  enum ec2_peer_kind kind;
+  char value[64];                     /* CIDR, sg-..., pl-... */
+};
+
+/* An IpPermission. */
+struct ec2_sg_rule {
+  char protocol[16];                  /* tcp, udp, icmp, icmpv6, -1, "47" */
+  bool has_ports;                     /* from_port, to_port given */
+  int from_port, to_port;             /* ports, or ICMP type and code */
+  struct ec2_sg_peer *peers;
+  size_t nr_peers;
+};
+
+struct ec2_security_group {
+  char id[32];
+  char name[256];
+  char vpc[32];
+  char description[256];
+  struct ec2_sg_rule *in, *out;       /* inbound, outbound rules */
+  size_t nr_in, nr_out;
+  char **tags;
+};
+
 struct ec2_instance_type {
   char name[32];
   int vcpus;
@@ -238,11 +284,41 @@ extern int ec2_describe_snapshots (struct ec2_client *c,
                                    struct v2v_error *err);
 extern void ec2_snapshots_free (struct ec2_snapshot *v, size_t n);
 
-/* TYPES: NULL-terminated.  Free *RET with free(). */
+/* TYPES: NULL-terminated, or NULL (all, matching FILTERS).  Free *RET
+ * with free().
+ */
 extern int ec2_describe_instance_types (struct ec2_client *c,
                                         const char *const *types,
+                                        const struct ec2_filter *filters,
+                                        size_t nr_filters,
                                         struct ec2_instance_type **ret,
                                         size_t *ret_n, struct v2v_error *err);
+
+extern int ec2_describe_subnets (struct ec2_client *c, const char *const *ids,
+                                 const struct ec2_filter *filters,
+                                 size_t nr_filters,
+                                 struct ec2_subnet **ret, size_t *ret_n,
+                                 struct v2v_error *err);
+extern void ec2_subnets_free (struct ec2_subnet *v, size_t n);
+
+extern int ec2_describe_security_groups (struct ec2_client *c,
+                                         const char *const *ids,
+                                         const struct ec2_filter *filters,
+                                         size_t nr_filters,
+                                         struct ec2_security_group **ret,
+                                         size_t *ret_n,
+                                         struct v2v_error *err);
+extern void ec2_security_groups_free (struct ec2_security_group *v, size_t n);
+/* The group ID in V (N of them), or NULL. */
+extern const struct ec2_security_group *
+ec2_security_group_find (const struct ec2_security_group *v, size_t n,
+                         const char *id);
+
+/* GetInstanceUefiData: the instance's UEFI variable store, base64 as EC2
+ * gives it, in *RET (NULL if it has none; the caller frees it).
+ */
+extern int ec2_get_uefi_data (struct ec2_client *c, const char *id,
+                              char **ret, struct v2v_error *err);
 
 /* The instance's user data, base64 as EC2 gives it, in *RET (NULL if it
  * has none; the caller frees it).

@@ -206,8 +206,8 @@ scratch_devices (struct orch *o, struct v2v_error *err)
   return 0;
 }
 
-static const char *const migratable[] = { "pending", "running", "stopping",
-                                          "stopped", NULL };
+const char *const orch_migratable_states[] = { "pending", "running",
+                                               "stopping", "stopped", NULL };
 
 int
 orch_facts_load (struct orch *o, struct v2v_error *err)
@@ -227,7 +227,8 @@ orch_facts_load (struct orch *o, struct v2v_error *err)
    * that can be migrated.
    */
   if (p->selector_tags && p->selector_tags[0]) {
-    f[nf++] = (struct ec2_filter) { "instance-state-name", migratable };
+    f[nf++] = (struct ec2_filter) { "instance-state-name",
+                                    orch_migratable_states };
     for (size_t i = 0; p->selector_tags[i] && nf < 1 + 32; i += 2) {
       char *name;
       if (asprintf (&name, "tag:%s", p->selector_tags[i]) < 0)
@@ -302,8 +303,8 @@ orch_facts_load (struct orch *o, struct v2v_error *err)
     struct ec2_instance_type *t = NULL;
     size_t n = 0;
     r = ec2_describe_instance_types (o->o->source,
-                                     (const char *const *) types, &t, &n,
-                                     err);
+                                     (const char *const *) types, NULL, 0,
+                                     &t, &n, err);
     if (r < 0)
       return not_plan (r, err);
     for (size_t i = 0; i < o->nr_runs; i++)

@@ -3,6 +3,9 @@
  *   v2v-orchestrator migrate --plan PLAN.json [--keep-on-failure]
  *   v2v-orchestrator status  --plan PLAN.json
  *   v2v-orchestrator cleanup --plan PLAN.json [--purge]
+ *   v2v-orchestrator inventory KIND [--filter NAME=VALUE]... [--json]
+ *   v2v-orchestrator plan init (--selector tag:K=V | --instance ID)...
+ *                              --target-az AZ [--namespace NS]
  *
  * See docs/orchestrator.md.
  */
@@ -15,21 +18,13 @@
 
 #include <curl/curl.h>
 
+#include "commands.h"
 #include "ec2.h"
 #include "http.h"
 #include "kube.h"
 #include "log.h"
 #include "migrate.h"
 #include "plan.h"
-
-enum {
-  EXIT_OK = 0,
-  EXIT_SOME_FAILED = 1,         /* migrate: at least one VM failed */
-  EXIT_USAGE = 2,
-  EXIT_PLAN = 3,                /* the plan is invalid */
-  EXIT_CONFIG = 4,              /* credentials or cluster access */
-  EXIT_ERROR = 5,               /* failed before any VM started */
-};
 
 static void
 usage (FILE *fp)
@@ -38,10 +33,16 @@ usage (FILE *fp)
 "usage: v2v-orchestrator migrate --plan PLAN.json [--keep-on-failure]\n"
 "       v2v-orchestrator status  --plan PLAN.json\n"
 "       v2v-orchestrator cleanup --plan PLAN.json [--purge]\n"
+"       v2v-orchestrator inventory instances|volumes|subnets|security-groups|\n"
+"                                  instance-types [--filter NAME=VALUE]...\n"
+"                                  [--region REGION] [--json]\n"
+"       v2v-orchestrator plan init (--selector tag:KEY=VALUE | --instance ID)...\n"
+"                                  --target-az AZ [--namespace NS] [--output FILE]\n"
 "       v2v-orchestrator --version\n"
 "\n"
 "migrate runs or resumes the plan; status prints one line per VM;\n"
-"cleanup removes its snapshots and Jobs (--purge: and what it migrated).\n"
+"cleanup removes its snapshots and Jobs (--purge: and what it migrated);\n"
+"inventory lists what the source account has; plan init writes a plan.\n"
 "See docs/orchestrator.md.\n");
 }
 
@@ -53,12 +54,19 @@ on_ec2_retry (const struct v2v_error *err, int64_t delay_ms, void *opaque)
             err->msg, delay_ms);
 }
 
+int
+orch_cli_exit_code (int r)
+{
+  return r == -EACCES ? EXIT_CONFIG : r == -EINVAL ? EXIT_PLAN : EXIT_ERROR;
+}
+
 /* Credentials from the plan's secretDir or profile, else the usual
  * environment and shared file.
  */
-static int
-load_client (const struct plan *p, const struct plan_credentials *pc,
-             struct ec2_client **ret, struct v2v_error *err)
+int
+orch_cli_ec2_client (const char *region, const struct plan_credentials *pc,
+                     bool target, struct ec2_client **ret,
+                     struct v2v_error *err)
 {
   struct ec2_credentials creds = { 0 };
   int r;
@@ -67,15 +75,14 @@ load_client (const struct plan *p, const struct plan_credentials *pc,
     setenv ("AWS_PROFILE", pc->profile, 1);
   r = ec2_credentials_load (pc->secret_dir, &creds, err);
   if (r == 0)
-    r = ec2_client_new (p->region, NULL, &creds, ret, err);
+    r = ec2_client_new (region, NULL, &creds, ret, err);
   if (r == 0) {
     char label[200];
     snprintf (label, sizeof label, "%s account (credentials from %.150s)",
-              pc == &p->target_creds ? "target" : "source", creds.source);
+              target ? "target" : "source", creds.source);
     ec2_client_set_label (*ret, label);
     ec2_client_set_retry_hook (*ret, on_ec2_retry,
-                               (void *) (pc == &p->target_creds
-                                         ? "EC2 (target):" : "EC2:"));
+                               (void *) (target ? "EC2 (target):" : "EC2:"));
   }
   ec2_credentials_free (&creds);
   return r;
@@ -109,6 +116,15 @@ main (int argc, char **argv)
     return argc < 2 ? EXIT_USAGE : EXIT_OK;
   }
   cmd = argv[1];
+  if (strcmp (cmd, "inventory") == 0 || strcmp (cmd, "plan") == 0) {
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    ec2_global_init ();
+    ret = strcmp (cmd, "inventory") == 0 ? orch_cmd_inventory (argc, argv)
+      : orch_cmd_plan (argc, argv);
+    ec2_global_cleanup ();
+    curl_global_cleanup ();
+    return ret;
+  }
   if (strcmp (cmd, "migrate") != 0 && strcmp (cmd, "status") != 0 &&
       strcmp (cmd, "cleanup") != 0) {
     log_error ("unknown command '%s' (try --help)", cmd);
@@ -147,13 +163,15 @@ main (int argc, char **argv)
   if (kube_config_insecure (o.kube))
     log_warn ("INSECURE: %s says insecure-skip-tls-verify: the API server's "
               "certificate is NOT verified", kube_config_source (o.kube));
-  if (load_client (o.plan, &o.plan->source_creds, &o.source, &err) < 0) {
+  if (orch_cli_ec2_client (o.plan->region, &o.plan->source_creds, false,
+                           &o.source, &err) < 0) {
     log_error ("source account: %s", err.msg);
     ret = EXIT_CONFIG;
     goto out;
   }
   if (o.plan->cross_account) {
-    if (load_client (o.plan, &o.plan->target_creds, &o.target, &err) < 0) {
+    if (orch_cli_ec2_client (o.plan->region, &o.plan->target_creds, true,
+                             &o.target, &err) < 0) {
       log_error ("target account: %s", err.msg);
       ret = EXIT_CONFIG;
       goto out;
@@ -171,7 +189,7 @@ main (int argc, char **argv)
     r = orch_cleanup (&o, purge, &err);
   if (r < 0) {
     log_error ("%s", err.msg);
-    ret = r == -EACCES ? EXIT_CONFIG : r == -EINVAL ? EXIT_PLAN : EXIT_ERROR;
+    ret = orch_cli_exit_code (r);
   }
   else
     ret = r == 0 ? EXIT_OK : EXIT_SOME_FAILED;

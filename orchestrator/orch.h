@@ -27,6 +27,11 @@ struct json_object;
 #define ORCH_LABEL_VM    "v2v.kubevirt.io/vm"
 #define ORCH_LABEL_VOLUME "v2v.kubevirt.io/source-volume"
 
+/* The instance states a migration selects (vmSelector, plan init):
+ * terminated instances stay listed for an hour.
+ */
+extern const char *const orch_migratable_states[];
+
 #define ORCH_MAX_DISKS 40
 #define ORCH_MAX_NICS  16
 
@@ -91,6 +96,9 @@ struct orch_vm {
   char **tags;                  /* the instance's: key, value, ..., NULL */
   char **security_groups;       /* its sg-... ids, NULL-terminated */
   char *user_data;              /* base64, as EC2 gives it, or NULL */
+  bool uefi_checked;            /* GetInstanceUefiData asked */
+  bool uefi_data;               /* GetInstanceUefiData has a variable
+                                   store: Secure Boot was set up */
   struct orch_disk disks[ORCH_MAX_DISKS];
   size_t nr_disks;              /* root first, then by device name */
   struct orch_nic nics[ORCH_MAX_NICS];
@@ -158,6 +166,13 @@ extern void orch_render_tag_annotation (const struct orch_vm *vm,
 /* Add the VM's security group labels to LABELS. */
 extern void orch_render_sg_labels (const struct orch_vm *vm,
                                    struct json_object *labels);
+/* bootloader.efi: Secure Boot and persistent EFI variables when the
+ * instance had UEFI data and the plan says secureBoot (SMM, which Secure
+ * Boot needs, is then turned on in DOMAIN's features), else off.
+ */
+extern struct json_object *orch_render_efi (const struct plan *p,
+                                            const struct orch_vm *vm,
+                                            struct json_object *domain);
 /* spec.domain.cpu: 1 socket, the instance's cores and threads per core. */
 extern struct json_object *orch_render_cpu (const struct orch_vm *vm);
 

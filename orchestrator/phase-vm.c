@@ -3,6 +3,10 @@
  * earlier.  Undo (`cleanup --purge`): delete it.
  */
 #include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "log.h"
 
 #include "orch-internal.h"
 
@@ -17,6 +21,19 @@ vm_phase_run (struct orch *o, struct vm_run *r)
                               &err) < 0) {
     orch_fail_err (r, &err);
     return STEP_FAIL;
+  }
+  if (!r->vm.uefi_checked && strncmp (r->vm.boot_mode, "uefi", 4) == 0) {
+    CLEANUP_FREE char *data = NULL;
+    if (ec2_get_uefi_data (o->o->source, r->vm.id, &data, &err) < 0) {
+      orch_fail_err (r, &err);
+      return STEP_FAIL;
+    }
+    r->vm.uefi_checked = true;
+    r->vm.uefi_data = data != NULL;
+    if (r->vm.uefi_data && !o->p->secure_boot)
+      log_warn ("%s: the instance has UEFI Secure Boot data, but the plan "
+                "does not set secureBoot: the VM boots with Secure Boot "
+                "turned off", r->vm.id);
   }
   snprintf (path, sizeof path,
             "/apis/kubevirt.io/v1/namespaces/%s/virtualmachines",

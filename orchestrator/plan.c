@@ -306,6 +306,7 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
   p->delete_guest_conversion_pod =
     boolean (root, "deleteGuestConversionPod", true, pr);
   p->request_kvm = boolean (root, "requestKVM", true, pr);
+  p->secure_boot = boolean (root, "secureBoot", false, pr);
   p->pre_snapshot = boolean (root, "preSnapshot", true, pr);
   p->max_in_flight = number (root, "maxInFlight", 10, 1, 1000, pr);
   p->poll_interval_s = number (root, "pollIntervalSeconds", 5, 0.05, 600, pr);
@@ -335,7 +336,7 @@ parse (struct json_object *root, struct plan *p, struct problems *pr)
     "name", "region", "targetAZ", "targetNamespace", "vms", "vmSelector",
     "storageMap", "networkMap", "skipGuestConversion", "useCompatibilityMode",
     "installLegacyDrivers", "deleteGuestConversionPod", "maxInFlight",
-    "conversionImage", "agentServiceAccount", "requestKVM",
+    "conversionImage", "agentServiceAccount", "requestKVM", "secureBoot",
     "sourceCredentials", "targetCredentials", "pollIntervalSeconds",
     "jobTimeoutSeconds", "preSnapshot", "verifyTimeoutSeconds",
     "onUnhealthy", NULL

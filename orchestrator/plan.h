@@ -55,6 +55,7 @@ struct plan {
   char *conversion_image;
   char *agent_service_account;
   bool request_kvm;             /* devices.kubevirt.io/kvm: 1 (default) */
+  bool secure_boot;             /* Secure Boot for UEFI instances that had it */
   bool pre_snapshot;            /* snapshot while running first (default) */
   struct plan_credentials source_creds;
   struct plan_credentials target_creds;

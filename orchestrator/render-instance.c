@@ -107,3 +107,27 @@ orch_render_cpu (const struct orch_vm *vm)
   ADD (cpu, "threads", json_object_new_int (threads));
   return cpu;
 }
+
+struct json_object *
+orch_render_efi (const struct plan *p, const struct orch_vm *vm,
+                 struct json_object *domain)
+{
+  struct json_object *efi = json_object_new_object ();
+  bool secure = vm->uefi_data && p->secure_boot;
+
+  ADD (efi, "secureBoot", json_object_new_boolean (secure));
+  if (secure) {
+    struct json_object *features = json_object_object_get (domain,
+                                                           "features");
+    struct json_object *smm = json_object_new_object ();
+    /* The enrolled keys live in the variable store: keep it. */
+    ADD (efi, "persistent", json_object_new_boolean (true));
+    if (features == NULL) {
+      features = json_object_new_object ();
+      ADD (domain, "features", features);
+    }
+    ADD (smm, "enabled", json_object_new_boolean (true));
+    ADD (features, "smm", smm);
+  }
+  return efi;
+}

@@ -443,11 +443,8 @@ orch_render_vm (const struct plan *p, const struct orch_vm *vm)
                          : "bios");
   struct json_object *firmware = json_object_new_object ();
   struct json_object *bl = json_object_new_object ();
-  if (strcmp (fw, "efi") == 0) {
-    struct json_object *efi = json_object_new_object ();
-    ADD (efi, "secureBoot", json_object_new_boolean (false));
-    ADD (bl, "efi", efi);
-  }
+  if (strcmp (fw, "efi") == 0)
+    ADD (bl, "efi", orch_render_efi (p, vm, domain));
   else
     ADD (bl, "bios", json_object_new_object ());
   ADD (firmware, "bootloader", bl);

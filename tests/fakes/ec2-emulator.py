@@ -283,7 +283,7 @@ def reply_xml(op, result, request_id):
 # name -> (vCPUs, MiB, instance store as (count, GB each) or None,
 # threads per core, hypervisor).  The default cores are vCPUs / threads
 # per core, as EC2 lists them (m5.large: 1 core of 2 threads; t2.medium
-# and m7a.large: 2 cores of 1 thread).
+# and t2.large: 2 cores of 1 thread).
 INSTANCE_TYPES = {
     "t3.micro": (2, 1024, None, 2, "nitro"),
     "c5.large": (2, 4096, None, 2, "nitro"),
@@ -293,9 +293,9 @@ INSTANCE_TYPES = {
     # With local NVMe instance store, whose data a migration cannot carry.
     "m5d.large": (2, 8192, (1, 75), 2, "nitro"),
     "m5d.4xlarge": (16, 65536, (2, 300), 2, "nitro"),
-    # One thread per core: Xen's t2, AMD's m7a.
+    # One thread per core: Xen's t2 (this botocore's model has no m7a).
     "t2.medium": (2, 4096, None, 1, "xen"),
-    "m7a.large": (2, 8192, None, 1, "nitro"),
+    "t2.large": (2, 8192, None, 1, "xen"),
 }
 
 
@@ -454,6 +454,19 @@ def seed_security_group(g):
     grp["IpPermissionsEgress"] = [seed_permission(f"{gid} outbound {i}", p)
                                   for i, p in enumerate(egress)]
     return grp
+
+
+def seed_uefi_data(s):
+    """The seed's UefiData: base64, of a UEFI instance only (EC2 keeps a
+    variable store for those alone)."""
+    data = s.get("UefiData")
+    if data is None:
+        return None
+    if s.get("BootMode") != "uefi":
+        raise ValueError(f"instance {s['InstanceId']}: UefiData without "
+                         f"BootMode uefi")
+    base64.b64decode(data, validate=True)
+    return data
 
 
 def seed_subnet(sn):
@@ -634,6 +647,7 @@ class State(fakeserver.FakeState):
                 "State": {"Name": s.get("State", "running")},
                 "_account": s["Account"], "_tags": dict(s.get("Tags", {})),
                 "_userdata": s.get("UserData"),
+                "_uefi_data": seed_uefi_data(s),
                 "_instance_store": s.get("InstanceStore", []),
                 "_reservation": "r-" + uuid.uuid4().hex[:17],
                 # Since when the guest writes to its volumes (running).
@@ -901,12 +915,28 @@ def region_of(az):
 
 FILTERS = {
     "DescribeInstances": {"instance-id", "instance-state-name",
-                          "availability-zone", "tag-key", "instance-type"},
+                          "availability-zone", "tag-key", "instance-type",
+                          "vpc-id", "subnet-id", "instance.group-id",
+                          "instance.group-name", "boot-mode"},
     "DescribeVolumes": {"volume-id", "status", "availability-zone",
-                        "tag-key", "snapshot-id", "attachment.instance-id"},
+                        "tag-key", "snapshot-id", "attachment.instance-id",
+                        "volume-type", "encrypted"},
     "DescribeSnapshots": {"snapshot-id", "status", "volume-id", "owner-id",
                           "tag-key"},
-    "DescribeInstanceTypes": {"instance-type"},
+    "DescribeInstanceTypes": {"instance-type", "vcpu-info.default-vcpus",
+                              "vcpu-info.default-threads-per-core",
+                              "memory-info.size-in-mib", "hypervisor"},
+    "DescribeSubnets": {"subnet-id", "vpc-id", "availability-zone", "state",
+                        "cidr-block", "default-for-az", "owner-id",
+                        "tag-key"},
+    "DescribeSecurityGroups": {"group-id", "group-name", "vpc-id",
+                               "owner-id", "description", "tag-key",
+                               "ip-permission.protocol",
+                               "ip-permission.from-port",
+                               "ip-permission.to-port",
+                               "ip-permission.cidr",
+                               "ip-permission.group-id",
+                               "egress.ip-permission.cidr"},
     "DescribeImages": {"image-id", "owner-id", "state"},
     "DescribeAvailabilityZones": {"zone-name", "region-name", "state"},
 }
@@ -945,9 +975,15 @@ def check_filters(action, filters):
             raise bad_value(f"The filter '{name}' is invalid")
 
 
-def paginate(state, action, p, items, account, max_floor=5, max_ceil=1000):
-    """Cut ITEMS into a page from NextToken/MaxResults (or --page-size)."""
+def paginate(state, action, p, items, account, max_floor=5, max_ceil=1000,
+             cut=False):
+    """Cut ITEMS into a page from NextToken/MaxResults (or --page-size).
+    MaxResults outside MAX_FLOOR..MAX_CEIL is refused, or, if CUT (as EC2
+    documents for DescribeVolumes and DescribeSnapshots), a larger one
+    gives MAX_CEIL."""
     mr = p.get("MaxResults")
+    if mr is not None and cut and mr > max_ceil:
+        mr = max_ceil
     if mr is not None and not max_floor <= mr <= max_ceil:
         raise bad_value(f"Value ( {mr} ) for parameter maxResults is "
                         f"invalid. Expecting a value between {max_floor} "
@@ -1092,6 +1128,14 @@ def do_describe_instances(ctx, p):
                   "instance-state-name": inst["State"]["Name"],
                   "availability-zone": inst["Placement"]["AvailabilityZone"],
                   "instance-type": inst["InstanceType"],
+                  "vpc-id": inst["VpcId"],
+                  "subnet-id": [n["SubnetId"]
+                                for n in inst["NetworkInterfaces"]],
+                  "instance.group-id": [g["GroupId"]
+                                        for g in inst["SecurityGroups"]],
+                  "instance.group-name": [g["GroupName"]
+                                          for g in inst["SecurityGroups"]],
+                  "boot-mode": inst["BootMode"],
                   "tags": inst["_tags"]}
         if filter_values("DescribeInstances", p.get("Filters", []), fields):
             out.append(inst)
@@ -1156,10 +1200,15 @@ def do_describe_instance_types(ctx, p):
         raise Ec2Error(400, "InvalidInstanceType",
                        f"The following supplied instance types do not "
                        f"exist: [{', '.join(missing)}]")
+    def fields(n):
+        vcpus, mib, _, threads, hypervisor = INSTANCE_TYPES[n]
+        return {"instance-type": n, "vcpu-info.default-vcpus": vcpus,
+                "vcpu-info.default-threads-per-core": threads,
+                "memory-info.size-in-mib": mib, "hypervisor": hypervisor,
+                "tags": {}}
     out = [instance_type_info(n) for n in sorted(INSTANCE_TYPES)
            if (not names or n in names) and filter_values(
-               "DescribeInstanceTypes", p.get("Filters", []),
-               {"instance-type": n, "tags": {}})]
+               "DescribeInstanceTypes", p.get("Filters", []), fields(n))]
     page, nxt = paginate(ctx.state, "DescribeInstanceTypes", p, out,
                          ctx.account, 5, 100)
     return {"InstanceTypes": page, "NextToken": nxt}
@@ -1311,7 +1360,8 @@ def do_describe_snapshots(ctx, p):
                   "owner-id": snap["_account"], "tags": snap["_tags"]}
         if filter_values("DescribeSnapshots", p.get("Filters", []), fields):
             out.append(snapshot_out(snap))
-    page, nxt = paginate(ctx.state, "DescribeSnapshots", p, out, ctx.account)
+    page, nxt = paginate(ctx.state, "DescribeSnapshots", p, out, ctx.account,
+                         5, 1000, cut=True)
     return {"Snapshots": page, "NextToken": nxt}
 
 
@@ -1516,11 +1566,13 @@ def do_describe_volumes(ctx, p):
                   "snapshot-id": vol["SnapshotId"],
                   "attachment.instance-id":
                       [a["InstanceId"] for a in vol["Attachments"]],
+                  "volume-type": vol["VolumeType"],
+                  "encrypted": str(vol["Encrypted"]).lower(),
                   "tags": vol["_tags"]}
         if filter_values("DescribeVolumes", p.get("Filters", []), fields):
             out.append(volume_out(vol))
     page, nxt = paginate(ctx.state, "DescribeVolumes", p, out, ctx.account,
-                         5, 500)
+                         5, 500, cut=True)
     return {"Volumes": page, "NextToken": nxt}
 
 
@@ -1602,6 +1654,104 @@ def do_describe_availability_zones(ctx, p):
     return {"AvailabilityZones": out}
 
 
+def in_region(ctx, res, az_key=None):
+    if res["_account"] != ctx.account:
+        return False
+    return az_key is None or region_of(res[az_key]) == ctx.region
+
+
+def do_describe_subnets(ctx, p):
+    check_filters("DescribeSubnets", p.get("Filters"))
+    ids = p.get("SubnetIds", [])
+    for sid in ids:
+        sub = ctx.state.subnets.get(sid)
+        if sub is None or not in_region(ctx, sub, "AvailabilityZone"):
+            raise Ec2Error(400, "InvalidSubnetID.NotFound",
+                           f"The subnet ID '{sid}' does not exist")
+    out = []
+    for sub in ctx.state.subnets.values():
+        if not in_region(ctx, sub, "AvailabilityZone") or \
+                (ids and sub["SubnetId"] not in ids):
+            continue
+        fields = {"subnet-id": sub["SubnetId"], "vpc-id": sub["VpcId"],
+                  "availability-zone": sub["AvailabilityZone"],
+                  "state": sub["State"], "cidr-block": sub["CidrBlock"],
+                  "default-for-az": str(sub["DefaultForAz"]).lower(),
+                  "owner-id": sub["OwnerId"], "tags": sub["_tags"]}
+        if filter_values("DescribeSubnets", p.get("Filters", []), fields):
+            o = public_fields(sub)
+            o["Tags"] = tags_out(sub["_tags"])
+            out.append(o)
+    page, nxt = paginate(ctx.state, "DescribeSubnets", p, out, ctx.account)
+    return {"Subnets": page, "NextToken": nxt}
+
+
+def group_fields(g):
+    def perm_values(perms, key):
+        vals = []
+        for perm in perms:
+            if key == "protocol":
+                vals.append(perm["IpProtocol"])
+            elif key in ("from-port", "to-port") and "FromPort" in perm:
+                vals.append(perm["FromPort" if key == "from-port"
+                                 else "ToPort"])
+            elif key == "cidr":
+                vals += [r["CidrIp"] for r in perm["IpRanges"]]
+            elif key == "group-id":
+                vals += [r["GroupId"] for r in perm["UserIdGroupPairs"]]
+        return vals
+    f = {"group-id": g["GroupId"], "group-name": g["GroupName"],
+         "vpc-id": g["VpcId"], "owner-id": g["OwnerId"],
+         "description": g["Description"], "tags": g["_tags"],
+         "egress.ip-permission.cidr": perm_values(g["IpPermissionsEgress"],
+                                                  "cidr")}
+    for k in ("protocol", "from-port", "to-port", "cidr", "group-id"):
+        f["ip-permission." + k] = perm_values(g["IpPermissions"], k)
+    return f
+
+
+def do_describe_security_groups(ctx, p):
+    check_filters("DescribeSecurityGroups", p.get("Filters"))
+    ids = p.get("GroupIds", [])
+    names = p.get("GroupNames", [])
+    for gid in ids:
+        if not GROUP_ID.match(gid):
+            raise Ec2Error(400, "InvalidGroupId.Malformed",
+                           f'Invalid id: "{gid}" (expecting "sg-...")')
+        g = ctx.state.groups.get(gid)
+        if g is None or not in_region(ctx, g):
+            raise Ec2Error(400, "InvalidGroup.NotFound",
+                           f"The security group '{gid}' does not exist")
+    for n in names:
+        if not any(g["GroupName"] == n and in_region(ctx, g)
+                   for g in ctx.state.groups.values()):
+            raise Ec2Error(400, "InvalidGroup.NotFound",
+                           f"The security group '{n}' does not exist in "
+                           f"default VPC")
+    out = []
+    for g in ctx.state.groups.values():
+        if not in_region(ctx, g) or (ids and g["GroupId"] not in ids) or \
+                (names and g["GroupName"] not in names):
+            continue
+        if filter_values("DescribeSecurityGroups", p.get("Filters", []),
+                         group_fields(g)):
+            o = public_fields(g)
+            o["Tags"] = tags_out(g["_tags"])
+            out.append(o)
+    page, nxt = paginate(ctx.state, "DescribeSecurityGroups", p, out,
+                         ctx.account)
+    return {"SecurityGroups": page, "NextToken": nxt}
+
+
+def do_get_instance_uefi_data(ctx, p):
+    inst = ctx.instance(p["InstanceId"])
+    out = {"InstanceId": inst["InstanceId"]}
+    # Only an instance that boots UEFI has a variable store.
+    if inst["BootMode"] == "uefi" and inst.get("_uefi_data"):
+        out["UefiData"] = inst["_uefi_data"]
+    return out
+
+
 ACTIONS = {
     "DescribeInstances": do_describe_instances,
     "StopInstances": do_stop_instances,
@@ -1619,6 +1769,9 @@ ACTIONS = {
     "CreateTags": do_create_tags,
     "DeleteTags": do_delete_tags,
     "DescribeAvailabilityZones": do_describe_availability_zones,
+    "DescribeSubnets": do_describe_subnets,
+    "DescribeSecurityGroups": do_describe_security_groups,
+    "GetInstanceUefiData": do_get_instance_uefi_data,
 }
 
 
@@ -1721,7 +1874,9 @@ class Handler(fakeserver.FakeHandler):
         version = flat.pop("Version", None)
         entry["action"] = action
         entry["params"] = flat
-        entry["polling"] = bool(action and action.startswith("Describe"))
+        # Reads that change nothing: Describe*, and GetInstanceUefiData.
+        entry["polling"] = bool(action and (action.startswith("Describe") or
+                                            action == "GetInstanceUefiData"))
 
         acct, region = verify_sigv4(state, self.command, url.path,
                                     query_pairs, self.headers, body)

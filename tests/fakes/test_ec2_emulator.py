@@ -578,6 +578,107 @@ class CpuOptions(unittest.TestCase):
             run_seeded(self, extra, None)
 
 
+class SecurityGroupsSubnetsUefi(unittest.TestCase):
+    """Seeded security groups and subnets, served as EC2 does; UEFI data
+    only for a UEFI instance; a bad rule refused at load."""
+
+    @staticmethod
+    def extra(s):
+        s["security_groups"] = [
+            {"GroupId": "sg-0aaaaaaaaaaaaaaa1", "GroupName": "web",
+             "Account": ACCT_A,
+             "IpPermissions": [
+                 {"IpProtocol": "6", "FromPort": 80, "ToPort": 90,
+                  "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                  "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}]},
+                 {"IpProtocol": "icmp", "FromPort": 8, "ToPort": -1,
+                  "PrefixListIds": [{"PrefixListId": "pl-0123abcd"}]},
+                 {"IpProtocol": "-1", "UserIdGroupPairs": [
+                     {"GroupId": "sg-0aaaaaaaaaaaaaaa2"}]}]},
+            {"GroupId": "sg-0aaaaaaaaaaaaaaa2", "GroupName": "db",
+             "Account": ACCT_A, "VpcId": "vpc-0def",
+             "IpPermissionsEgress": []}]
+        s["subnets"] = [{"SubnetId": "subnet-0aaaaaaaaaaaaaaa1",
+                         "Account": ACCT_A, "CidrBlock": "10.0.0.0/24",
+                         "AvailabilityZone": "us-east-1a"}]
+        s["instances"][0]["SecurityGroups"] = ["sg-0aaaaaaaaaaaaaaa1"]
+        s["instances"][0]["UefiData"] = "QU1aTlVFRkk="
+
+    def test_served(self):
+        def check(emu):
+            a = emu.client()
+            g = a.describe_security_groups(
+                GroupIds=["sg-0aaaaaaaaaaaaaaa1"])["SecurityGroups"][0]
+            self.assertEqual(g["IpPermissions"][0]["IpProtocol"], "tcp")
+            self.assertEqual((g["IpPermissions"][0]["FromPort"],
+                              g["IpPermissions"][0]["ToPort"]), (80, 90))
+            self.assertEqual(g["IpPermissions"][1]["PrefixListIds"],
+                             [{"PrefixListId": "pl-0123abcd"}])
+            # A new group allows everything out, as EC2 makes one.
+            self.assertEqual(g["IpPermissionsEgress"], [
+                {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                 "Ipv6Ranges": [], "UserIdGroupPairs": [],
+                 "PrefixListIds": []}])
+            got = a.describe_security_groups(Filters=[
+                {"Name": "vpc-id", "Values": ["vpc-0def"]}])
+            self.assertEqual([x["GroupId"] for x in got["SecurityGroups"]],
+                             ["sg-0aaaaaaaaaaaaaaa2"])
+            # MaxResults within the model's 5..1000, pages of it.
+            r = a.describe_security_groups(MaxResults=5)
+            self.assertEqual(len(r["SecurityGroups"]), 2)
+            with self.assertRaises(botocore.exceptions.ParamValidationError):
+                a.describe_security_groups(MaxResults=4)
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                a.describe_security_groups(GroupIds=["sg-0bbbbbbbbbbbbbbb1"])
+            self.assertEqual(error_code(cm.exception), "InvalidGroup.NotFound")
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                a.describe_security_groups(Filters=[{"Name": "bogus",
+                                                     "Values": ["1"]}])
+            self.assertEqual(error_code(cm.exception),
+                             "InvalidParameterValue")
+            inst = a.describe_instances(InstanceIds=[INSTANCE])[
+                "Reservations"][0]["Instances"][0]
+            self.assertEqual(inst["SecurityGroups"], [
+                {"GroupId": "sg-0aaaaaaaaaaaaaaa1", "GroupName": "web"}])
+            sub = a.describe_subnets()["Subnets"]
+            self.assertEqual([(x["SubnetId"], x["AvailableIpAddressCount"])
+                              for x in sub],
+                             [("subnet-0aaaaaaaaaaaaaaa1", 251)])
+            self.assertEqual(a.get_instance_uefi_data(InstanceId=INSTANCE)[
+                "UefiData"], "QU1aTlVFRkk=")
+            # Another account sees none of them.
+            b = emu.client(AKID_B, SECRET_B, TOKEN_B)
+            self.assertEqual(b.describe_security_groups()["SecurityGroups"],
+                             [])
+            self.assertEqual(b.describe_subnets()["Subnets"], [])
+        run_seeded(self, self.extra, check)
+
+    def test_bad_seeds_refused(self):
+        bad_rules = [
+            {"IpProtocol": "tcp", "FromPort": 90, "ToPort": 80,
+             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80},
+            {"IpProtocol": "-1", "FromPort": 1, "ToPort": 2,
+             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+            {"IpProtocol": "bogus", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+        ]
+        for rule in bad_rules:
+            def extra(s, rule=rule):
+                self.extra(s)
+                s["security_groups"][0]["IpPermissions"] = [rule]
+            run_seeded(self, extra, None)
+
+        def no_group(s):
+            self.extra(s)
+            s["instances"][0]["SecurityGroups"] = ["sg-0ccccccccccccccc1"]
+        run_seeded(self, no_group, None)
+
+        def uefi_on_bios(s):
+            self.extra(s)
+            s["instances"][0]["BootMode"] = "legacy-bios"
+        run_seeded(self, uefi_on_bios, None)
+
+
 class Libcurl(EmulatorTest):
     """The orchestrator signs with libcurl's CURLOPT_AWS_SIGV4; the curl
     tool uses the same code, so it shows what the emulator makes of it."""

@@ -7,6 +7,10 @@
 #                              memory exact, tags as the annotation and
 #                              (the valid ones) labels, security groups
 #                              as template labels
+#   orch-mapping.sh secure-boot  a UEFI instance with UEFI data: Secure
+#                              Boot, persistent EFI variables and SMM
+#                              with secureBoot: true; off, with a
+#                              warning, without
 set -euo pipefail
 scenario=$1
 TEST_CASE=$scenario
@@ -118,6 +122,34 @@ instance)
         fail_later "an instance without tags has the tags annotation"
     finish_checks
     echo "PASS: instance: CPU topology, memory, tags and security groups"
+    ;;
+secure-boot)
+    # The default instance boots UEFI; give it a variable store.
+    EC2_SEED_FILTER='.instances[0].UefiData = "QU1aTlVFRkkAAAAA"'
+    EC2_LATENCY="--page-size 2"
+    start_fakes
+    write_plan '.skipGuestConversion = true | .secureBoot = true'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    ec2_requests | jq -e --arg i "$INSTANCE" '[.[] | select(.action ==
+        "GetInstanceUefiData")] | length == 1 and .[0].params.InstanceId == $i' \
+        >/dev/null || fail "GetInstanceUefiData was not asked once"
+    vm_of "$INSTANCE" | jq -e '.spec.template.spec.domain |
+        .firmware.bootloader.efi == {"secureBoot": true, "persistent": true}
+        and .features.smm.enabled == true' >/dev/null ||
+        fail "Secure Boot: $(vm_of "$INSTANCE" | jq -c '.spec.template.spec.domain | {firmware, features}')"
+    # Without secureBoot in the plan: off, and said so.
+    "$orch" cleanup --plan "$PLAN" --purge 2>> "$T/orch.log" || fail "cleanup --purge"
+    write_plan '.skipGuestConversion = true | .name = "wave2"'
+    rc=0; migrate || rc=$?
+    [ $rc -eq 0 ] || { tail -20 "$T/orch.log"; fail "migrate exited $rc"; }
+    vm_of "$INSTANCE" | jq -e '.spec.template.spec.domain |
+        .firmware.bootloader.efi == {"secureBoot": false} and
+        (.features.smm == null)' >/dev/null ||
+        fail "no secureBoot: $(vm_of "$INSTANCE" | jq -c '.spec.template.spec.domain | {firmware, features}')"
+    grep -q "$INSTANCE: the instance has UEFI Secure Boot data, but the plan does not set secureBoot" \
+        "$T/orch.log" || fail "no warning that Secure Boot is off"
+    echo "PASS: secure-boot: on when the plan allows, else off with a warning"
     ;;
 *)
     fail "unknown scenario $scenario"

@@ -26,6 +26,8 @@ v2v_require_pkg(MHD      libmicrohttpd libmicrohttpd-dev)
 # The orchestrator's EC2 client reads EC2's XML responses; tests also
 # check that the agent's inspection XML is well-formed.
 v2v_require_pkg(LIBXML2  libxml-2.0  libxml2-dev)
+# The agent unpacks a virtio-win ISO image.
+v2v_require_pkg(ARCHIVE  libarchive  libarchive-dev)
 if(BUILD_TESTING)
   v2v_require_pkg(CRITERION criterion libcriterion-dev)
 endif()

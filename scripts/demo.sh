@@ -33,6 +33,16 @@ step "2. demo guest ($variant layout, like an EC2 AMI)"
 mkdir -p build/demo
 tests/fixtures/fixture-guest.sh "$variant" "build/demo/$variant.img"
 cp --sparse=always "build/demo/$variant.img" build/demo/converted.img
+# The instance's data volume and instance store, as the orchestrator
+# would attach them and name them to the agent (docs/standalone.md).
+disks=(build/demo/converted.img) map=() vm=()
+case $variant in
+xen)
+    cp --sparse=always "build/demo/$variant-data.img" build/demo/data.img
+    disks+=(build/demo/data.img)
+    map=(--disk-name 1=/dev/xvdf --disk-name 2=ephemeral0,/dev/xvdb)
+    vm=(--scratch 1G) ;;
+esac
 
 step "3. boot the unconverted disk on virtio (expected to fail)"
 # v2v-agent verify boots it on a throwaway overlay, with its health probe
@@ -43,13 +53,13 @@ step "3. boot the unconverted disk on virtio (expected to fail)"
 step "4. v2v-agent convert"
 start=$(date +%s)
 "$V2V_AGENT" convert --report build/demo/report.json \
-    --overlay-dir build/demo/overlay build/demo/converted.img
+    --overlay-dir build/demo/overlay "${map[@]}" "${disks[@]}"
 echo "conversion took $(( $(date +%s) - start )) s; report: build/demo/report.json"
 
 step "5. boot the converted disk on virtio"
 set +e
 "$V2V_AGENT" verify --report build/demo/report.json --timeout 420 --json \
-    --log build/demo/converted-serial.log build/demo/converted.img |
+    --log build/demo/converted-serial.log "${vm[@]}" "${disks[@]}" |
     tee build/demo/verdict.json | jq '{verdict, reason, seconds, health}'
 rc=${PIPESTATUS[0]}
 set -e

@@ -18,12 +18,12 @@ esac
 
 # What the two binaries need at run time.  libguestfs needs a kernel in
 # /boot for its appliance; the cloud kernel is the smallest that has the
-# virtio drivers it uses; bsdtar (libarchive-tools) unpacks a virtio-win ISO.
+# virtio drivers it uses; libarchive unpacks a virtio-win ISO.
 runtime_pkgs="
     libguestfs0 libguestfs-tools guestfish libguestfs-xfs
     libnbd0 nbdkit qemu-utils qemu-system-x86
     libcurl4 libjson-c5 libblkid1 libssl3 libxml2 libmicrohttpd12 libyaml-0-2
-    linux-image-cloud-amd64 ca-certificates libarchive-tools
+    linux-image-cloud-amd64 ca-certificates libarchive13
 "
 
 # Headers, build tools, and everything the three test tiers use:
@@ -44,7 +44,7 @@ build_pkgs="
     build-essential cmake pkg-config git
     libguestfs-dev libnbd-dev libcurl4-openssl-dev libjson-c-dev
     libblkid-dev libssl-dev libxml2-dev libmicrohttpd-dev libcriterion-dev
-    libyaml-dev
+    libyaml-dev libarchive-dev
     mmdebstrap debian-archive-keyring grub-pc-bin grub-efi-amd64-bin
     ovmf dosfstools e2fsprogs fdisk gdisk util-linux lvm2 cryptsetup-bin
     libhivex-bin ntfs-3g busybox-static xorriso

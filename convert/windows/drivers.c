@@ -10,6 +10,7 @@
  * w8.1 w8 w7 wlh xp, and qemu-ga in DIR/guest-agent/qemu-ga-ARCH.msi.
  */
 #include <dirent.h>
+#include <fnmatch.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,8 +19,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "windows.h"
 
@@ -177,23 +180,95 @@ has_files (const char *dir)
   return found;
 }
 
+/* Is PATH, an entry of the ISO, one of PATS (fnmatch, where "*" also
+ * matches "/")?
+ */
+static bool
+iso_wanted (const char *path, char pats[][32], size_t np)
+{
+  if (strncmp (path, "./", 2) == 0)
+    path += 2;
+  for (size_t i = 0; i < np; i++)
+    if (fnmatch (pats[i], path, 0) == 0)
+      return true;
+  return false;
+}
+
+/* Copy ISO's entries that match PATS into DIR with libarchive: regular
+ * files and directories only, never outside DIR, not owned as recorded.
+ * Each entry's path is DIR/NAME, absolute (so not
+ * ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS, which refuses every absolute
+ * path); an absolute NAME only lands deeper in DIR, a ".." in it is
+ * refused (SECURE_NODOTDOT), and no symlink is followed (SECURE_SYMLINKS).
+ * Returns 0, or -1 with MSG set.
+ */
+static int
+iso_extract (const char *iso, const char *dir, char pats[][32], size_t np,
+             char *msg, size_t msglen)
+{
+  struct archive *in = archive_read_new (), *out = archive_write_disk_new ();
+  struct archive_entry *e;
+  int r = -1, ar;
+
+  if (in == NULL || out == NULL) {
+    snprintf (msg, msglen, "out of memory");
+    goto done;
+  }
+  archive_read_support_format_iso9660 (in);
+  archive_write_disk_set_options (out, ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                  ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+  if (archive_read_open_filename (in, iso, 65536) != ARCHIVE_OK) {
+    snprintf (msg, msglen, "%s", archive_error_string (in));
+    goto done;
+  }
+  while ((ar = archive_read_next_header (in, &e)) == ARCHIVE_OK) {
+    const char *name = archive_entry_pathname (e);
+    mode_t type = archive_entry_filetype (e);
+    char *dest = NULL;
+
+    if (name == NULL || (type != AE_IFREG && type != AE_IFDIR) ||
+        !iso_wanted (name, pats, np))
+      continue;
+    if (asprintf (&dest, "%s/%s", dir, name) < 0) {
+      snprintf (msg, msglen, "out of memory");
+      goto done;
+    }
+    /* NAME points into E: it is not used once E has its new path. */
+    archive_entry_set_pathname (e, dest);
+    if (archive_read_extract2 (in, e, out) != ARCHIVE_OK) {
+      snprintf (msg, msglen, "%s: %s", dest + strlen (dir) + 1,
+                archive_error_string (in));
+      free (dest);
+      goto done;
+    }
+    free (dest);
+  }
+  if (ar != ARCHIVE_EOF) {
+    snprintf (msg, msglen, "%s", archive_error_string (in));
+    goto done;
+  }
+  r = 0;
+ done:
+  if (out)
+    archive_write_free (out);
+  if (in)
+    archive_read_free (in);
+  return r;
+}
+
 /* A virtio-win ISO image: unpack only what this guest can use (its OS
- * directory and the fallbacks, in every layout, and guest-agent/) with
- * bsdtar into a private directory, removed with the guest model.  bsdtar
- * exits 1 when a pattern matches nothing, which most of them do, so the
- * test is whether anything came out.  Returns the directory, or NULL
- * with ERR set.
+ * directory and the fallbacks, in every layout, and guest-agent/) into
+ * a private directory, removed with the guest model.  Most patterns
+ * match nothing, so the test is whether anything came out.  Returns the
+ * directory, or NULL with ERR set.
  */
 static char *
 unpack_iso (const char *iso, const char *osdir, const char *var,
             struct v2v_error *err)
 {
   const char *tmp = getenv ("TMPDIR");
-  char *dir = NULL, pats[8][32];
-  const char *argv[16];
-  size_t n = 0, np = 0;
-  int status;
-  pid_t pid;
+  char *dir = NULL, pats[8][32], msg[512] = "";
+  size_t np = 0;
 
   if (asprintf (&dir, "%s/v2v-virtio-win-XXXXXX",
                 tmp && *tmp ? tmp : "/var/tmp") < 0 || mkdtemp (dir) == NULL) {
@@ -202,41 +277,21 @@ unpack_iso (const char *iso, const char *osdir, const char *var,
     free (dir);
     return NULL;
   }
-  argv[n++] = "bsdtar";
-  argv[n++] = "-x";
-  argv[n++] = "--no-same-owner";
-  argv[n++] = "-f";
-  argv[n++] = iso;
-  argv[n++] = "-C";
-  argv[n++] = dir;
-  for (const char *d = osdir; d && np < 7; d = fallback_osdir (d)) {
-    snprintf (pats[np], sizeof pats[np], "*/%s/*", d);
-    argv[n++] = pats[np++];
-  }
-  argv[n++] = "guest-agent/*";
-  argv[n] = NULL;
+  for (const char *d = osdir; d && np < 7; d = fallback_osdir (d))
+    snprintf (pats[np++], sizeof pats[0], "*/%s/*", d);
+  snprintf (pats[np++], sizeof pats[0], "guest-agent/*");
 
-  pid = fork ();
-  if (pid == 0) {
-    int devnull = open ("/dev/null", O_WRONLY);
-    if (devnull >= 0)
-      dup2 (devnull, 2);        /* its "Not found in archive" lines */
-    execvp (argv[0], (char **) argv);
-    _exit (127);
-  }
-  if (pid == -1 || waitpid (pid, &status, 0) != pid) {
-    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: cannot run bsdtar: "
-                   "%m", var, iso);
+  if (iso_extract (iso, dir, pats, np, msg, sizeof msg) < 0) {
+    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: cannot unpack it: "
+                   "%s; is it a virtio-win ISO image? (or point %s at an "
+                   "unpacked tree)", var, iso, msg, var);
     convert_internal_windows_rm_unpacked (dir);
     return NULL;
   }
   if (!has_files (dir)) {
-    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: %s; is it a "
-                   "virtio-win ISO image? (install libarchive-tools for "
-                   "bsdtar, or point %s at an unpacked tree)", var, iso,
-                   WIFEXITED (status) && WEXITSTATUS (status) == 127
-                   ? "bsdtar is not installed"
-                   : "nothing for this Windows could be unpacked from it",
+    v2v_error_set (err, CONVERT_ERR_VIRTIO_WIN, "%s=%s: nothing for this "
+                   "Windows could be unpacked from it; is it a virtio-win "
+                   "ISO image? (or point %s at an unpacked tree)", var, iso,
                    var);
     convert_internal_windows_rm_unpacked (dir);
     return NULL;

@@ -45,7 +45,8 @@ EOF
 
 # fstab: the Xen device name becomes the xfs UUID; the instance store
 # (ephemeral0 in the map) is kept, on the VM's scratch disk by its serial,
-# with a short device timeout ("auto": not formatted by systemd).
+# nofail and no short device timeout (the disk is there; "auto": not
+# formatted by systemd).
 expect_diff /etc/fstab <<EOF
 --- a/etc/fstab
 +++ b/etc/fstab
@@ -53,7 +54,7 @@ expect_diff /etc/fstab <<EOF
 -/dev/xvda1              /                       xfs     defaults        0 0
 -/dev/xvdb	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig	0	2
 +UUID=$uuid              /                       xfs     defaults        0 0
-+/dev/disk/by-id/virtio-ephemeral0	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig,x-systemd.device-timeout=10s	0	2
++/dev/disk/by-id/virtio-ephemeral0	/media/ephemeral0	auto	defaults,nofail,x-systemd.requires=cloud-init.service,_netdev,comment=cloudconfig	0	2
 EOF
 
 # Bootloader: grubenv's kernelopts and /etc/default/grub, as

@@ -23,6 +23,11 @@ import time
 import unittest
 import urllib.parse
 
+# How long a fake may take to start (load its schemas or botocore's model)
+# and write its port file: a bound for a wait, not a speed target; CI
+# runs it beside qemu boots on two cores.
+READY_WAIT = 60
+
 import botocore.config
 import botocore.exceptions
 import botocore.session
@@ -84,12 +89,14 @@ class Emulator:
              "--credentials", f"{ACCT_B}:{AKID_B}:{SECRET_B}:{TOKEN_B}",
              "--seed", seed_file, "--record", self.record, "--quiet",
              *args])
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + READY_WAIT
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"emulator exited {self.proc.returncode}")
             if time.monotonic() > deadline:
-                raise RuntimeError("the emulator wrote no port file")
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"the emulator wrote no port file in {READY_WAIT} s")
             time.sleep(0.02)
         with open(self.port_file) as f:
             self.port = int(f.read())
@@ -117,7 +124,7 @@ class Emulator:
         return c
 
     def control(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         conn.request(method, path,
                      json.dumps(body) if body is not None else None)
         r = conn.getresponse()
@@ -146,7 +153,7 @@ class Emulator:
         sig = hmac.new(key, sts.encode(), hashlib.sha256).hexdigest()
         if tamper:
             sig = ("0" if sig[0] != "0" else "1") + sig[1:]
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         conn.request("POST", "/", body, {
             "Content-Type": ctype, "X-Amz-Date": amz_date,
             "Authorization": f"AWS4-HMAC-SHA256 Credential={akid}/{scope}, "

@@ -20,6 +20,11 @@ import tempfile
 import time
 import unittest
 
+# How long a fake may take to start (load its schemas or botocore's model)
+# and write its port file: a bound for a wait, not a speed target; CI
+# runs it beside qemu boots on two cores.
+READY_WAIT = 60
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "kube-apiserver.py")
 MAKE_CERTS = os.path.join(HERE, "make-certs.sh")
@@ -61,12 +66,14 @@ class Fake:
              "--port", "0", "--port-file", self.port_file,
              "--schemas", os.path.join(shared, "schemas"),
              "--record", self.record, "--quiet", *args])
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + READY_WAIT
         while not os.path.exists(self.port_file):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the fake exited with {self.proc.returncode}")
             if time.monotonic() > deadline:
-                raise RuntimeError("the fake did not write its port file")
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"the fake wrote no port file in {READY_WAIT} s")
             time.sleep(0.02)
         with open(self.port_file) as f:
             self.port = int(f.read())

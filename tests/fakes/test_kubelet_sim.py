@@ -182,7 +182,7 @@ class KubeletSimTest(unittest.TestCase):
         self.assertEqual(status, 200)
         return lst["items"]
 
-    def wait_job(self, name, timeout=10, seen=None):
+    def wait_job(self, name, timeout=60, seen=None):
         """Poll (as the orchestrator does) until the Job is finished."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -407,7 +407,7 @@ class KubeletSimTest(unittest.TestCase):
     def test_exec_unbound_claim_stays_pending(self):
         self.kubelet(mode="exec", delay=0.05)
         self.create(job("conv-nopvc", command=["exit3"], claim="pvc-none"))
-        end = time.monotonic() + 5
+        end = time.monotonic() + 60
         while time.monotonic() < end:
             pods = self.job_pods("conv-nopvc")
             if pods and pods[0]["status"]["containerStatuses"][0]["state"] \
@@ -431,7 +431,7 @@ class KubeletSimTest(unittest.TestCase):
         if os.path.exists(pidfile):
             os.unlink(pidfile)
         self.create(job("conv-sleep", command=["sleeper"], args=[pidfile]))
-        end = time.monotonic() + 5
+        end = time.monotonic() + 60
         while not os.path.exists(pidfile) and time.monotonic() < end:
             time.sleep(0.02)
         with open(pidfile) as f:
@@ -449,12 +449,12 @@ class KubeletSimTest(unittest.TestCase):
                     return f.read().rsplit(")", 1)[1].split()[0] != "Z"
             except OSError:
                 return False
-        end = time.monotonic() + 5
+        end = time.monotonic() + 60
         while any(alive(p) for p in pids) and time.monotonic() < end:
             time.sleep(0.05)
         self.assertEqual([p for p in pids if alive(p)], [])
         # The run ends just after its processes: give it a moment.
-        end = time.monotonic() + 5
+        end = time.monotonic() + 60
         while self.control("GET", "/_fake/kubelet")["running"] and \
                 time.monotonic() < end:
             time.sleep(0.05)

@@ -196,7 +196,7 @@ class VirtLauncherTest(unittest.TestCase):
         c.close()
         return r.status, out, r.getheader("Content-Type")
 
-    def wait_for(self, what, fn, timeout=10):
+    def wait_for(self, what, fn, timeout=60):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             v = fn()
@@ -205,7 +205,7 @@ class VirtLauncherTest(unittest.TestCase):
             time.sleep(0.02)
         self.fail(f"timed out waiting for {what}")
 
-    def wait_phase(self, name, phase, seen=None, timeout=10):
+    def wait_phase(self, name, phase, seen=None, timeout=60):
         def check():
             vmi = self.get(f"{VMIS}/{name}")
             p = ((vmi or {}).get("status") or {}).get("phase")

@@ -127,12 +127,12 @@ _remove_scratch () {
 # process PID ends first or after 30 s.
 wait_for_file () {
     local i
-    for i in $(seq 300); do
+    for i in $(seq 1200); do
         [ -s "$1" ] && return 0
         kill -0 "$2" 2>/dev/null || fail "$3 exited before it was ready"
         sleep 0.1
     done
-    fail "$3 was not ready after 30 s"
+    fail "$3 was not ready after 120 s"
 }
 
 # --- the fakes (tests/fakes/, docs/testing-fakes.md) -------------------------

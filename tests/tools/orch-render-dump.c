@@ -8,9 +8,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ec2.h"
 #include "json.h"
 #include "orch.h"
 #include "plan.h"
+#include "strv.h"
+
+/* Two security groups with a rule of every shape render-netpol.c knows;
+ * the second allows all traffic out, so that a VM with both has no
+ * egress policy and one with the first alone has one.
+ */
+static struct ec2_sg_peer web_in_peers[] = {
+  { EC2_PEER_CIDR, "0.0.0.0/0" }, { EC2_PEER_CIDR6, "::/0" },
+  { EC2_PEER_GROUP, "sg-0aaaaaaaaaaaaaaa2" },
+  { EC2_PEER_PREFIX_LIST, "pl-0123456789abcdef0" },
+};
+static struct ec2_sg_rule web_in[] = {
+  { "tcp", true, 443, 443, &web_in_peers[0], 2 },
+  { "tcp", true, 8000, 8080, &web_in_peers[0], 1 },
+  { "udp", true, 0, 65535, &web_in_peers[1], 1 },
+  { "-1", false, 0, 0, &web_in_peers[2], 1 },
+  { "132", false, 0, 0, &web_in_peers[0], 1 },
+  { "icmp", true, 8, -1, &web_in_peers[0], 1 },
+  { "tcp", true, 5432, 5432, &web_in_peers[3], 1 },
+};
+static struct ec2_sg_rule web_out[] = {
+  { "udp", true, 53, 53, &web_in_peers[0], 2 },
+};
+static struct ec2_sg_rule open_out[] = {
+  { "-1", false, 0, 0, &web_in_peers[0], 2 },
+};
+static struct ec2_security_group sample_groups[] = {
+  { .id = "sg-0aaaaaaaaaaaaaaa1", .name = "web", .in = web_in,
+    .nr_in = sizeof web_in / sizeof web_in[0], .out = web_out, .nr_out = 1 },
+  { .id = "sg-0aaaaaaaaaaaaaaa2", .name = "open", .out = open_out,
+    .nr_out = 1 },
+};
 
 static void
 sample_vm (struct orch_vm *vm, bool uefi, bool with_result)
@@ -22,6 +55,11 @@ sample_vm (struct orch_vm *vm, bool uefi, bool with_result)
   strcpy (vm->id, "i-0123456789abcdef0");
   strcpy (vm->name, "web-1");
   strcpy (vm->job, "v2v-plan-a-i-0123456789abcdef0");
+  strcpy (vm->netpol, "web-1-security-groups");
+  /* The first variant's groups let everything out, the second's not. */
+  strv_add (&vm->security_groups, "sg-0aaaaaaaaaaaaaaa1");
+  if (!uefi)
+    strv_add (&vm->security_groups, "sg-0aaaaaaaaaaaaaaa2");
   strcpy (vm->type, "m5.large");
   strcpy (vm->prior_state, "running");
   strcpy (vm->az, "us-east-1a");
@@ -86,6 +124,11 @@ main (int argc, char **argv)
       }
       json_object_array_add (out, orch_render_job (p, &vm));
       json_object_array_add (out, orch_render_vm (p, &vm));
+      char **warnings = NULL;
+      json_object_array_add (out, orch_render_network_policy (
+                               p, &vm, sample_groups, 2, &warnings));
+      strv_free (warnings);
+      strv_free (vm.security_groups);
       free (vm.user_data);
       json_object_put (vm.result);
     }

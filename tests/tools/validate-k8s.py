@@ -35,6 +35,8 @@ SCHEMAS = {
     ("v1", "PersistentVolumeClaim"): "k8s/persistentvolumeclaim-v1.json",
     ("v1", "ConfigMap"): "k8s/configmap-v1.json",
     ("batch/v1", "Job"): "k8s/job-batch-v1.json",
+    ("networking.k8s.io/v1", "NetworkPolicy"):
+        "k8s/networkpolicy-networking-v1.json",
     ("kubevirt.io/v1", "VirtualMachine"): "kubevirt.io/virtualmachine_v1.json",
 }
 

@@ -25,6 +25,9 @@ logs=$(mktemp -d "${TMPDIR:-/tmp}/v2v-valgrind.XXXXXX") || exit 99
 # --trace-children: the children above are ours and are checked too;
 #   programs installed on the system (qemu-img, sfdisk, /bin/sh) are not
 #   ours and are not traced.
+# --vgdb=no: no gdbserver, so no vgdb FIFOs in $TMPDIR; a process that
+#   ends without valgrind's own exit path (exec, SIGKILL) would leave
+#   them behind, and tests check that our programs leave $TMPDIR empty.
 # --read-inline-info=no: a process costs about a second under valgrind
 #   whatever it does (reading libc6-dbg's debug information, relocating
 #   and initialising the libraries); without inlined frames that is a
@@ -38,6 +41,7 @@ valgrind -q \
     --trace-children=yes \
     --trace-children-skip='/usr/*,/bin/*,/sbin/*,/lib/*' \
     --read-inline-info=no \
+    --vgdb=no \
     --suppressions="$here/valgrind.supp" \
     --log-file="$logs/%p" \
     "$@" <&0 &

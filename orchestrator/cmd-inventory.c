@@ -32,10 +32,13 @@ static const struct plan_credentials no_creds;
 static const char *
 region_or_env (const char *region)
 {
+  const char *env;
+
   if (region)
     return region;
-  if (getenv ("AWS_REGION") && *getenv ("AWS_REGION"))
-    return getenv ("AWS_REGION");
+  env = getenv ("AWS_REGION");
+  if (env && *env)
+    return env;
   return getenv ("AWS_DEFAULT_REGION");
 }
 
@@ -106,8 +109,8 @@ orch_cmd_inventory (int argc, char **argv)
     goto out;
   }
   log_set_phase ("inventory");
-  if ((r = orch_cli_ec2_client (region_or_env (region), &no_creds, false, &c,
-                                &err)) < 0) {
+  if (orch_cli_ec2_client (region_or_env (region), &no_creds, false, &c,
+                           &err) < 0) {
     log_error ("source account: %s", err.msg);
     ret = EXIT_CONFIG;
     goto out;
@@ -249,7 +252,7 @@ orch_cmd_plan (int argc, char **argv)
   o.selector = (const char *const *) selector;
 
   log_set_phase ("plan");
-  if ((r = orch_cli_ec2_client (o.region, &no_creds, false, &c, &err)) < 0) {
+  if (orch_cli_ec2_client (o.region, &no_creds, false, &c, &err) < 0) {
     log_error ("source account: %s", err.msg);
     ret = EXIT_CONFIG;
     goto out;

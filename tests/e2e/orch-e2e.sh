@@ -69,13 +69,7 @@ if [ "$mode" = rollback ]; then
         "StopInstances" or .action == "StartInstances")) | .action] ==
         ["StopInstances", "StartInstances"]' >/dev/null ||
         fail "EC2: $(ec2_requests | jq -c '[.[] | .action]')"
-    for _ in $(seq 50); do
-        st=$(ec2_state | jq -r --arg i "$INSTANCE" '.instances[] |
-            select(.InstanceId == $i) | .State | .Name? // .')
-        [ "$st" != running ] || break
-        sleep 0.2
-    done
-    [ "$st" = running ] || fail "the source is $st, not running again"
+    wait_source_running
     echo "PASS: orch-e2e rollback: the guest booted unhealthy (aws-only.service), VM halted, source running"
     exit 0
 fi

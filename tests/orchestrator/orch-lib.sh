@@ -140,6 +140,27 @@ JSON
 }
 
 ec2_state () { curl -sf "$EC2/_fake/state"; }
+
+# migrate [ARG...]: v2v-orchestrator migrate on $PLAN, its stderr
+# appended to $T/orch.log, bounded by MIGRATE_TIMEOUT (300 s).
+migrate () {
+    local rc=0
+    timeout "${MIGRATE_TIMEOUT:-300}" "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
+    return $rc
+}
+
+# wait_source_running: the source instance ($INSTANCE) running again
+# (after a rollback's StartInstances), within 10 s, or fail.
+wait_source_running () {
+    local st=
+    for _ in $(seq 50); do
+        st=$(ec2_state | jq -r --arg i "$INSTANCE" '.instances[] |
+            select(.InstanceId == $i) | .State | .Name? // .')
+        [ "$st" != running ] || break
+        sleep 0.2
+    done
+    [ "$st" = running ] || fail "the source is $st, not running again"
+}
 # jq: a CreateSnapshots request of the pre-copy set (tagged phase=pre).
 PRE_SNAPSHOTS='def pre_snapshots: .params | to_entries |
     any(.value == "v2v-kubevirt/phase");'

@@ -22,11 +22,6 @@ scenario=$1
 TEST_CASE=$scenario
 . "$(dirname "$0")/orch-lib.sh"
 
-migrate () {
-    local rc=0
-    timeout 300 "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
-    return $rc
-}
 
 # add_instance ID TYPE VOLUME [JQ OBJECT OF MORE FIELDS]: one more running
 # instance in the seed, with one gp3 root volume.

@@ -43,11 +43,6 @@ scenario=$1
 TEST_CASE=$scenario
 . "$(dirname "$0")/orch-lib.sh"
 
-migrate () {
-    local rc=0
-    timeout "${MIGRATE_TIMEOUT:-300}" "$orch" migrate --plan "$PLAN" "$@" 2>> "$T/orch.log" || rc=$?
-    return $rc
-}
 
 # The simulated kubelet's answer for the agent: converted, and the disk
 # says BIOS.
@@ -365,13 +360,7 @@ verify-rollback|verify-keep|verify-timeout)
             fail "EC2 calls: $(ec2_requests | jq -c '[.[] | .action]')"
         echo "$vm" | jq -e '.[0].spec.runStrategy == "Halted"' >/dev/null ||
             fail "rollback: the VM is not halted: $(echo "$vm" | jq -c '.[0].spec.runStrategy')"
-        for _ in $(seq 50); do
-            st=$(ec2_state | jq -r --arg i "$INSTANCE" '.instances[] |
-                select(.InstanceId == $i) | .State | .Name? // .')
-            [ "$st" != running ] || break
-            sleep 0.2
-        done
-        [ "$st" = running ] || fail "the source is $st, not running again"
+        wait_source_running
         # The volumes and PVCs are kept for diagnosis.
         [ "$(kube_kind PersistentVolumeClaim | jq length)" -eq 3 ] ||
             fail "the PVCs were not kept"
